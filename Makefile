@@ -1,0 +1,39 @@
+# `make demo` and `make test` set up .venv (and the pinned CDK CLI) themselves, then reuse it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: demo test lint format check cost clean
+
+$(STAMP): pyproject.toml server/pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]' -e ./server
+	touch $(STAMP)
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+# The main job on the offline default environment: synth + summary + checks + cost.
+demo: $(STAMP)
+	$(BIN)/fargate-env synth --env demo
+	$(BIN)/fargate-env check --env demo
+	$(BIN)/fargate-env cost --env demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache

@@ -1,0 +1,113 @@
+"""NetworkStack: the VPC, its subnets and route tables, and how tasks reach the internet."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from fargate_env.config import EnvironmentConfig
+from fargate_env.stacks.common import retention
+
+PUBLIC_SUBNET = "public"
+PRIVATE_SUBNET = "private"
+
+
+class NetworkStack(Stack):
+    """VPC over the configured AZs; egress by `network.egress`.
+
+    - nat-gateway: exactly one managed NAT gateway shared by both AZs (the plan's design).
+    - nat-instance: one small EC2 NAT instance (NatProvider.instance_v2), far cheaper.
+    - public: no NAT at all; tasks run in public subnets with public IPs and a security group
+      that admits only the load balancer (the private subnets are then not created).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        net = config.network
+        self.egress = net.egress
+
+        nat_provider: ec2.NatProvider | None = None
+        if net.egress == "nat-gateway":
+            nat_provider = ec2.NatProvider.gateway()
+        elif net.egress == "nat-instance":
+            nat_provider = ec2.NatProvider.instance_v2(
+                instance_type=ec2.InstanceType(net.nat_instance_type),
+                machine_image=ec2.MachineImage.latest_amazon_linux2023(
+                    cpu_type=_cpu_type(net.nat_instance_type)
+                ),
+                default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
+                associate_public_ip_address=True,
+            )
+
+        subnets = [
+            ec2.SubnetConfiguration(
+                name=PUBLIC_SUBNET, subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=_mask(net.cidr)
+            )
+        ]
+        if net.egress != "public":
+            subnets.append(
+                ec2.SubnetConfiguration(
+                    name=PRIVATE_SUBNET,
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidr_mask=_mask(net.cidr),
+                )
+            )
+
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(net.cidr),
+            availability_zones=config.availability_zones,
+            nat_gateways=0 if nat_provider is None else 1,
+            nat_gateway_provider=nat_provider,
+            subnet_configuration=subnets,
+            # CDK strips every rule from the default security group (cdk-nag EC2-style finding).
+            restrict_default_security_group=True,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+        )
+        if net.egress == "nat-instance":
+            # instance_v2 admits nothing by default; let the private subnets send through it.
+            nat_provider.connections.allow_from(  # type: ignore[union-attr]
+                ec2.Peer.ipv4(self.vpc.vpc_cidr_block), ec2.Port.all_traffic(), "VPC egress"
+            )
+
+        if net.flow_logs.enabled:
+            log_group = logs.LogGroup(
+                self,
+                "FlowLogGroup",
+                retention=retention(net.flow_logs.retention_days),
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            self.vpc.add_flow_log(
+                "FlowLog",
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group),
+                traffic_type=ec2.FlowLogTrafficType.REJECT,
+            )
+
+    @property
+    def task_subnets(self) -> ec2.SubnetSelection:
+        """Where the service's tasks run: private subnets unless egress is `public`."""
+        kind = ec2.SubnetType.PUBLIC if self.egress == "public" else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        return ec2.SubnetSelection(subnet_type=kind)
+
+    @property
+    def tasks_need_public_ip(self) -> bool:
+        return self.egress == "public"
+
+
+def _mask(cidr: str) -> int:
+    """Split the VPC into 4 (2 AZs x public/private) or 6 equal subnets, at most /28 small."""
+    prefix = int(cidr.split("/")[1])
+    return min(prefix + 3, 28)
+
+
+def _cpu_type(instance_type: str) -> ec2.AmazonLinuxCpuType:
+    family = instance_type.split(".")[0]
+    graviton = len(family) > 1 and family[-1] == "g" or "g" in family[2:]
+    return ec2.AmazonLinuxCpuType.ARM_64 if graviton else ec2.AmazonLinuxCpuType.X86_64
+

@@ -1,0 +1,64 @@
+"""RegistryStack: the private ECR repository the service pulls its image from."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from fargate_env.config import EnvironmentConfig
+from fargate_env.stacks.common import removal_policy
+
+# What another account needs to pull an image (ECR docs, "Repository policy examples").
+PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+
+
+class RegistryStack(Stack):
+    """Scan on push, immutable tags, encryption and lifecycle rules that bound storage cost."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        reg = config.registry
+        self.repository = ecr.Repository(
+            self,
+            "Repository",
+            repository_name=config.repository_name,
+            image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            # AES256 at rest; a KMS key would add $1/month and buys nothing for non-prod images.
+            encryption=ecr.RepositoryEncryption.AES_256,
+            removal_policy=removal_policy(reg.removal_policy),
+            empty_on_delete=reg.removal_policy == "destroy",
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    rule_priority=1,
+                    description=f"expire untagged images after {reg.untagged_expiry_days} days",
+                    tag_status=ecr.TagStatus.UNTAGGED,
+                    max_image_age=Duration.days(reg.untagged_expiry_days),
+                ),
+                ecr.LifecycleRule(
+                    rule_priority=2,
+                    description=f"keep the last {reg.keep_tagged_images} images",
+                    tag_status=ecr.TagStatus.ANY,
+                    max_image_count=reg.keep_tagged_images,
+                ),
+            ],
+        )
+        if reg.pull_accounts:
+            self.repository.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="CrossAccountPull",
+                    actions=list(PULL_ACTIONS),
+                    principals=[iam.AccountPrincipal(a) for a in reg.pull_accounts],
+                )
+            )
+        CfnOutput(self, "RepositoryUri", value=self.repository.repository_uri)
+        CfnOutput(self, "RepositoryName", value=self.repository.repository_name)
+
