@@ -1,0 +1,84 @@
+"""Shared fixtures: one synthesized app per distinct config, reused across the session."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# CDK's own template validation is ~75 % of synth time; `fargate-env check` keeps it on.
+os.environ["CDK_VALIDATION"] = "false"
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk.assertions import Template  # noqa: E402
+
+from fargate_env.app import EnvironmentApp, build_app  # noqa: E402
+from fargate_env.config import EnvironmentConfig, parse_config  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_TOML = ROOT / "environments" / "demo.toml"
+
+
+def demo_data() -> dict:
+    return tomllib.loads(DEMO_TOML.read_text())
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """Deep-merge `overrides` into a copy of `base`; a None value deletes the key."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def make_config(overrides: dict | None = None) -> EnvironmentConfig:
+    """The demo environment with `overrides` deep-merged in."""
+    return parse_config(merge(demo_data(), overrides or {}), "test-config")
+
+
+@dataclass
+class Synthesized:
+    config: EnvironmentConfig
+    built: EnvironmentApp
+    outdir: Path
+
+    def template_json(self, part: str) -> dict:
+        name = self.config.stack_name(part)
+        return json.loads((self.outdir / f"{name}.template.json").read_text())
+
+    def template(self, part: str) -> Template:
+        """assertions.Template of one stack ("network", "registry", ...), read from disk."""
+        return Template.from_json(self.template_json(part))
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory):
+    """synth(overrides) -> Synthesized; each distinct config is synthesized once per session."""
+    cache: dict[str, Synthesized] = {}
+
+    def _synth(overrides: dict | None = None) -> Synthesized:
+        key = json.dumps(overrides or {}, sort_keys=True)
+        if key not in cache:
+            config = make_config(overrides)
+            outdir = tmp_path_factory.mktemp("cdk.out")
+            built = build_app(config, outdir, validation=False)
+            built.app.synth()
+            cache[key] = Synthesized(config=config, built=built, outdir=outdir)
+        return cache[key]
+
+    return _synth
+
+
+@pytest.fixture(scope="session")
+def demo(synth) -> Synthesized:
+    return synth()
