@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
+from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig, load_config, resolve_env_path
 from fargate_env.stacks.network import NetworkStack
 from fargate_env.stacks.registry import RegistryStack
@@ -62,8 +63,8 @@ def build_app(
     env = cdk.Environment(account=config.account, region=config.region)
     tags = {"environment": config.name, "managed-by": "fargate-env", **config.tags}
 
-    network = NetworkStack(app, config.stack_name("network"), env=env, config=config)
-    registry = RegistryStack(app, config.stack_name("registry"), env=env, config=config)
+    network = NetworkStack(app, config.stack_name(outputs.NETWORK), env=env, config=config)
+    registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
 
     built = EnvironmentApp(app=app, network=network, registry=registry)
     for stack in built.stacks:

@@ -7,6 +7,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
 from fargate_env.stacks.common import removal_policy
 
@@ -59,6 +60,6 @@ class RegistryStack(Stack):
                     principals=[iam.AccountPrincipal(a) for a in reg.pull_accounts],
                 )
             )
-        CfnOutput(self, "RepositoryUri", value=self.repository.repository_uri)
-        CfnOutput(self, "RepositoryName", value=self.repository.repository_name)
+        CfnOutput(self, outputs.REPOSITORY_URI, value=self.repository.repository_uri)
+        CfnOutput(self, outputs.REPOSITORY_NAME, value=self.repository.repository_name)
 
