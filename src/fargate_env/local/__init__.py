@@ -1,0 +1,1 @@
+"""Local rehearsal: N sample-service instances behind HAProxy with the environment's numbers."""
