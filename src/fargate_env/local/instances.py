@@ -14,10 +14,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fargate_env.errors import UserError
 from fargate_env.local.cgroup import Capper, Cgroup
 
 
-class LocalError(Exception):
+class LocalError(UserError):
     """A problem the user can fix (port busy, tool missing); str() is the one-line message."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -79,12 +80,13 @@ async def _connection(
     until: float,
     out: list[Sample],
     timeout: float,
+    stop: threading.Event | None,
 ) -> None:
     request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     next_at = time.monotonic()
-    while (now := time.monotonic()) < until:
+    while (now := time.monotonic()) < until and not (stop and stop.is_set()):
         if next_at > now:
             await asyncio.sleep(next_at - now)
         next_at += interval
@@ -123,8 +125,10 @@ async def run_load(
     rate: float = 200.0,
     connections: int = 8,
     timeout: float = 5.0,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
-    """`rate` requests/s in total over `connections` keep-alive connections, for `duration_s`."""
+    """`rate` requests/s in total over `connections` keep-alive connections, for `duration_s`
+    at most (or until `stop` is set)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -133,9 +137,50 @@ async def run_load(
     interval = connections / rate
     await asyncio.gather(
         *(
-            _connection(host, port, path, interval, until, result.samples, timeout)
+            _connection(host, port, path, interval, until, result.samples, timeout, stop)
             for _ in range(connections)
         )
     )
     result.samples.sort(key=lambda s: s.t)
     return result
+
+
+class BackgroundLoad:
+    """run_load in a thread of its own, for driving traffic while the caller acts."""
+
+    def __init__(self, url: str, *, max_duration_s: float, rate: float, connections: int) -> None:
+        self._stop = threading.Event()
+        self._result: LoadResult | None = None
+        self._error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                self._result = asyncio.run(
+                    run_load(
+                        url,
+                        duration_s=max_duration_s,
+                        rate=rate,
+                        connections=connections,
+                        stop=self._stop,
+                    )
+                )
+            except BaseException as exc:  # surfaced in stop()
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, name="load", daemon=True)
+
+    def __enter__(self) -> BackgroundLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def stop(self) -> LoadResult:
+        self._stop.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
