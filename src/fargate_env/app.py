@@ -11,6 +11,7 @@ import aws_cdk as cdk
 
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig, load_config, resolve_env_path
+from fargate_env.stacks.load_balancer import LoadBalancerStack
 from fargate_env.stacks.network import NetworkStack
 from fargate_env.stacks.registry import RegistryStack
 
@@ -32,6 +33,7 @@ class EnvironmentApp:
     app: cdk.App
     network: NetworkStack
     registry: RegistryStack
+    load_balancer: LoadBalancerStack
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -65,8 +67,15 @@ def build_app(
 
     network = NetworkStack(app, config.stack_name(outputs.NETWORK), env=env, config=config)
     registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
+    load_balancer = LoadBalancerStack(
+        app,
+        config.stack_name(outputs.LOAD_BALANCER),
+        config=config,
+        network=network,
+        env=env,
+    )
 
-    built = EnvironmentApp(app=app, network=network, registry=registry)
+    built = EnvironmentApp(app=app, network=network, registry=registry, load_balancer=load_balancer)
     for stack in built.stacks:
         for key, value in tags.items():
             cdk.Tags.of(stack).add(key, value)
