@@ -14,6 +14,7 @@ from rich.table import Table
 
 from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
 from fargate_env.errors import UserError
+from fargate_env.local.cli import local_app
 
 app = typer.Typer(
     name="fargate-env",
@@ -92,6 +93,9 @@ def check(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption 
     console.print(f"waivers in force: {report.waiver_count} (src/fargate_env/compliance.py)")
     if report.findings:
         raise typer.Exit(1)
+
+
+app.add_typer(local_app, name="local")
 
 
 def main() -> None:
