@@ -15,10 +15,10 @@ import pytest
 os.environ["CDK_VALIDATION"] = "false"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk.assertions import Template  # noqa: E402
+from aws_cdk.assertions import Template
 
-from fargate_env.app import EnvironmentApp, build_app  # noqa: E402
-from fargate_env.config import EnvironmentConfig, parse_config  # noqa: E402
+from fargate_env.app import EnvironmentApp, build_app
+from fargate_env.config import EnvironmentConfig, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TOML = ROOT / "environments" / "demo.toml"

@@ -1,4 +1,4 @@
-"""Build the CDK app for one environment: every stack wired, nothing read behind the config's back."""
+"""Build the CDK app of one environment: every stack wired from the config and nothing else."""
 
 from __future__ import annotations
 
@@ -45,12 +45,11 @@ def build_app(
     outdir: Path | str = "cdk.out",
     *,
     validation: bool = True,
-    nag: bool = False,
 ) -> EnvironmentApp:
     """Wire all stacks of `config` into a new App writing to `outdir`.
 
     `validation` is CDK's own template validation (about 3/4 of synth time: off in unit tests);
-    `nag` registers the cdk-nag AwsSolutions plugin and the project's waivers.
+    cdk-nag is added by `compliance.apply_compliance` for `fargate-env check`.
     """
     context = cdk_json_context()
     if config.account:
@@ -79,10 +78,6 @@ def build_app(
     for stack in built.stacks:
         for key, value in tags.items():
             cdk.Tags.of(stack).add(key, value)
-    if nag:
-        from fargate_env.compliance import apply_compliance
-
-        apply_compliance(app, built.stacks)
     return built
 
 

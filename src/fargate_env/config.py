@@ -87,6 +87,17 @@ def _log_retention(value: int) -> int:
     return value
 
 
+def _between(lo: int, hi: int) -> AfterValidator:
+    """An inclusive range whose error names both ends (pydantic's names only the one crossed)."""
+
+    def check(value: int) -> int:
+        if not lo <= value <= hi:
+            raise ValueError(f"must be between {lo} and {hi} (got {value})")
+        return value
+
+    return AfterValidator(check)
+
+
 AccountId = Annotated[str, AfterValidator(_account)]
 RetentionDays = Annotated[int, AfterValidator(_log_retention)]
 RemovalPolicy = Literal["retain", "destroy"]
@@ -118,10 +129,8 @@ def _validate_aws_cron(expr: str) -> str:
         if not re.match(pattern, value):
             raise ValueError(f"has an invalid {label} field {value!r} in {expr!r}")
     if (dom == "?") == (dow == "?"):
-        raise ValueError(
-            f"needs '?' in exactly one of day-of-month and day-of-week (got {expr!r})"
-        )
-    if minute.isdigit() and int(minute) > 59 or hour.isdigit() and int(hour) > 23:
+        raise ValueError(f"needs '?' in exactly one of day-of-month and day-of-week (got {expr!r})")
+    if (minute.isdigit() and int(minute) > 59) or (hour.isdigit() and int(hour) > 23):
         raise ValueError(f"has an out-of-range minute or hour in {expr!r}")
     return expr.strip()
 
@@ -131,7 +140,8 @@ class _Section(BaseModel):
 
 
 class FlowLogsConfig(_Section):
-    enabled: bool = False
+    # On by default: only REJECT records are kept, which costs cents a month on a quiet VPC.
+    enabled: bool = True
     retention_days: RetentionDays = 14
 
 
@@ -186,17 +196,17 @@ class HealthCheckConfig(_Section):
     """The target group's check (load balancer) and the container's check (ECS)."""
 
     path: str = "/health"
-    interval_seconds: int = Field(10, ge=5, le=300)
-    timeout_seconds: int = Field(5, ge=2, le=120)
-    healthy_threshold: int = Field(2, ge=2, le=10)
-    unhealthy_threshold: int = Field(2, ge=2, le=10)
+    interval_seconds: Annotated[int, _between(5, 300)] = 10
+    timeout_seconds: Annotated[int, _between(2, 120)] = 5
+    healthy_threshold: Annotated[int, _between(2, 10)] = 2
+    unhealthy_threshold: Annotated[int, _between(2, 10)] = 2
     matcher: str = "200"
     # The sample service drains in well under a second; AWS's default of 300 s wastes deploys.
-    deregistration_delay_seconds: int = Field(10, ge=0, le=3600)
-    container_interval_seconds: int = Field(10, ge=5, le=300)
-    container_timeout_seconds: int = Field(5, ge=2, le=60)
-    container_retries: int = Field(3, ge=1, le=10)
-    container_start_period_seconds: int = Field(10, ge=0, le=300)
+    deregistration_delay_seconds: Annotated[int, _between(0, 3600)] = 10
+    container_interval_seconds: Annotated[int, _between(5, 300)] = 10
+    container_timeout_seconds: Annotated[int, _between(2, 60)] = 5
+    container_retries: Annotated[int, _between(1, 10)] = 3
+    container_start_period_seconds: Annotated[int, _between(0, 300)] = 10
 
     @field_validator("path")
     @classmethod
@@ -255,7 +265,7 @@ class LoadBalancerConfig(_Section):
     hosted_zone_name: str | None = None
     allow_http_only: bool = False
     ssl_policy: Literal[TLS_POLICIES] = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # type: ignore[valid-type]
-    idle_timeout_seconds: int = Field(60, ge=1, le=4000)
+    idle_timeout_seconds: Annotated[int, _between(1, 4000)] = 60
     deletion_protection: bool = False
     access_logs: AccessLogsConfig = AccessLogsConfig()
 
@@ -280,7 +290,9 @@ class LoadBalancerConfig(_Section):
     @classmethod
     def _zone_id(cls, value: str | None) -> str | None:
         if value is not None and not _ZONE_ID_RE.match(value):
-            raise ValueError(f"must be a Route 53 hosted zone id like Z0123456789ABC (got {value!r})")
+            raise ValueError(
+                f"must be a Route 53 hosted zone id like Z0123456789ABC (got {value!r})"
+            )
         return value
 
     @model_validator(mode="after")
@@ -292,9 +304,13 @@ class LoadBalancerConfig(_Section):
             raise ValueError(
                 "DNS-validated certificates need domain_name, hosted_zone_id and hosted_zone_name"
             )
-        if self.domain_name and self.hosted_zone_name and not (
-            self.domain_name == self.hosted_zone_name
-            or self.domain_name.endswith("." + self.hosted_zone_name)
+        if (
+            self.domain_name
+            and self.hosted_zone_name
+            and not (
+                self.domain_name == self.hosted_zone_name
+                or self.domain_name.endswith("." + self.hosted_zone_name)
+            )
         ):
             raise ValueError(
                 f"domain_name {self.domain_name!r} is not inside hosted zone"
@@ -324,13 +340,13 @@ class CapacityConfig(_Section):
 
 
 class ScalingConfig(_Section):
-    min_tasks: int = Field(1, ge=0, le=10)
+    min_tasks: Annotated[int, _between(0, 10)] = 1
     max_tasks: int = Field(4, ge=1)
-    cpu_target_percent: int = Field(60, ge=10, le=90)
-    memory_target_percent: int | None = Field(None, ge=10, le=90)
-    requests_per_target: int | None = Field(None, ge=1, le=100_000)
-    scale_in_cooldown_seconds: int = Field(120, ge=0, le=3600)
-    scale_out_cooldown_seconds: int = Field(60, ge=0, le=3600)
+    cpu_target_percent: Annotated[int, _between(10, 90)] = 60
+    memory_target_percent: Annotated[int, _between(10, 90)] | None = None
+    requests_per_target: Annotated[int, _between(1, 100_000)] | None = None
+    scale_in_cooldown_seconds: Annotated[int, _between(0, 3600)] = 120
+    scale_out_cooldown_seconds: Annotated[int, _between(0, 3600)] = 60
 
     @field_validator("max_tasks")
     @classmethod
@@ -363,7 +379,9 @@ class ScheduleConfig(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"must be an IANA timezone like Europe/Berlin (got {value!r})") from exc
+            raise ValueError(
+                f"must be an IANA timezone like Europe/Berlin (got {value!r})"
+            ) from exc
         if value not in available_timezones() and value != "UTC":
             raise ValueError(f"must be an IANA timezone like Europe/Berlin (got {value!r})")
         return value
@@ -378,7 +396,7 @@ class ServiceConfig(_Section):
     cpu: int = 256
     memory: int = 512
     architecture: Literal["x86_64", "arm64"] = "x86_64"
-    container_port: int = Field(8080, ge=1, le=65535)
+    container_port: Annotated[int, _between(1, 65535)] = 8080
     # The sample image's non-root user (server/Dockerfile); the task definition repeats it.
     container_user: str = "10001"
     image_tag: str = "initial"
@@ -436,7 +454,11 @@ class ServiceConfig(_Section):
     @field_validator("cloud_map_namespace")
     @classmethod
     def _namespace(cls, value: str | None) -> str | None:
-        if value is not None and not _DOMAIN_RE.match(value) and not re.match(r"^[a-z0-9-]+$", value):
+        if (
+            value is not None
+            and not _DOMAIN_RE.match(value)
+            and not re.match(r"^[a-z0-9-]+$", value)
+        ):
             raise ValueError(f"must be a DNS namespace like internal.local (got {value!r})")
         return value
 
@@ -477,10 +499,17 @@ class ThresholdsConfig(_Section):
     evaluation_periods: int = Field(3, ge=1, le=60)
 
 
+# AWS Budgets accepts at most 10 e-mail subscribers per notification (Budgets quotas).
+MAX_BUDGET_EMAILS = 10
+
+
 class MonitoringConfig(_Section):
     emails: list[str] = []
     dashboard: bool = True
     thresholds: ThresholdsConfig = ThresholdsConfig()
+    # Budget notifications: share of cost.monthly_budget_usd (actual spend, forecast spend).
+    budget_actual_percent: int = Field(80, ge=1, le=1000)
+    budget_forecast_percent: int = Field(100, ge=1, le=1000)
 
     @field_validator("emails")
     @classmethod
@@ -488,6 +517,14 @@ class MonitoringConfig(_Section):
         for email in value:
             if not _EMAIL_RE.match(email):
                 raise ValueError(f"has a malformed e-mail address {email!r}")
+        # The budget lists each address as a subscriber: duplicates and an 11th are API errors.
+        duplicates = sorted({e for e in value if value.count(e) > 1})
+        if duplicates:
+            raise ValueError(f"lists {duplicates[0]!r} more than once")
+        if len(value) > MAX_BUDGET_EMAILS:
+            raise ValueError(
+                f"holds {len(value)} addresses; AWS Budgets notifies at most {MAX_BUDGET_EMAILS}"
+            )
         return value
 
 
@@ -569,12 +606,13 @@ class EnvironmentConfig(_Section):
     @model_validator(mode="after")
     def _cross_section(self) -> EnvironmentConfig:
         azs = self.network.availability_zones
-        if azs is not None:
-            if len(azs) != self.network.max_azs or not all(az.startswith(self.region) for az in azs):
-                raise ValueError(
-                    f"network.availability_zones must list {self.network.max_azs} zones of"
-                    f" {self.region} (got {azs})"
-                )
+        if azs is not None and (
+            len(azs) != self.network.max_azs or not all(az.startswith(self.region) for az in azs)
+        ):
+            raise ValueError(
+                f"network.availability_zones must list {self.network.max_azs} zones of"
+                f" {self.region} (got {azs})"
+            )
         return self
 
     @property

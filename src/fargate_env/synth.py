@@ -25,14 +25,14 @@ class StackSummary:
 
 
 def synthesize(
-    config: EnvironmentConfig, outdir: Path, *, validation: bool = True, nag: bool = False
+    config: EnvironmentConfig, outdir: Path, *, validation: bool = True
 ) -> list[StackSummary]:
     """Synthesize into a temporary directory, then swap it into `outdir` only on success."""
     outdir = Path(outdir)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
     try:
-        built = build_app(config, staging, validation=validation, nag=nag)
+        built = build_app(config, staging, validation=validation)
         built.app.synth()
         if outdir.exists():
             shutil.rmtree(outdir)

@@ -92,7 +92,9 @@ class NetworkStack(Stack):
     @property
     def task_subnets(self) -> ec2.SubnetSelection:
         """Where the service's tasks run: private subnets unless egress is `public`."""
-        kind = ec2.SubnetType.PUBLIC if self.egress == "public" else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        kind = (
+            ec2.SubnetType.PUBLIC if self.egress == "public" else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
         return ec2.SubnetSelection(subnet_type=kind)
 
     @property
@@ -108,6 +110,5 @@ def _mask(cidr: str) -> int:
 
 def _cpu_type(instance_type: str) -> ec2.AmazonLinuxCpuType:
     family = instance_type.split(".")[0]
-    graviton = len(family) > 1 and family[-1] == "g" or "g" in family[2:]
+    graviton = (len(family) > 1 and family[-1] == "g") or "g" in family[2:]
     return ec2.AmazonLinuxCpuType.ARM_64 if graviton else ec2.AmazonLinuxCpuType.X86_64
-

@@ -52,6 +52,11 @@ class RegistryStack(Stack):
                 ),
             ],
         )
+        # ECR encrypts with AES256 anyway; state it so the template says so (CDK omits it).
+        cfn_repo = self.repository.node.default_child
+        cfn_repo.encryption_configuration = ecr.CfnRepository.EncryptionConfigurationProperty(
+            encryption_type="AES256"
+        )
         if reg.pull_accounts:
             self.repository.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -62,4 +67,3 @@ class RegistryStack(Stack):
             )
         CfnOutput(self, outputs.REPOSITORY_URI, value=self.repository.repository_uri)
         CfnOutput(self, outputs.REPOSITORY_NAME, value=self.repository.repository_name)
-

@@ -1,0 +1,147 @@
+"""Policy gates: cdk-nag AwsSolutions on every stack, cfn-lint on every template.
+
+Every waiver lives in WAIVERS below, with the reason it is acceptable for this environment.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aws_cdk as cdk
+import cdk_nag
+from cfnlint.api import ManualArgs, lint_file
+
+from fargate_env.app import build_app
+from fargate_env.config import EnvironmentConfig
+
+NAG_PLUGIN = "AwsSolutions"
+CDK_VALIDATE_PLUGIN = "CloudFormation Validate"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An acknowledged cdk-nag rule on the constructs whose path matches `paths` (fnmatch)."""
+
+    rule: str
+    reason: str
+    paths: tuple[str, ...]
+    # Waive only when this holds for the environment (e.g. a feature is switched off).
+    when: Callable[[EnvironmentConfig], bool] = lambda _config: True
+
+
+WAIVERS: tuple[Waiver, ...] = (
+    Waiver(
+        "AwsSolutions-VPC7",
+        "VPC flow logs are switched off in this environment's config (network.flow_logs);"
+        " the default keeps them on.",
+        ("*-network/Vpc",),
+        when=lambda c: not c.network.flow_logs.enabled,
+    ),
+    Waiver(
+        "AwsSolutions-IAM4",
+        "CDK's own custom resource that strips the default security group runs as a Lambda with"
+        " the AWS-managed basic execution role (logs only); CDK offers no way to change it.",
+        ("*-network/Custom::VpcRestrictDefaultSGCustomResourceProvider*",),
+    ),
+)
+
+# cfn-lint checks that do not apply to CDK output, each with its reason.
+CFN_LINT_IGNORED = {
+    "W3010": "AZ names are written literally on purpose: synthesis must need no AZ lookup",
+    "W3005": "CDK's generated custom-resource providers add a redundant DependsOn; harmless",
+}
+
+
+@dataclass
+class CheckReport:
+    gates: dict[str, list[str]] = field(default_factory=dict)
+    waiver_count: int = 0
+
+    @property
+    def findings(self) -> list[str]:
+        return [f"{gate}: {finding}" for gate, items in self.gates.items() for finding in items]
+
+
+def apply_compliance(app: cdk.App, stacks: Iterable[cdk.Stack], config: EnvironmentConfig) -> int:
+    """Register cdk-nag on the app and acknowledge the waivers that apply; returns their count."""
+    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+    constructs = [c for stack in stacks for c in stack.node.find_all()]
+    applied = 0
+    for waiver in WAIVERS:
+        if not waiver.when(config):
+            continue
+        matched = [
+            c
+            for c in constructs
+            if any(fnmatch.fnmatchcase(c.node.path, pattern) for pattern in waiver.paths)
+        ]
+        for construct in matched:
+            cdk.Validations.of(construct).acknowledge(
+                cdk.Acknowledgment(id=f"{NAG_PLUGIN}::{waiver.rule}", reason=waiver.reason)
+            )
+        applied += bool(matched)
+    return applied
+
+
+def nag_findings(report: dict) -> list[str]:
+    """Unacknowledged violations of a CDK validation report (cdk-nag and CDK's own validator)."""
+    findings = []
+    for plugin in report.get("pluginReports", []):
+        for violation in plugin.get("violations", []):
+            if violation.get("severity") not in ("error", "fatal"):
+                continue
+            for construct in violation.get("violatingConstructs", []):
+                findings.append(
+                    f"{violation['ruleName']} at {construct['constructPath']}:"
+                    f" {violation['description']}"
+                )
+    return findings
+
+
+def lint_templates(outdir: Path) -> list[str]:
+    """cfn-lint over every template of a cloud assembly; returns one line per match."""
+    args = ManualArgs(ignore_checks=list(CFN_LINT_IGNORED))
+    findings = []
+    for template in sorted(Path(outdir).glob("*.template.json")):
+        for match in lint_file(template, config=args):
+            findings.append(f"{match.rule.id} {template.name}:{match.linenumber}: {match.message}")
+    return findings
+
+
+def run_checks(config: EnvironmentConfig, outdir: Path) -> CheckReport:
+    """Synthesize with CDK validation and cdk-nag on, then cfn-lint the templates.
+
+    The assembly replaces `outdir` only when every gate passes, so a failing check never
+    leaves a non-compliant cdk.out behind for a deploy to pick up.
+    """
+    outdir = Path(outdir)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".check-", dir=outdir.parent))
+    report = CheckReport()
+    try:
+        built = build_app(config, staging, validation=True)
+        report.waiver_count = apply_compliance(built.app, built.stacks, config)
+        try:
+            built.app.synth()
+            report.gates["cdk-nag + CDK validation"] = []
+        except RuntimeError as exc:
+            report_file = staging / "validation-report.json"
+            if "ValidationFailed" not in str(exc) or not report_file.exists():
+                raise
+            report.gates["cdk-nag + CDK validation"] = nag_findings(
+                json.loads(report_file.read_text())
+            )
+        report.gates["cfn-lint"] = lint_templates(staging)
+        if not report.findings:
+            if outdir.exists():
+                shutil.rmtree(outdir)
+            staging.rename(outdir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report

@@ -1,0 +1,94 @@
+"""NetworkStack: subnets per AZ and the three egress modes."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+NAT_GATEWAY = {}
+NAT_INSTANCE = {"network": {"egress": "nat-instance"}}
+PUBLIC = {"network": {"egress": "public"}}
+
+
+def subnets_by_kind(template: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {"public": [], "private": []}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::EC2::Subnet":
+            public = resource["Properties"].get("MapPublicIpOnLaunch", False)
+            out["public" if public else "private"].append(resource["Properties"])
+    return out
+
+
+def test_vpc_spans_two_azs_with_public_and_private_subnets(demo):
+    template = demo.template_json("network")
+    subnets = subnets_by_kind(template)
+    assert sorted(s["AvailabilityZone"] for s in subnets["public"]) == ["us-east-1a", "us-east-1b"]
+    assert sorted(s["AvailabilityZone"] for s in subnets["private"]) == ["us-east-1a", "us-east-1b"]
+    demo.template("network").has_resource_properties(
+        "AWS::EC2::VPC",
+        {"CidrBlock": "10.40.0.0/20", "EnableDnsHostnames": True, "EnableDnsSupport": True},
+    )
+
+
+def test_default_egress_is_exactly_one_nat_gateway_shared_by_both_private_subnets(demo):
+    t = demo.template("network")
+    t.resource_count_is("AWS::EC2::NatGateway", 1)
+    t.resource_count_is("AWS::EC2::EIP", 1)
+    t.resource_count_is("AWS::EC2::Instance", 0)
+    nat_routes = t.find_resources(
+        "AWS::EC2::Route", {"Properties": {"NatGatewayId": Match.any_value()}}
+    )
+    assert len(nat_routes) == 2  # one default route per private route table, same gateway
+    assert len({str(r["Properties"]["NatGatewayId"]) for r in nat_routes.values()}) == 1
+
+
+def test_nat_instance_mode_runs_one_small_graviton_instance(synth):
+    t = synth(NAT_INSTANCE).template("network")
+    t.resource_count_is("AWS::EC2::NatGateway", 0)
+    t.resource_count_is("AWS::EC2::Instance", 1)
+    t.has_resource_properties(
+        "AWS::EC2::Instance", {"InstanceType": "t4g.nano", "SourceDestCheck": False}
+    )
+    routes = t.find_resources("AWS::EC2::Route", {"Properties": {"InstanceId": Match.any_value()}})
+    assert len(routes) == 2
+    # The instance's security group admits the VPC only, never the internet.
+    t.has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {"SecurityGroupIngress": [Match.object_like({"IpProtocol": "-1"})]},
+    )
+    groups = t.find_resources("AWS::EC2::SecurityGroup")
+    for group in groups.values():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0"
+
+
+def test_public_mode_has_no_nat_and_no_private_subnets(synth):
+    template = synth(PUBLIC).template_json("network")
+    types = [r["Type"] for r in template["Resources"].values()]
+    assert "AWS::EC2::NatGateway" not in types and "AWS::EC2::Instance" not in types
+    subnets = subnets_by_kind(template)
+    assert len(subnets["public"]) == 2 and subnets["private"] == []
+
+
+def test_three_azs_when_configured(synth):
+    template = synth({"network": {"max_azs": 3}}).template_json("network")
+    assert len(subnets_by_kind(template)["private"]) == 3
+    assert sum(r["Type"] == "AWS::EC2::NatGateway" for r in template["Resources"].values()) == 1
+
+
+def test_default_security_group_is_restricted(demo):
+    demo.template("network").resource_count_is("Custom::VpcRestrictDefaultSG", 1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "present"), [({}, True), ({"network": {"flow_logs": {"enabled": False}}}, False)]
+)
+def test_flow_logs_follow_the_config(synth, overrides, present):
+    t = synth(overrides).template("network")
+    t.resource_count_is("AWS::EC2::FlowLog", int(present))
+    if present:
+        t.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 14})
+        t.has_resource_properties(
+            "AWS::EC2::FlowLog",
+            {"TrafficType": "REJECT", "LogDestinationType": "cloud-watch-logs"},
+        )
