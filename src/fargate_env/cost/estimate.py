@@ -1,0 +1,507 @@
+"""Price the synthesized templates: one bill line per billable resource for a 730-hour month.
+
+Reads CloudFormation resource types and properties, never the config: what is priced is what
+would be deployed. Usage the templates cannot tell (log GB, NAT traffic, LCUs) comes from
+`cost.usage` and is printed with the bill. Every resource type is either priced, listed as
+free with a reason, or listed as "not priced" — nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fargate_env.config import UsageAssumptions
+from fargate_env.cost.prices import (
+    AMI_DEFAULT_ROOT_VOLUME_GB,
+    CONTAINER_INSIGHTS_METRICS,
+    HOURS_PER_MONTH,
+    PriceTable,
+)
+from fargate_env.cost.schedule import MINUTES_PER_WEEK, ScheduleNotUnderstood, weekly_segments
+from fargate_env.synth import StackSummary
+
+H = HOURS_PER_MONTH
+DAYS_PER_MONTH = 365 / 12
+
+# Types that cost nothing by themselves, with the reason (or where their cost is counted).
+FREE: dict[str, str] = {
+    "AWS::EC2::VPC": "no charge",
+    "AWS::EC2::Subnet": "no charge",
+    "AWS::EC2::RouteTable": "no charge",
+    "AWS::EC2::SubnetRouteTableAssociation": "no charge",
+    "AWS::EC2::Route": "no charge",
+    "AWS::EC2::InternetGateway": "no charge (data transfer out is usage, same in every profile)",
+    "AWS::EC2::VPCGatewayAttachment": "no charge",
+    "AWS::EC2::SecurityGroup": "no charge",
+    "AWS::EC2::SecurityGroupIngress": "no charge",
+    "AWS::EC2::SecurityGroupEgress": "no charge",
+    "AWS::IAM::Role": "no charge",
+    "AWS::IAM::Policy": "no charge",
+    "AWS::IAM::ManagedPolicy": "no charge",
+    "AWS::IAM::InstanceProfile": "no charge",
+    "AWS::Lambda::Function": "custom-resource handler: runs only during deploys (free tier)",
+    "AWS::Lambda::Permission": "no charge",
+    "AWS::CDK::Metadata": "no charge",
+    "AWS::ElasticLoadBalancingV2::Listener": "included in the load balancer's hours",
+    "AWS::ElasticLoadBalancingV2::ListenerRule": "included in the LCU assumption",
+    "AWS::ElasticLoadBalancingV2::ListenerCertificate": "no charge",
+    "AWS::ElasticLoadBalancingV2::TargetGroup": "included in the load balancer's hours",
+    "AWS::CertificateManager::Certificate": "public ACM certificates are free",
+    "AWS::Route53::RecordSet": "alias records to an ALB: queries free; zone not in the stack",
+    "AWS::ECS::TaskDefinition": "priced through the service that runs it",
+    "AWS::ECS::ClusterCapacityProviderAssociations": "no charge",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "no charge (its schedule prices the tasks)",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "no charge (its alarms are AWS-managed)",
+    "AWS::SNS::Topic": "first 1M publishes and 1,000 e-mails a month are free",
+    "AWS::SNS::Subscription": "no charge",
+    "AWS::SNS::TopicPolicy": "no charge",
+    "AWS::S3::BucketPolicy": "no charge",
+    "AWS::KMS::Alias": "no charge",
+    "AWS::Budgets::Budget": "cost budgets without actions are free",
+    "AWS::Logs::ResourcePolicy": "no charge",
+    "AWS::Events::Rule": "scheduled rules are free",
+}
+
+
+@dataclass
+class BillLine:
+    stack: str
+    resource: str
+    type: str
+    monthly_usd: float
+    basis: str
+    # Stable category, e.g. "alb-hours": lets the comparison find the floor without string parsing.
+    item: str = ""
+
+
+@dataclass
+class Unpriced:
+    stack: str
+    resource: str
+    type: str
+    reason: str
+
+
+@dataclass
+class Bill:
+    region: str
+    lines: list[BillLine] = field(default_factory=list)
+    free: list[Unpriced] = field(default_factory=list)
+    not_priced: list[Unpriced] = field(default_factory=list)
+    assumptions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return round(sum(line.monthly_usd for line in self.lines), 2)
+
+    @property
+    def floor(self) -> float:
+        """The unavoidable part: the load balancer's hours and its public IPv4 addresses."""
+        return round(sum(line.monthly_usd for line in self.lines if line.item in FLOOR_ITEMS), 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "total_monthly_usd": self.total,
+            "floor_monthly_usd": self.floor,
+            "lines": [
+                {
+                    "stack": line.stack,
+                    "resource": line.resource,
+                    "type": line.type,
+                    "monthly_usd": round(line.monthly_usd, 2),
+                    "basis": line.basis,
+                }
+                for line in self.lines
+            ],
+            "not_priced": [vars(u) for u in self.not_priced],
+            "free_resources": len(self.free),
+            "assumptions": self.assumptions,
+        }
+
+
+FLOOR_ITEMS = {"alb-hours", "alb-public-ipv4"}
+
+
+@dataclass
+class _Ctx:
+    """One stack's resources, the whole assembly, prices and usage, handed to each handler."""
+
+    stack: str
+    resources: dict[str, dict]
+    all_stacks: list[StackSummary]
+    prices: PriceTable
+    usage: UsageAssumptions
+    bill: Bill
+
+    def line(self, rid: str, rtype: str, usd: float, basis: str, item: str) -> None:
+        self.bill.lines.append(BillLine(self.stack, rid, rtype, usd, basis, item))
+
+    def not_priced(self, rid: str, rtype: str, reason: str) -> None:
+        self.bill.not_priced.append(Unpriced(self.stack, rid, rtype, reason))
+
+    def of_type(self, rtype: str) -> dict[str, dict]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == rtype}
+
+    def count_everywhere(self, rtype: str) -> int:
+        return sum(s.resource_counts.get(rtype, 0) for s in self.all_stacks)
+
+
+def _props(resource: dict) -> dict:
+    return resource.get("Properties", {}) or {}
+
+
+def _refers_to(value: Any, logical_id: str) -> bool:
+    """Whether an intrinsic (Ref / GetAtt / Join ...) mentions `logical_id`."""
+    text = json.dumps(value)
+    return f'"{logical_id}"' in text
+
+
+def _money(x: float) -> str:
+    return f"${x:,.4f}".rstrip("0").rstrip(".") if x < 0.1 else f"${x:,.3f}".rstrip("0")
+
+
+# --- handlers: one per billable type -------------------------------------------------------
+
+
+def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
+    props = _props(res)
+    rtype = res["Type"]
+    if props.get("Type", "application") != "application":
+        ctx.not_priced(rid, rtype, f"load balancer type {props['Type']!r} is not in the table")
+        return
+    p = ctx.prices
+    ctx.line(rid, rtype, p.usd("alb_hour") * H, f"{H:.0f} h × {_money(p.usd('alb_hour'))}/h",
+             "alb-hours")  # fmt: skip
+    lcu = ctx.usage.alb_lcu
+    ctx.line(rid, rtype, lcu * p.usd("alb_lcu_hour") * H,
+             f"{lcu} LCU (assumed) × {H:.0f} h × {_money(p.usd('alb_lcu_hour'))}/LCU-h",
+             "alb-lcu")  # fmt: skip
+    if props.get("Scheme", "internet-facing") == "internet-facing":
+        subnets = props.get("Subnets") or props.get("SubnetMappings")
+        count = len(subnets) if isinstance(subnets, list) else 2
+        ctx.line(rid + " public IPv4", rtype, count * p.usd("public_ipv4_hour") * H,
+                 f"{count} public IPv4 (one per AZ) × {H:.0f} h × "
+                 f"{_money(p.usd('public_ipv4_hour'))}/h", "alb-public-ipv4")  # fmt: skip
+
+
+def _nat_gateway(ctx: _Ctx, rid: str, res: dict) -> None:
+    p = ctx.prices
+    share = ctx.usage.nat_processed_gb_month / max(ctx.count_everywhere(res["Type"]), 1)
+    usd = p.usd("nat_gateway_hour") * H + share * p.usd("nat_gateway_gb")
+    basis = (
+        f"{H:.0f} h × {_money(p.usd('nat_gateway_hour'))}/h + {share:g} GB processed (assumed)"
+        f" × {_money(p.usd('nat_gateway_gb'))}/GB"
+    )
+    ctx.line(rid, res["Type"], usd, basis, "nat-gateway")
+
+
+def _eip(ctx: _Ctx, rid: str, res: dict) -> None:
+    p = ctx.prices.usd("public_ipv4_hour")
+    ctx.line(rid, res["Type"], p * H, f"public IPv4 × {H:.0f} h × {_money(p)}/h", "eip")
+
+
+def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
+    props, rtype, p = _props(res), res["Type"], ctx.prices
+    itype = props.get("InstanceType", "m1.small")
+    key = f"ec2_{itype}_hour"
+    if not isinstance(itype, str) or not p.has(key):
+        ctx.not_priced(rid, rtype, f"instance type {itype!r} is not in the price table")
+    else:
+        ctx.line(rid, rtype, p.usd(key) * H, f"{itype} × {H:.0f} h × {_money(p.usd(key))}/h",
+                 "ec2-instance")  # fmt: skip
+    volumes = [m["Ebs"] for m in props.get("BlockDeviceMappings", []) if "Ebs" in m]
+    sizes = [float(v.get("VolumeSize", AMI_DEFAULT_ROOT_VOLUME_GB)) for v in volumes]
+    basis = "BlockDeviceMappings"
+    if not sizes:
+        sizes, basis = [AMI_DEFAULT_ROOT_VOLUME_GB], "AMI default root volume (assumed)"
+    gb = sum(sizes)
+    gp3 = p.usd("ebs_gp3_gb_month")
+    ctx.line(rid + " EBS", rtype, gb * gp3, f"{gb:g} GB gp3 ({basis}) × {_money(gp3)}/GB-month",
+             "ebs")  # fmt: skip
+    if any(
+        n.get("AssociatePublicIpAddress") in (True, "true")
+        for n in props.get("NetworkInterfaces", [])
+    ):
+        ip = p.usd("public_ipv4_hour")
+        ctx.line(rid + " public IPv4", rtype, ip * H, f"public IPv4 × {H:.0f} h × {_money(ip)}/h",
+                 "ec2-public-ipv4")  # fmt: skip
+
+
+def _service(ctx: _Ctx, rid: str, res: dict) -> None:
+    """Fargate tasks: size × count over the week × on-demand/Spot mix; public IPs if assigned."""
+    props, rtype, p = _props(res), res["Type"], ctx.prices
+    task_def = ctx.resources.get(_ref(props.get("TaskDefinition")) or "", {})
+    td = _props(task_def)
+    try:
+        vcpu, gb = int(td["Cpu"]) / 1024, int(td["Memory"]) / 1024
+    except (KeyError, TypeError, ValueError):
+        ctx.not_priced(rid, rtype, "task definition Cpu/Memory not found in the same stack")
+        return
+    arch = (td.get("RuntimePlatform") or {}).get("CpuArchitecture", "X86_64")
+    arch_key = "arm" if arch == "ARM64" else "x86"
+
+    base, actions, schedule_note = _scaling(ctx, rid, props)
+    try:
+        segments = weekly_segments(base, actions)
+    except ScheduleNotUnderstood as exc:
+        segments = weekly_segments(max([base] + [a for _, a in actions if a]), [])
+        schedule_note = f"schedule not understood ({exc}); priced always up"
+    od_base, od_weight, spot_weight = _strategy(ctx, props)
+
+    od_task_hours = spot_task_hours = 0.0
+    for seg in segments:
+        hours = seg.minutes / MINUTES_PER_WEEK * H
+        on_demand = min(od_base, seg.tasks)
+        rest = seg.tasks - on_demand
+        weights = od_weight + spot_weight
+        spot = rest * spot_weight / weights if weights else 0.0
+        od_task_hours += (on_demand + rest - spot) * hours
+        spot_task_hours += spot * hours
+    task_hours = od_task_hours + spot_task_hours
+
+    def rate(prefix: str) -> float | None:
+        cpu_key, gb_key = f"{prefix}_{arch_key}_vcpu_hour", f"{prefix}_{arch_key}_gb_hour"
+        if not (p.has(cpu_key) and p.has(gb_key)):
+            return None
+        return vcpu * p.usd(cpu_key) + gb * p.usd(gb_key)
+
+    od_rate = rate("fargate") or 0.0
+    spot_rate = rate("fargate_spot")
+    if spot_task_hours and spot_rate is None:
+        ctx.not_priced(rid, rtype, f"Fargate Spot on {arch} is not in the price table")
+        return
+    usd = od_task_hours * od_rate + spot_task_hours * (spot_rate or 0.0)
+    spot_pct = 100 * spot_task_hours / task_hours if task_hours else 0.0
+    basis = (
+        f"{vcpu:g} vCPU / {gb:g} GB {arch}; {task_hours:.0f} task-h/month ({schedule_note});"
+        f" {spot_pct:.0f} % Spot"
+    )
+    ctx.line(rid, rtype, usd, basis, "fargate")
+
+    network = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
+    if network.get("AssignPublicIp") == "ENABLED":
+        ip = p.usd("public_ipv4_hour")
+        ctx.line(rid + " task public IPv4", rtype, task_hours * ip,
+                 f"one public IPv4 per task × {task_hours:.0f} task-h × {_money(ip)}/h",
+                 "task-public-ipv4")  # fmt: skip
+
+
+def _ref(value: Any) -> str | None:
+    return value.get("Ref") if isinstance(value, dict) else None
+
+
+def _scaling(ctx: _Ctx, rid: str, props: dict) -> tuple[int, list[tuple[str, int | None]], str]:
+    """Idle task count, scheduled (cron, MinCapacity) actions and a note for the basis."""
+    desired = int(props.get("DesiredCount", 1))
+    for target in ctx.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values():
+        tp = _props(target)
+        if tp.get("ScalableDimension") != "ecs:service:DesiredCount":
+            continue
+        if not _refers_to(tp.get("ResourceId"), rid):
+            continue
+        base = int(tp.get("MinCapacity", desired))
+        actions = []
+        for action in tp.get("ScheduledActions", []) or []:
+            change = action.get("ScalableTargetAction", {})
+            min_cap = change.get("MinCapacity")
+            actions.append((action["Schedule"], None if min_cap is None else int(min_cap)))
+        note = "autoscaling minimum"
+        if actions:
+            note = "min tasks through the week's schedule"
+        return base, actions, note
+    return desired, [], "desired count, no autoscaling"
+
+
+def _strategy(ctx: _Ctx, props: dict) -> tuple[int, float, float]:
+    """(on-demand base, FARGATE weight, FARGATE_SPOT weight) of the service or its cluster."""
+    strategy = props.get("CapacityProviderStrategy")
+    if not strategy and not props.get("LaunchType"):
+        cluster = _ref(props.get("Cluster"))
+        for assoc in ctx.of_type("AWS::ECS::ClusterCapacityProviderAssociations").values():
+            ap = _props(assoc)
+            if cluster and _refers_to(ap.get("Cluster"), cluster):
+                strategy = ap.get("DefaultCapacityProviderStrategy")
+    if not strategy:
+        return 0, 1.0, 0.0
+    base, od, spot = 0, 0.0, 0.0
+    for item in strategy:
+        weight = float(item.get("Weight", 0))
+        if item.get("CapacityProvider") == "FARGATE_SPOT":
+            spot += weight
+        else:
+            od += weight
+            base += int(item.get("Base", 0))
+    if od + spot == 0:
+        od = 1.0
+    return base, od, spot
+
+
+def _cluster(ctx: _Ctx, rid: str, res: dict) -> None:
+    settings = {s.get("Name"): s.get("Value") for s in _props(res).get("ClusterSettings", [])}
+    mode = settings.get("containerInsights", "disabled")
+    if mode in ("enabled", "enhanced"):
+        m = ctx.prices.usd("custom_metric_month")
+        ctx.line(rid, res["Type"], CONTAINER_INSIGHTS_METRICS * m,
+                 f"Container Insights ({mode}): ~{CONTAINER_INSIGHTS_METRICS} metrics (assumed)"
+                 f" × {_money(m)}/metric-month", "container-insights")  # fmt: skip
+    else:
+        ctx.bill.free.append(Unpriced(ctx.stack, rid, res["Type"], "no charge without insights"))
+
+
+def _flow_log_groups(ctx: _Ctx) -> set[str]:
+    groups = set()
+    for fl in ctx.of_type("AWS::EC2::FlowLog").values():
+        fp = _props(fl)
+        for rid in ctx.of_type("AWS::Logs::LogGroup"):
+            if _refers_to(fp.get("LogGroupName"), rid) or _refers_to(fp.get("LogDestination"), rid):
+                groups.add(rid)
+    return groups
+
+
+def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
+    """Ingestion is billed where the logs come from; this line is the storage."""
+    p = ctx.prices
+    flow = rid in _flow_log_groups(ctx)
+    if flow:
+        ingest = ctx.usage.flow_log_ingest_gb_month
+    else:
+        app_groups = sum(
+            s.resource_counts.get("AWS::Logs::LogGroup", 0) for s in ctx.all_stacks
+        ) - _total_flow_groups(ctx)
+        ingest = ctx.usage.log_ingest_gb_month / max(app_groups, 1)
+    days = _props(res).get("RetentionInDays")
+    if days:
+        stored = ingest * int(days) / DAYS_PER_MONTH
+        stored_basis = f"{stored:.2f} GB kept ({days}-day retention)"
+    else:
+        stored = ctx.usage.log_stored_gb
+        stored_basis = f"{stored:g} GB kept (never expires; assumed)"
+    store_usd = stored * p.usd("logs_stored_gb_month")
+    if flow:
+        ctx.line(rid, res["Type"], store_usd, f"flow logs: {stored_basis} × "
+                 f"{_money(p.usd('logs_stored_gb_month'))}/GB-month", "log-storage")  # fmt: skip
+        return
+    ingest_usd = ingest * p.usd("logs_ingest_gb")
+    ctx.line(rid, res["Type"], ingest_usd + store_usd,
+             f"{ingest:g} GB/month ingested (assumed) × {_money(p.usd('logs_ingest_gb'))}/GB"
+             f" + {stored_basis} × {_money(p.usd('logs_stored_gb_month'))}/GB-month",
+             "logs")  # fmt: skip
+
+
+def _total_flow_groups(ctx: _Ctx) -> int:
+    total = 0
+    for stack in ctx.all_stacks:
+        sub = _Ctx(stack.name, stack.resources, ctx.all_stacks, ctx.prices, ctx.usage, ctx.bill)
+        total += len(_flow_log_groups(sub))
+    return total
+
+
+def _flow_log(ctx: _Ctx, rid: str, res: dict) -> None:
+    gb = ctx.usage.flow_log_ingest_gb_month
+    per_gb = ctx.prices.usd("logs_ingest_gb")
+    ctx.line(rid, res["Type"], gb * per_gb,
+             f"{gb:g} GB/month delivered (assumed) × {_money(per_gb)}/GB (vended-log ingestion)",
+             "flow-logs")  # fmt: skip
+
+
+def _alarm(ctx: _Ctx, rid: str, res: dict) -> None:
+    metrics = _props(res).get("Metrics")
+    count = sum(1 for m in metrics if "MetricStat" in m) if isinstance(metrics, list) else 1
+    per = ctx.prices.usd("alarm_metric_month")
+    ctx.line(
+        rid,
+        res["Type"],
+        max(count, 1) * per,
+        f"{max(count, 1)} standard-resolution metric(s) × {_money(per)}/month",
+        "alarm",
+    )
+
+
+def _dashboard(ctx: _Ctx, rid: str, res: dict) -> None:
+    per = ctx.prices.usd("dashboard_month")
+    ctx.line(
+        rid, res["Type"], per, f"{_money(per)}/month (free tier of 3 assumed used)", "dashboard"
+    )
+
+
+def _kms_key(ctx: _Ctx, rid: str, res: dict) -> None:
+    per = ctx.prices.usd("kms_key_month")
+    ctx.line(
+        rid, res["Type"], per, f"customer-managed key {_money(per)}/month (requests ~0)", "kms"
+    )
+
+
+def _repository(ctx: _Ctx, rid: str, res: dict) -> None:
+    gb = ctx.usage.ecr_storage_gb / max(ctx.count_everywhere(res["Type"]), 1)
+    per = ctx.prices.usd("ecr_gb_month")
+    ctx.line(
+        rid, res["Type"], gb * per, f"{gb:g} GB images (assumed) × {_money(per)}/GB-month", "ecr"
+    )
+
+
+def _bucket(ctx: _Ctx, rid: str, res: dict) -> None:
+    access_logs = any(
+        attr.get("Key") == "access_logs.s3.bucket" and _refers_to(attr.get("Value"), rid)
+        for lb in ctx.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+        for attr in _props(lb).get("LoadBalancerAttributes", [])
+    )
+    gb = ctx.usage.access_log_storage_gb if access_logs else 0.0
+    per = ctx.prices.usd("s3_gb_month")
+    what = "ALB access logs" if access_logs else "no stored data assumed"
+    ctx.line(rid, res["Type"], gb * per, f"{what}: {gb:g} GB × {_money(per)}/GB-month", "s3")
+
+
+HANDLERS: dict[str, Callable[[_Ctx, str, dict], None]] = {
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": _load_balancer,
+    "AWS::EC2::NatGateway": _nat_gateway,
+    "AWS::EC2::EIP": _eip,
+    "AWS::EC2::Instance": _instance,
+    "AWS::ECS::Service": _service,
+    "AWS::ECS::Cluster": _cluster,
+    "AWS::Logs::LogGroup": _log_group,
+    "AWS::EC2::FlowLog": _flow_log,
+    "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::CloudWatch::Dashboard": _dashboard,
+    "AWS::KMS::Key": _kms_key,
+    "AWS::ECR::Repository": _repository,
+    "AWS::S3::Bucket": _bucket,
+}
+
+
+def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -> Bill:
+    """The monthly bill of every resource in `stacks`, priced for `region`."""
+    prices = PriceTable(region)
+    bill = Bill(region=region, assumptions={
+        "hours_per_month": H,
+        "free_tier": "none assumed (the account may already use it)",
+        "nat_instance_root_volume": f"{AMI_DEFAULT_ROOT_VOLUME_GB:g} GB gp3 when unspecified",
+        "unverified_prices": prices.unverified(),
+        **usage.model_dump(),
+    })  # fmt: skip
+    for stack in stacks:
+        ctx = _Ctx(stack.name, stack.resources, stacks, prices, usage, bill)
+        for rid, res in stack.resources.items():
+            rtype = res["Type"]
+            if rtype in HANDLERS:
+                HANDLERS[rtype](ctx, rid, res)
+            elif rtype in FREE:
+                bill.free.append(Unpriced(stack.name, rid, rtype, FREE[rtype]))
+            elif rtype.startswith("Custom::"):
+                bill.free.append(Unpriced(stack.name, rid, rtype, "custom resource (deploy-time)"))
+            else:
+                ctx.not_priced(rid, rtype, "resource type not in the estimator")
+    return bill
+
+
+def assembly_region(outdir: Path) -> str:
+    """The region the assembly's stacks target (all stacks share one environment)."""
+    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
+    for artifact in manifest["artifacts"].values():
+        if artifact.get("type") == "aws:cloudformation:stack":
+            return artifact["environment"].rsplit("/", 1)[1]
+    raise ValueError(f"{outdir}: no stack in the cloud assembly")
