@@ -1,0 +1,99 @@
+"""The policy gate: the demo environment passes; a non-compliant construct fails it."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from typer.testing import CliRunner
+
+from fargate_env import compliance
+from fargate_env.cli import app
+from tests.conftest import make_config
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_check(tmp_path_factory):
+    out = tmp_path_factory.mktemp("check") / "cdk.out"
+    return compliance.run_checks(make_config(), out), out
+
+
+def test_demo_passes_every_gate_and_writes_the_assembly(demo_check):
+    report, out = demo_check
+    assert report.findings == []
+    assert set(report.gates) == {"cdk-nag + CDK validation", "cfn-lint"}
+    assert (out / "manifest.json").exists()
+
+
+def test_every_waiver_states_a_reason():
+    for waiver in compliance.WAIVERS:
+        assert waiver.rule.startswith("AwsSolutions-") and len(waiver.reason) > 40
+        assert waiver.paths
+    assert all(len(reason) > 20 for reason in compliance.CFN_LINT_IGNORED.values())
+
+
+def test_gate_fails_on_a_deliberately_non_compliant_bucket(tmp_path, monkeypatch):
+    """An unencrypted, non-TLS-enforcing bucket slipped into a stack must fail the gate."""
+    real_build = compliance.build_app
+
+    def build_with_bad_bucket(config, outdir, **kwargs):
+        built = real_build(config, outdir, **kwargs)
+        s3.CfnBucket(built.registry, "Sloppy")
+        return built
+
+    monkeypatch.setattr(compliance, "build_app", build_with_bad_bucket)
+    out = tmp_path / "cdk.out"
+    report = compliance.run_checks(make_config(), out)
+    nag = report.gates["cdk-nag + CDK validation"]
+    assert any("AwsSolutions-S10" in f and "demo-registry/Sloppy" in f for f in nag)
+    assert any("AwsSolutions-S1 " in f for f in nag)
+    assert not out.exists(), "a failing check must not leave an assembly behind"
+
+
+def test_cfn_lint_reports_a_broken_template(tmp_path):
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"NoSuchProperty": 1}},
+        }
+    }
+    (tmp_path / "broken.template.json").write_text(json.dumps(template))
+    findings = compliance.lint_templates(tmp_path)
+    assert any(f.startswith("E3002 broken.template.json") for f in findings), findings
+
+
+def test_waivers_apply_only_when_their_condition_holds():
+    on = make_config()
+    off = make_config({"network": {"flow_logs": {"enabled": False}}})
+    [vpc7] = [w for w in compliance.WAIVERS if w.rule == "AwsSolutions-VPC7"]
+    assert not vpc7.when(on) and vpc7.when(off)
+
+
+def test_check_command_exits_1_and_prints_each_finding(tmp_path, monkeypatch):
+    def failing(config, out):
+        report = compliance.CheckReport()
+        report.gates["cfn-lint"] = ["E3002 x.template.json:3: bad property"]
+        return report
+
+    monkeypatch.setattr(compliance, "run_checks", failing)
+    result = runner.invoke(app, ["check", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "E3002 x.template.json:3: bad property" in result.stdout
+
+
+def test_validation_stays_on_in_check(monkeypatch, tmp_path):
+    seen = {}
+    real_build = compliance.build_app
+
+    def spy(config, outdir, **kwargs):
+        seen.update(kwargs)
+        built = real_build(config, outdir, **kwargs)
+        cdk.Tags.of(built.app).add("spy", "1")
+        return built
+
+    monkeypatch.setattr(compliance, "build_app", spy)
+    compliance.run_checks(make_config(), tmp_path / "o")
+    assert seen == {"validation": True}
