@@ -98,6 +98,47 @@ def check(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption 
 app.add_typer(local_app, name="local")
 
 
+# --- cost and diagram ---
+FormatOption = Annotated[str, typer.Option("--format", help="table or json.")]
+CompareOption = Annotated[bool, typer.Option("--compare", help="Price the profile variants.")]
+PictureOption = Annotated[Path, typer.Option("--out", help="Picture to write: .png or .svg.")]
+
+
+@app.command()
+@user_errors
+def cost(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    output_format: FormatOption = "table",
+    compare: CompareOption = False,
+):
+    """Monthly bill per resource from the templates; exit 1 over cost.monthly_budget_usd."""
+    from fargate_env.cost.run import run_cost
+
+    config = load_env(env, env_file)
+    if output_format not in ("table", "json"):
+        raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
+    as_json = output_format == "json"
+    if not run_cost(config, console, err_console, as_json=as_json, compare=compare):
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def diagram(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: PictureOption = Path("docs/architecture.png"),
+):
+    """Architecture picture (graphviz) drawn from the synthesized templates."""
+    from fargate_env.diagram import write_diagram
+
+    config = load_env(env, env_file)
+    with console.status("synthesizing and drawing"):
+        written = write_diagram(config, out)
+    console.print(f"wrote {written}")
+
+
 def main() -> None:
     try:
         app()

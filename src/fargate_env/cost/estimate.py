@@ -175,18 +175,27 @@ def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
         ctx.not_priced(rid, rtype, f"load balancer type {props['Type']!r} is not in the table")
         return
     p = ctx.prices
-    ctx.line(rid, rtype, p.usd("alb_hour") * H, f"{H:.0f} h × {_money(p.usd('alb_hour'))}/h",
-             "alb-hours")  # fmt: skip
+    ctx.line(
+        rid, rtype, p.usd("alb_hour") * H, f"{H:.0f} h x {_money(p.usd('alb_hour'))}/h", "alb-hours"
+    )
     lcu = ctx.usage.alb_lcu
-    ctx.line(rid, rtype, lcu * p.usd("alb_lcu_hour") * H,
-             f"{lcu} LCU (assumed) × {H:.0f} h × {_money(p.usd('alb_lcu_hour'))}/LCU-h",
-             "alb-lcu")  # fmt: skip
+    ctx.line(
+        rid,
+        rtype,
+        lcu * p.usd("alb_lcu_hour") * H,
+        f"{lcu} LCU (assumed) x {H:.0f} h x {_money(p.usd('alb_lcu_hour'))}/LCU-h",
+        "alb-lcu",
+    )
     if props.get("Scheme", "internet-facing") == "internet-facing":
         subnets = props.get("Subnets") or props.get("SubnetMappings")
         count = len(subnets) if isinstance(subnets, list) else 2
-        ctx.line(rid + " public IPv4", rtype, count * p.usd("public_ipv4_hour") * H,
-                 f"{count} public IPv4 (one per AZ) × {H:.0f} h × "
-                 f"{_money(p.usd('public_ipv4_hour'))}/h", "alb-public-ipv4")  # fmt: skip
+        ctx.line(
+            rid + " public IPv4",
+            rtype,
+            count * p.usd("public_ipv4_hour") * H,
+            f"{count} public IPv4 (one per AZ) x {H:.0f} h x {_money(p.usd('public_ipv4_hour'))}/h",
+            "alb-public-ipv4",
+        )
 
 
 def _nat_gateway(ctx: _Ctx, rid: str, res: dict) -> None:
@@ -194,15 +203,15 @@ def _nat_gateway(ctx: _Ctx, rid: str, res: dict) -> None:
     share = ctx.usage.nat_processed_gb_month / max(ctx.count_everywhere(res["Type"]), 1)
     usd = p.usd("nat_gateway_hour") * H + share * p.usd("nat_gateway_gb")
     basis = (
-        f"{H:.0f} h × {_money(p.usd('nat_gateway_hour'))}/h + {share:g} GB processed (assumed)"
-        f" × {_money(p.usd('nat_gateway_gb'))}/GB"
+        f"{H:.0f} h x {_money(p.usd('nat_gateway_hour'))}/h + {share:g} GB processed (assumed)"
+        f" x {_money(p.usd('nat_gateway_gb'))}/GB"
     )
     ctx.line(rid, res["Type"], usd, basis, "nat-gateway")
 
 
 def _eip(ctx: _Ctx, rid: str, res: dict) -> None:
     p = ctx.prices.usd("public_ipv4_hour")
-    ctx.line(rid, res["Type"], p * H, f"public IPv4 × {H:.0f} h × {_money(p)}/h", "eip")
+    ctx.line(rid, res["Type"], p * H, f"public IPv4 x {H:.0f} h x {_money(p)}/h", "eip")
 
 
 def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
@@ -212,8 +221,13 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
     if not isinstance(itype, str) or not p.has(key):
         ctx.not_priced(rid, rtype, f"instance type {itype!r} is not in the price table")
     else:
-        ctx.line(rid, rtype, p.usd(key) * H, f"{itype} × {H:.0f} h × {_money(p.usd(key))}/h",
-                 "ec2-instance")  # fmt: skip
+        ctx.line(
+            rid,
+            rtype,
+            p.usd(key) * H,
+            f"{itype} x {H:.0f} h x {_money(p.usd(key))}/h",
+            "ec2-instance",
+        )
     volumes = [m["Ebs"] for m in props.get("BlockDeviceMappings", []) if "Ebs" in m]
     sizes = [float(v.get("VolumeSize", AMI_DEFAULT_ROOT_VOLUME_GB)) for v in volumes]
     basis = "BlockDeviceMappings"
@@ -221,19 +235,25 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
         sizes, basis = [AMI_DEFAULT_ROOT_VOLUME_GB], "AMI default root volume (assumed)"
     gb = sum(sizes)
     gp3 = p.usd("ebs_gp3_gb_month")
-    ctx.line(rid + " EBS", rtype, gb * gp3, f"{gb:g} GB gp3 ({basis}) × {_money(gp3)}/GB-month",
-             "ebs")  # fmt: skip
+    ctx.line(
+        rid + " EBS", rtype, gb * gp3, f"{gb:g} GB gp3 ({basis}) x {_money(gp3)}/GB-month", "ebs"
+    )
     if any(
         n.get("AssociatePublicIpAddress") in (True, "true")
         for n in props.get("NetworkInterfaces", [])
     ):
         ip = p.usd("public_ipv4_hour")
-        ctx.line(rid + " public IPv4", rtype, ip * H, f"public IPv4 × {H:.0f} h × {_money(ip)}/h",
-                 "ec2-public-ipv4")  # fmt: skip
+        ctx.line(
+            rid + " public IPv4",
+            rtype,
+            ip * H,
+            f"public IPv4 x {H:.0f} h x {_money(ip)}/h",
+            "ec2-public-ipv4",
+        )
 
 
 def _service(ctx: _Ctx, rid: str, res: dict) -> None:
-    """Fargate tasks: size × count over the week × on-demand/Spot mix; public IPs if assigned."""
+    """Fargate tasks: size x count over the week x on-demand/Spot mix; public IPs if assigned."""
     props, rtype, p = _props(res), res["Type"], ctx.prices
     task_def = ctx.resources.get(_ref(props.get("TaskDefinition")) or "", {})
     td = _props(task_def)
@@ -286,9 +306,13 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
     network = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
     if network.get("AssignPublicIp") == "ENABLED":
         ip = p.usd("public_ipv4_hour")
-        ctx.line(rid + " task public IPv4", rtype, task_hours * ip,
-                 f"one public IPv4 per task × {task_hours:.0f} task-h × {_money(ip)}/h",
-                 "task-public-ipv4")  # fmt: skip
+        ctx.line(
+            rid + " task public IPv4",
+            rtype,
+            task_hours * ip,
+            f"one public IPv4 per task x {task_hours:.0f} task-h x {_money(ip)}/h",
+            "task-public-ipv4",
+        )
 
 
 def _ref(value: Any) -> str | None:
@@ -346,9 +370,14 @@ def _cluster(ctx: _Ctx, rid: str, res: dict) -> None:
     mode = settings.get("containerInsights", "disabled")
     if mode in ("enabled", "enhanced"):
         m = ctx.prices.usd("custom_metric_month")
-        ctx.line(rid, res["Type"], CONTAINER_INSIGHTS_METRICS * m,
-                 f"Container Insights ({mode}): ~{CONTAINER_INSIGHTS_METRICS} metrics (assumed)"
-                 f" × {_money(m)}/metric-month", "container-insights")  # fmt: skip
+        ctx.line(
+            rid,
+            res["Type"],
+            CONTAINER_INSIGHTS_METRICS * m,
+            f"Container Insights ({mode}): ~{CONTAINER_INSIGHTS_METRICS} metrics (assumed)"
+            f" x {_money(m)}/metric-month",
+            "container-insights",
+        )
     else:
         ctx.bill.free.append(Unpriced(ctx.stack, rid, res["Type"], "no charge without insights"))
 
@@ -383,14 +412,23 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
         stored_basis = f"{stored:g} GB kept (never expires; assumed)"
     store_usd = stored * p.usd("logs_stored_gb_month")
     if flow:
-        ctx.line(rid, res["Type"], store_usd, f"flow logs: {stored_basis} × "
-                 f"{_money(p.usd('logs_stored_gb_month'))}/GB-month", "log-storage")  # fmt: skip
+        ctx.line(
+            rid,
+            res["Type"],
+            store_usd,
+            f"flow logs: {stored_basis} x {_money(p.usd('logs_stored_gb_month'))}/GB-month",
+            "log-storage",
+        )
         return
     ingest_usd = ingest * p.usd("logs_ingest_gb")
-    ctx.line(rid, res["Type"], ingest_usd + store_usd,
-             f"{ingest:g} GB/month ingested (assumed) × {_money(p.usd('logs_ingest_gb'))}/GB"
-             f" + {stored_basis} × {_money(p.usd('logs_stored_gb_month'))}/GB-month",
-             "logs")  # fmt: skip
+    ctx.line(
+        rid,
+        res["Type"],
+        ingest_usd + store_usd,
+        f"{ingest:g} GB/month ingested (assumed) x {_money(p.usd('logs_ingest_gb'))}/GB"
+        f" + {stored_basis} x {_money(p.usd('logs_stored_gb_month'))}/GB-month",
+        "logs",
+    )
 
 
 def _total_flow_groups(ctx: _Ctx) -> int:
@@ -404,9 +442,13 @@ def _total_flow_groups(ctx: _Ctx) -> int:
 def _flow_log(ctx: _Ctx, rid: str, res: dict) -> None:
     gb = ctx.usage.flow_log_ingest_gb_month
     per_gb = ctx.prices.usd("logs_ingest_gb")
-    ctx.line(rid, res["Type"], gb * per_gb,
-             f"{gb:g} GB/month delivered (assumed) × {_money(per_gb)}/GB (vended-log ingestion)",
-             "flow-logs")  # fmt: skip
+    ctx.line(
+        rid,
+        res["Type"],
+        gb * per_gb,
+        f"{gb:g} GB/month delivered (assumed) x {_money(per_gb)}/GB (vended-log ingestion)",
+        "flow-logs",
+    )
 
 
 def _alarm(ctx: _Ctx, rid: str, res: dict) -> None:
@@ -417,7 +459,7 @@ def _alarm(ctx: _Ctx, rid: str, res: dict) -> None:
         rid,
         res["Type"],
         max(count, 1) * per,
-        f"{max(count, 1)} standard-resolution metric(s) × {_money(per)}/month",
+        f"{max(count, 1)} standard-resolution metric(s) x {_money(per)}/month",
         "alarm",
     )
 
@@ -440,7 +482,7 @@ def _repository(ctx: _Ctx, rid: str, res: dict) -> None:
     gb = ctx.usage.ecr_storage_gb / max(ctx.count_everywhere(res["Type"]), 1)
     per = ctx.prices.usd("ecr_gb_month")
     ctx.line(
-        rid, res["Type"], gb * per, f"{gb:g} GB images (assumed) × {_money(per)}/GB-month", "ecr"
+        rid, res["Type"], gb * per, f"{gb:g} GB images (assumed) x {_money(per)}/GB-month", "ecr"
     )
 
 
@@ -453,7 +495,7 @@ def _bucket(ctx: _Ctx, rid: str, res: dict) -> None:
     gb = ctx.usage.access_log_storage_gb if access_logs else 0.0
     per = ctx.prices.usd("s3_gb_month")
     what = "ALB access logs" if access_logs else "no stored data assumed"
-    ctx.line(rid, res["Type"], gb * per, f"{what}: {gb:g} GB × {_money(per)}/GB-month", "s3")
+    ctx.line(rid, res["Type"], gb * per, f"{what}: {gb:g} GB x {_money(per)}/GB-month", "s3")
 
 
 HANDLERS: dict[str, Callable[[_Ctx, str, dict], None]] = {
@@ -476,13 +518,16 @@ HANDLERS: dict[str, Callable[[_Ctx, str, dict], None]] = {
 def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -> Bill:
     """The monthly bill of every resource in `stacks`, priced for `region`."""
     prices = PriceTable(region)
-    bill = Bill(region=region, assumptions={
-        "hours_per_month": H,
-        "free_tier": "none assumed (the account may already use it)",
-        "nat_instance_root_volume": f"{AMI_DEFAULT_ROOT_VOLUME_GB:g} GB gp3 when unspecified",
-        "unverified_prices": prices.unverified(),
-        **usage.model_dump(),
-    })  # fmt: skip
+    bill = Bill(
+        region=region,
+        assumptions={
+            "hours_per_month": H,
+            "free_tier": "none assumed (the account may already use it)",
+            "nat_instance_root_volume": f"{AMI_DEFAULT_ROOT_VOLUME_GB:g} GB gp3 when unspecified",
+            "unverified_prices": prices.unverified(),
+            **usage.model_dump(),
+        },
+    )
     for stack in stacks:
         ctx = _Ctx(stack.name, stack.resources, stacks, prices, usage, bill)
         for rid, res in stack.resources.items():

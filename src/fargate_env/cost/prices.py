@@ -35,18 +35,28 @@ def _p(usd: float, unit: str, source: str, date: str, verified: bool = True) -> 
 
 _AWS_CW = "aws.amazon.com/cloudwatch/pricing"
 _US_EAST_1: dict[str, Price] = {
-    "fargate_x86_vcpu_hour": _p(0.04048, "vCPU-hour", "vantage.sh Fargate post; wring.co", "2026-03-10"),
-    "fargate_x86_gb_hour": _p(0.004445, "GB-hour", "vantage.sh Fargate post; wring.co", "2026-03-10"),
+    "fargate_x86_vcpu_hour": _p(
+        0.04048, "vCPU-hour", "vantage.sh Fargate post; wring.co", "2026-03-10"
+    ),
+    "fargate_x86_gb_hour": _p(
+        0.004445, "GB-hour", "vantage.sh Fargate post; wring.co", "2026-03-10"
+    ),
     "fargate_arm_vcpu_hour": _p(0.03238, "vCPU-hour", "vantage.sh; fortem.dev", "2026-06"),
     "fargate_arm_gb_hour": _p(0.00356, "GB-hour", "vantage.sh; fortem.dev", "2026-06"),
     # Spot floats; this is the commonly quoted figure (~70 % off), not a guarantee.
-    "fargate_spot_x86_vcpu_hour": _p(0.01244323, "vCPU-hour", "aws.amazon.com/fargate/pricing", "2026-11", False),
-    "fargate_spot_x86_gb_hour": _p(0.00136649, "GB-hour", "aws.amazon.com/fargate/pricing", "2026-11", False),
+    "fargate_spot_x86_vcpu_hour": _p(
+        0.01244323, "vCPU-hour", "aws.amazon.com/fargate/pricing", "2026-11", False
+    ),
+    "fargate_spot_x86_gb_hour": _p(
+        0.00136649, "GB-hour", "aws.amazon.com/fargate/pricing", "2026-11", False
+    ),
     "alb_hour": _p(0.0225, "ALB-hour", "cloud-horizons.com", "2026-05-08"),
     "alb_lcu_hour": _p(0.008, "LCU-hour", "cloud-horizons.com", "2026-05-08"),
     "nat_gateway_hour": _p(0.045, "NAT-hour", "cloudburn.io", "2026-02-24"),
     "nat_gateway_gb": _p(0.045, "GB processed", "cloudburn.io", "2026-02-24"),
-    "public_ipv4_hour": _p(0.005, "IP-hour", "AWS public IPv4 charge announcement; doit.com", "2024-02-01"),
+    "public_ipv4_hour": _p(
+        0.005, "IP-hour", "AWS public IPv4 charge announcement; doit.com", "2024-02-01"
+    ),
     "ebs_gp3_gb_month": _p(0.08, "GB-month", "aws.amazon.com/ebs/pricing", "2026-11"),
     "logs_ingest_gb": _p(0.50, "GB ingested", _AWS_CW, "2026-11"),
     "logs_stored_gb_month": _p(0.03, "GB-month", _AWS_CW, "2026-11", False),
@@ -58,21 +68,34 @@ _US_EAST_1: dict[str, Price] = {
     "ecr_gb_month": _p(0.10, "GB-month", "cloudburn.io", "2026-03"),
     "s3_gb_month": _p(0.023, "GB-month", "aws.amazon.com/s3/pricing", "2026-11"),
     "ec2_t4g.nano_hour": _p(0.0042, "instance-hour", "fck-nat docs", "2026-11"),
-    "ec2_t4g.micro_hour": _p(0.0084, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False),
+    "ec2_t4g.micro_hour": _p(
+        0.0084, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False
+    ),
     "ec2_t3.nano_hour": _p(0.0052, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False),
-    "ec2_t3.micro_hour": _p(0.0104, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False),
-}  # fmt: skip
+    "ec2_t3.micro_hour": _p(
+        0.0104, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False
+    ),
+}
 
 # Europe (Ireland): regional figures recalled from the AWS pricing pages, only the ALB and NAT
 # hourly figures cross-checked against a secondary source; treat the rest as unverified.
 _EU_WEST_1: dict[str, Price] = {
-    **{k: _p(v.usd, v.unit, "aws.amazon.com/fargate/pricing (same as us-east-1)", "2026-11", False)
-       for k, v in _US_EAST_1.items() if k.startswith("fargate_")},
+    **{
+        k: _p(v.usd, v.unit, "aws.amazon.com/fargate/pricing (same as us-east-1)", "2026-11", False)
+        for k, v in _US_EAST_1.items()
+        if k.startswith("fargate_")
+    },
     "alb_hour": _p(0.0252, "ALB-hour", "cal53.calculator.city ALB table", "2026-11"),
-    "alb_lcu_hour": _p(0.008, "LCU-hour", "aws.amazon.com/elasticloadbalancing/pricing", "2026-11", False),
+    "alb_lcu_hour": _p(
+        0.008, "LCU-hour", "aws.amazon.com/elasticloadbalancing/pricing", "2026-11", False
+    ),
     "nat_gateway_hour": _p(0.048, "NAT-hour", "cloudpipelines.pages.dev NAT pricing 2026", "2026"),
-    "nat_gateway_gb": _p(0.048, "GB processed", "cloudpipelines.pages.dev NAT pricing 2026", "2026"),
-    "public_ipv4_hour": _p(0.005, "IP-hour", "AWS public IPv4 charge (all commercial regions)", "2024-02-01"),
+    "nat_gateway_gb": _p(
+        0.048, "GB processed", "cloudpipelines.pages.dev NAT pricing 2026", "2026"
+    ),
+    "public_ipv4_hour": _p(
+        0.005, "IP-hour", "AWS public IPv4 charge (all commercial regions)", "2024-02-01"
+    ),
     "ebs_gp3_gb_month": _p(0.088, "GB-month", "aws.amazon.com/ebs/pricing", "2026-11", False),
     "logs_ingest_gb": _p(0.57, "GB ingested", _AWS_CW, "2026-11", False),
     "logs_stored_gb_month": _p(0.03, "GB-month", _AWS_CW, "2026-11", False),
@@ -82,11 +105,17 @@ _EU_WEST_1: dict[str, Price] = {
     "kms_key_month": _p(1.00, "key-month", "aws.amazon.com/kms/pricing", "2026-11", False),
     "ecr_gb_month": _p(0.10, "GB-month", "aws.amazon.com/ecr/pricing", "2026-11", False),
     "s3_gb_month": _p(0.023, "GB-month", "aws.amazon.com/s3/pricing", "2026-11", False),
-    "ec2_t4g.nano_hour": _p(0.0046, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False),
-    "ec2_t4g.micro_hour": _p(0.0092, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False),
+    "ec2_t4g.nano_hour": _p(
+        0.0046, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False
+    ),
+    "ec2_t4g.micro_hour": _p(
+        0.0092, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False
+    ),
     "ec2_t3.nano_hour": _p(0.0057, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False),
-    "ec2_t3.micro_hour": _p(0.0114, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False),
-}  # fmt: skip
+    "ec2_t3.micro_hour": _p(
+        0.0114, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False
+    ),
+}
 
 PRICES: dict[str, dict[str, Price]] = {"us-east-1": _US_EAST_1, "eu-west-1": _EU_WEST_1}
 

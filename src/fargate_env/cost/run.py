@@ -1,0 +1,46 @@
+"""The `cost` command's work: price the config, optionally compare profiles, judge the budget."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from fargate_env.config import EnvironmentConfig
+from fargate_env.cost.compare import compare as compare_profiles
+from fargate_env.cost.compare import current_bill
+from fargate_env.cost.report import comparison_json, render_bill, render_comparison
+
+
+def run_cost(
+    config: EnvironmentConfig, out: Console, err: Console, *, as_json: bool, compare: bool
+) -> bool:
+    """Print the bill (and comparison); False when the estimate exceeds the budget."""
+    budget = config.cost.monthly_budget_usd
+    if as_json:
+        bill = current_bill(config)
+        payload = bill.to_json()
+        payload["monthly_budget_usd"] = budget
+        if compare:
+            payload["compare"] = comparison_json(compare_profiles(config, bill))
+        out.print_json(json.dumps(payload))
+    else:
+        with out.status("synthesizing (CDK validation off) and pricing"):
+            bill = current_bill(config)
+        render_bill(out, bill, f"{config.name} ({bill.region}): monthly estimate", budget)
+        if compare:
+            with out.status("synthesizing profile variants") as status:
+                comparison = compare_profiles(
+                    config, bill, progress=lambda label: status.update(f"variant: {label}")
+                )
+            render_comparison(out, comparison)
+    if bill.total > budget:
+        err.print(
+            f"[bold red]over budget:[/] estimate ${bill.total:.2f}/month exceeds"
+            f" cost.monthly_budget_usd = ${budget:.2f} (raise it or pick a cheaper profile:"
+            " fargate-env cost --compare)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return False
+    return True
