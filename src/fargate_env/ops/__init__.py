@@ -1,0 +1,1 @@
+"""Operations on a deployed environment: push, deploy, verify, load, failover, rightsize."""
