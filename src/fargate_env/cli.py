@@ -139,6 +139,144 @@ def diagram(
     console.print(f"wrote {written}")
 
 
+# --- operations (src/fargate_env/ops) ---
+def _aws(env: str | None, env_file: Path | None) -> Any:
+    """The environment's AWS session; refuses demo placeholders before touching AWS."""
+    from fargate_env.ops.aws import Aws, refuse_placeholders
+
+    config = load_env(env, env_file)
+    refuse_placeholders(config)
+    return Aws.for_environment(config)
+
+
+def _checked_aws(env: str | None, env_file: Path | None) -> Any:
+    aws = _aws(env, env_file)
+    with console.status("checking AWS credentials (STS)"):
+        aws.check_credentials()
+    return aws
+
+
+@app.command()
+@user_errors
+def push(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Image tag (default: git commit).")
+    ] = None,
+):
+    """Build the sample image for the environment's architecture and push it to its ECR repo."""
+    from fargate_env.ops.images import push_image
+
+    image = push_image(_aws(env, env_file), tag=tag, progress=console.print)
+    console.print(f"pushed {image}")
+
+
+@app.command()
+@user_errors
+def deploy(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    image_tag: Annotated[str | None, typer.Option("--image-tag", help="Image tag to run.")] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="One stack part, e.g. registry.")
+    ] = None,
+    out: OutOption = Path("cdk.out"),
+):
+    """Check credentials, synthesize, run the pinned `cdk deploy`; exit code follows cdk's."""
+    from fargate_env.ops.deploy import run_deploy
+
+    rc = run_deploy(
+        _aws(env, env_file), image_tag=image_tag, outdir=out, only=only, progress=console.print
+    )
+    raise typer.Exit(rc)
+
+
+@app.command()
+@user_errors
+def verify(env: EnvOption = None, env_file: EnvFileOption = None):
+    """Service stable, every target healthy, URL/health answers 200: exit 0 pass, 1 fail."""
+    from fargate_env.ops import render
+    from fargate_env.ops.verify import run_verify
+
+    aws = _checked_aws(env, env_file)
+    with console.status("verifying") as status:
+        results = run_verify(aws, progress=status.update)
+    render.checks(console, f"verify: {aws.config.name}", results)
+    if not all(check.ok for check in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def load(
+    url: Annotated[str, typer.Argument(help="http(s) URL to GET.")],
+    duration: Annotated[float, typer.Option("--duration", help="Seconds (bounded).")] = 10.0,
+    connections: Annotated[int, typer.Option("--connections", help="Concurrent.")] = 8,
+    rate: Annotated[float | None, typer.Option("--rate", help="Total req/s (open loop).")] = None,
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+):
+    """Bounded load (time and request cap); requests, errors, req/s, latency p50/p95/p99."""
+    from fargate_env.config import OpsConfig
+    from fargate_env.ops import render
+    from fargate_env.ops.load import load as run_load
+
+    ops = load_env(env, env_file).ops if env or env_file else OpsConfig()
+    with console.status(f"loading {url} for {duration:g} s"):
+        report = run_load(url, duration_s=duration, connections=connections, rate=rate, ops=ops)
+    render.load(console, report)
+
+
+@app.command()
+@user_errors
+def failover(env: EnvOption = None, env_file: EnvFileOption = None):
+    """Stop one running task; time until desired count runs and all targets are healthy."""
+    from fargate_env.ops import render
+    from fargate_env.ops.failover import run_failover
+
+    report = run_failover(_checked_aws(env, env_file), progress=console.print)
+    render.failover(console, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("scale-test")
+@user_errors
+def scale_test(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Load seconds.")] = None,
+):
+    """Drive /cpu load, report scale-out and scale-in times; leaves the desired count as found."""
+    from fargate_env.ops import render
+    from fargate_env.ops.scale_test import run_scale_test
+
+    aws = _checked_aws(env, env_file)
+    seconds = duration if duration is not None else aws.config.ops.scale_test_load_seconds
+    report = run_scale_test(aws, load_seconds=seconds, progress=console.print)
+    render.scale(console, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def rightsize(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    days: Annotated[int, typer.Option("--days", help="Days of CloudWatch data.")] = 14,
+):
+    """Recommend the cheapest Fargate size keeping p95 CPU/memory under the headroom; read-only."""
+    from fargate_env.ops import render
+    from fargate_env.ops.rightsize import run_rightsize
+
+    aws = _checked_aws(env, env_file)
+    with console.status(f"reading {days} days of CloudWatch metrics"):
+        rec = run_rightsize(aws, days)
+    render.rightsize(console, rec, days)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,93 @@
+"""Rich output of the operations commands (kept out of cli.py so commands stay a few lines)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from fargate_env.ops.failover import FailoverReport
+from fargate_env.ops.load import LoadReport
+from fargate_env.ops.rightsize import Recommendation
+from fargate_env.ops.scale_test import ScaleReport
+from fargate_env.ops.verify import Check
+
+PASS, FAIL = "[green]pass[/]", "[red]fail[/]"
+
+
+def checks(console: Console, title: str, results: list[Check]) -> None:
+    table = Table(title=title)
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    for check in results:
+        table.add_row(check.name, PASS if check.ok else FAIL, check.detail)
+    console.print(table)
+
+
+def load(console: Console, report: LoadReport) -> None:
+    table = Table(title=f"load: {report.url}")
+    for column in ("requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(report.requests),
+        str(report.errors),
+        f"{report.rate:.1f}",
+        *(f"{report.percentile_ms(p):.1f}" for p in (50, 95, 99)),
+    )
+    console.print(table)
+    codes = ", ".join(f"{code}: {n}" for code, n in sorted(report.statuses.items()))
+    console.print(f"{report.duration_s:.1f} s; status codes {codes or 'none'}")
+
+
+def failover(console: Console, report: FailoverReport) -> None:
+    table = Table(title=f"failover: stopped {report.stopped_task}")
+    table.add_column("t (s)", justify="right")
+    table.add_column("event")
+    for t, event in report.timeline:
+        table.add_row(f"{t:.0f}", event)
+    console.print(table)
+    if report.recovered_s is None:
+        console.print(f"[red]not recovered[/] within the {report.bound_s} s bound")
+    else:
+        verdict = PASS if report.ok else FAIL
+        console.print(
+            f"{verdict} recovered in {report.recovered_s:.0f} s (bound {report.bound_s} s:"
+            " task launch + container start period + healthy_threshold x interval)"
+        )
+
+
+def scale(console: Console, report: ScaleReport) -> None:
+    table = Table(title=f"scale-test: started at desired {report.initial_desired}")
+    for column in ("t (s)", "desired", "running"):
+        table.add_column(column, justify="right")
+    for t, desired, running in report.timeline:
+        table.add_row(f"{t:.0f}", str(desired), str(running))
+    console.print(table)
+    if report.load is not None:
+        load(console, report.load)
+    out = f"{report.scaled_out_s:.0f} s" if report.scaled_out_s is not None else "never"
+    back = f"{report.scaled_in_s:.0f} s" if report.scaled_in_s is not None else "not within bound"
+    console.print(f"scaled out: {out} (peak desired {report.peak_desired}); scaled in: {back}")
+    if report.restored_from is not None:
+        console.print(
+            f"restored desired count {report.restored_from} -> {report.initial_desired} (as found)"
+        )
+
+
+def rightsize(console: Console, rec: Recommendation, days: int) -> None:
+    table = Table(title=f"utilisation over {days} days (% of the current size)")
+    for column in ("metric", "datapoints", "p95 %", "max %"):
+        table.add_column(column, justify="right")
+    for usage in (rec.cpu, rec.memory):
+        table.add_row(usage.metric, str(usage.datapoints), f"{usage.p95:.1f}", f"{usage.max:.1f}")
+    console.print(table)
+    cpu, mem = rec.current
+    console.print(f"current: {cpu} cpu / {mem} MiB, ${rec.current_monthly_usd:.2f}/month")
+    if rec.recommended is not None and rec.monthly_delta_usd is not None:
+        new_cpu, new_mem = rec.recommended
+        console.print(
+            f"recommended: {new_cpu} cpu / {new_mem} MiB,"
+            f" ${rec.recommended_monthly_usd:.2f}/month ({rec.monthly_delta_usd:+.2f} USD/month"
+            f" at {rec.tasks} task(s) always on)"
+        )
+    console.print(rec.note)
+    console.print("nothing was changed: set service.cpu / service.memory and deploy to apply")
