@@ -14,6 +14,7 @@ from fargate_env.config import EnvironmentConfig, load_config, resolve_env_path
 from fargate_env.stacks.load_balancer import LoadBalancerStack
 from fargate_env.stacks.network import NetworkStack
 from fargate_env.stacks.registry import RegistryStack
+from fargate_env.stacks.service import ServiceStack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,7 @@ class EnvironmentApp:
     network: NetworkStack
     registry: RegistryStack
     load_balancer: LoadBalancerStack
+    service: ServiceStack
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -73,8 +75,26 @@ def build_app(
         network=network,
         env=env,
     )
+    service = ServiceStack(
+        app,
+        config.stack_name(outputs.SERVICE),
+        config=config,
+        network=network,
+        repository=registry.repository,
+        load_balancer=load_balancer,
+        env=env,
+    )
+    # The target group must sit behind a listener before a service can register with it.
+    service.add_stack_dependency(load_balancer)
+    service.add_stack_dependency(registry)
 
-    built = EnvironmentApp(app=app, network=network, registry=registry, load_balancer=load_balancer)
+    built = EnvironmentApp(
+        app=app,
+        network=network,
+        registry=registry,
+        load_balancer=load_balancer,
+        service=service,
+    )
     for stack in built.stacks:
         for key, value in tags.items():
             cdk.Tags.of(stack).add(key, value)

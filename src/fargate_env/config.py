@@ -399,6 +399,8 @@ class ServiceConfig(_Section):
     container_port: Annotated[int, _between(1, 65535)] = 8080
     # The sample image's non-root user (server/Dockerfile); the task definition repeats it.
     container_user: str = "10001"
+    # The sample server writes only to /tmp, which the task mounts as a task-local volume.
+    read_only_root_filesystem: bool = True
     image_tag: str = "initial"
     environment: dict[str, str] = {}
     # Environment variable name -> Secrets Manager secret ARN or SSM parameter name.
