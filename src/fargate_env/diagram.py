@@ -1,0 +1,221 @@
+"""Architecture picture drawn from the synthesized templates (graphviz `dot`).
+
+AZs and subnets are clusters; the ALB, its listeners and target group, the ECS service, NAT,
+ECR, log groups and alarms -> SNS are nodes. Cross-stack references are resolved by the logical
+id inside the export name (`Fn::ImportValue` of "...:ExportsOutputRef<LogicalId>...").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from fargate_env.config import EnvironmentConfig
+from fargate_env.errors import UserError
+from fargate_env.synth import StackSummary, synthesize
+
+FORMATS = {".png": "png", ".svg": "svg"}
+
+
+def _mentions(value: Any, logical_id: str) -> bool:
+    return logical_id in json.dumps(value)
+
+
+def _props(resource: dict) -> dict:
+    return resource.get("Properties", {}) or {}
+
+
+def _subnet_name(rid: str, props: dict) -> str:
+    for tag in props.get("Tags", []):
+        if tag.get("Key") == "aws-cdk:subnet-name":
+            return tag["Value"]
+    return "public" if props.get("MapPublicIpOnLaunch") else "private"
+
+
+def _nat_label(resource: dict) -> str:
+    if resource["Type"] == "AWS::EC2::NatGateway":
+        return "NAT gateway"
+    return f"NAT instance\n{_props(resource).get('InstanceType', '')}"
+
+
+def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
+    """A dot graph of the environment; node ids are the templates' logical ids."""
+    resources: dict[str, dict] = {}
+    for stack in stacks:
+        resources.update(stack.resources)
+    by_type: dict[str, dict[str, dict]] = defaultdict(dict)
+    for rid, res in resources.items():
+        by_type[res["Type"]][rid] = res
+
+    g = graphviz.Digraph(
+        "environment",
+        graph_attr={
+            "label": title,
+            "labelloc": "t",
+            "rankdir": "LR",
+            "fontname": "Helvetica",
+            "compound": "true",
+        },
+        node_attr={
+            "shape": "box",
+            "style": "rounded,filled",
+            "fillcolor": "white",
+            "fontname": "Helvetica",
+        },
+    )
+    g.node("internet", "Internet", shape="ellipse", fillcolor="#e8f0fe")
+
+    subnets = by_type["AWS::EC2::Subnet"]
+    placed: dict[str, str] = {}  # resource -> subnet it sits in
+    for kind in ("AWS::EC2::NatGateway", "AWS::EC2::Instance"):
+        for rid, res in by_type[kind].items():
+            props = _props(res)
+            target = props.get("SubnetId") or props.get("NetworkInterfaces")
+            for sid in subnets:
+                if _mentions(target, sid):
+                    placed[rid] = sid
+
+    azs: dict[str, list[str]] = defaultdict(list)
+    for sid, res in subnets.items():
+        azs[str(_props(res).get("AvailabilityZone", "?"))].append(sid)
+    with g.subgraph(name="cluster_vpc", graph_attr={"label": "VPC", "style": "dashed"}) as vpc:
+        for az, members in sorted(azs.items()):
+            with vpc.subgraph(name=f"cluster_{az}", graph_attr={"label": az}) as zone:
+                for sid in sorted(members):
+                    props = _props(subnets[sid])
+                    name = _subnet_name(sid, props)
+                    label = f"{name} subnet\n{props.get('CidrBlock', '')}"
+                    fill = "#e6f4ea" if name == "public" else "#fef7e0"
+                    zone.node(sid, label, shape="folder", fillcolor=fill)
+                    for rid in (r for r, where in placed.items() if where == sid):
+                        zone.node(rid, _nat_label(resources[rid]), fillcolor="#fce8e6")
+                        zone.edge(sid, rid, style="invis")
+
+    for rid in placed:
+        g.edge(rid, "internet", label="egress", style="dashed")
+    # Private subnets reach the NAT through their route table's default route.
+    for route in by_type["AWS::EC2::Route"].values():
+        rp = _props(route)
+        nat = next((n for n in placed if _mentions(rp, n)), None)
+        for assoc in by_type["AWS::EC2::SubnetRouteTableAssociation"].values():
+            ap = _props(assoc)
+            if nat and _mentions(
+                ap.get("RouteTableId"), rp.get("RouteTableId", {}).get("Ref", "?")
+            ):
+                subnet = ap.get("SubnetId", {}).get("Ref")
+                if subnet in subnets:
+                    g.edge(subnet, nat, label="0.0.0.0/0", style="dashed")
+
+    for rid, res in by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"].items():
+        props = _props(res)
+        g.node(rid, f"ALB\n{props.get('Scheme', 'internet-facing')}", fillcolor="#e8f0fe")
+        for sid in subnets:
+            if _mentions(props.get("Subnets"), sid):
+                g.edge(rid, sid, style="dotted", arrowhead="none")
+    for rid, res in by_type["AWS::ElasticLoadBalancingV2::Listener"].items():
+        props = _props(res)
+        redirect = any(a.get("Type") == "redirect" for a in props.get("DefaultActions", []))
+        label = f"listener {props.get('Protocol', '')} :{props.get('Port', '')}"
+        g.node(rid, label + ("\n301 -> HTTPS" if redirect else ""), shape="cds")
+        g.edge("internet", rid)
+        for lb in by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"]:
+            if _mentions(props.get("LoadBalancerArn"), lb):
+                g.edge(rid, lb, arrowhead="none")
+        for tg in by_type["AWS::ElasticLoadBalancingV2::TargetGroup"]:
+            if _mentions(props.get("DefaultActions"), tg):
+                g.edge(rid, tg, label="forward")
+    for rid, res in by_type["AWS::ElasticLoadBalancingV2::TargetGroup"].items():
+        props = _props(res)
+        g.node(
+            rid,
+            f"target group :{props.get('Port', '')}\nhealth {props.get('HealthCheckPath', '/')}"
+            f" every {props.get('HealthCheckIntervalSeconds', 30)} s",
+        )
+
+    for rid, res in by_type["AWS::ECS::Service"].items():
+        props = _props(res)
+        task = resources.get((props.get("TaskDefinition") or {}).get("Ref", ""), {})
+        tp = _props(task)
+        size = f"{int(tp.get('Cpu', 0)) / 1024:g} vCPU / {int(tp.get('Memory', 0)) / 1024:g} GB"
+        g.node(rid, f"ECS service (Fargate tasks)\n{size}", fillcolor="#fff4e5")
+        for tg in by_type["AWS::ElasticLoadBalancingV2::TargetGroup"]:
+            if _mentions(props.get("LoadBalancers"), tg):
+                g.edge(tg, rid, label="targets")
+        vpc_conf = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration", {})
+        for sid in subnets:
+            if _mentions(vpc_conf.get("Subnets"), sid):
+                g.edge(rid, sid, style="dotted", arrowhead="none", label="runs in")
+        for repo in by_type["AWS::ECR::Repository"]:
+            if (
+                _mentions(tp.get("ContainerDefinitions"), repo)
+                or len(by_type["AWS::ECR::Repository"]) == 1
+            ):
+                g.edge(rid, repo, label="pulls image", style="dashed")
+        for lg in by_type["AWS::Logs::LogGroup"]:
+            if _mentions(tp.get("ContainerDefinitions"), lg):
+                g.edge(rid, lg, label="logs", style="dashed")
+
+    for rid, res in by_type["AWS::ECR::Repository"].items():
+        g.node(rid, f"ECR repository\n{_props(res).get('RepositoryName', '')}", fillcolor="#f3e8fd")
+    for rid, res in by_type["AWS::Logs::LogGroup"].items():
+        days = _props(res).get("RetentionInDays")
+        g.node(rid, f"log group\n{days or 'never-expire'} days", shape="note")
+    for rid, res in by_type["AWS::EC2::FlowLog"].items():
+        props = _props(res)
+        g.node(rid, f"VPC flow log\n{props.get('TrafficType', '')}", shape="note")
+        for lg in by_type["AWS::Logs::LogGroup"]:
+            if _mentions(props.get("LogGroupName"), lg):
+                g.edge(rid, lg)
+
+    for rid in by_type["AWS::SNS::Topic"]:
+        g.node(rid, "SNS topic\nalerts", shape="cylinder", fillcolor="#fce8e6")
+    for rid, res in by_type["AWS::CloudWatch::Alarm"].items():
+        props = _props(res)
+        metric = props.get("MetricName") or "metric math"
+        g.node(rid, f"alarm\n{metric}", shape="octagon", fillcolor="#fdecea")
+        for topic in by_type["AWS::SNS::Topic"]:
+            if _mentions(props.get("AlarmActions"), topic):
+                g.edge(rid, topic)
+    for rid in by_type["AWS::CloudWatch::Dashboard"]:
+        g.node(rid, "CloudWatch dashboard", shape="tab")
+    for rid in by_type["AWS::KMS::Key"]:
+        g.node(rid, "KMS key", shape="hexagon")
+        for topic in by_type["AWS::SNS::Topic"]:
+            if _mentions(_props(resources[topic]).get("KmsMasterKeyId"), rid):
+                g.edge(topic, rid, label="encrypted by", style="dashed")
+    return g
+
+
+def render(graph: graphviz.Digraph, out: Path) -> Path:
+    """Write the picture atomically: a failed render leaves no half-written file."""
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise UserError(f"--out {out}: use a .png or .svg file name")
+    try:
+        data = graph.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise UserError(
+            "graphviz 'dot' not found on PATH: install graphviz (apt-get install graphviz)"
+        ) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, out)
+    return out
+
+
+def write_diagram(config: EnvironmentConfig, out: Path) -> Path:
+    """Synthesize `config` (CDK validation off) and draw it to `out` (.png or .svg)."""
+    if out.suffix.lower() not in FORMATS:
+        raise UserError(f"--out {out}: use a .png or .svg file name")
+    with tempfile.TemporaryDirectory(prefix="fargate-env-diagram-") as tmp:
+        stacks = synthesize(config, Path(tmp) / "cdk.out", validation=False)
+    title = f"{config.name} ({config.region}): egress {config.network.egress}"
+    return render(build_graph(stacks, title), out)
