@@ -494,11 +494,11 @@ class ThresholdsConfig(_Section):
     period_seconds: Literal[60, 300] = 60
     target_5xx_count: int = Field(5, ge=1)
     alb_5xx_count: int = Field(5, ge=1)
-    unhealthy_periods: int = Field(3, ge=1, le=60)
+    unhealthy_periods: Annotated[int, _between(1, 60)] = 3
     p95_latency_seconds: float = Field(1.0, gt=0, le=60)
-    cpu_percent: int = Field(85, ge=1, le=100)
-    memory_percent: int = Field(85, ge=1, le=100)
-    evaluation_periods: int = Field(3, ge=1, le=60)
+    cpu_percent: Annotated[int, _between(1, 100)] = 85
+    memory_percent: Annotated[int, _between(1, 100)] = 85
+    evaluation_periods: Annotated[int, _between(1, 60)] = 3
 
 
 # AWS Budgets accepts at most 10 e-mail subscribers per notification (Budgets quotas).
@@ -510,8 +510,8 @@ class MonitoringConfig(_Section):
     dashboard: bool = True
     thresholds: ThresholdsConfig = ThresholdsConfig()
     # Budget notifications: share of cost.monthly_budget_usd (actual spend, forecast spend).
-    budget_actual_percent: int = Field(80, ge=1, le=1000)
-    budget_forecast_percent: int = Field(100, ge=1, le=1000)
+    budget_actual_percent: Annotated[int, _between(1, 1000)] = 80
+    budget_forecast_percent: Annotated[int, _between(1, 1000)] = 100
 
     @field_validator("emails")
     @classmethod
