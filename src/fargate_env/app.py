@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig, load_config, resolve_env_path
 from fargate_env.stacks.load_balancer import LoadBalancerStack
+from fargate_env.stacks.monitoring import MonitoringStack
 from fargate_env.stacks.network import NetworkStack
 from fargate_env.stacks.registry import RegistryStack
 from fargate_env.stacks.service import ServiceStack
@@ -36,6 +37,7 @@ class EnvironmentApp:
     registry: RegistryStack
     load_balancer: LoadBalancerStack
     service: ServiceStack
+    monitoring: MonitoringStack
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -87,6 +89,14 @@ def build_app(
     # The target group must sit behind a listener before a service can register with it.
     service.add_stack_dependency(load_balancer)
     service.add_stack_dependency(registry)
+    monitoring = MonitoringStack(
+        app,
+        config.stack_name(outputs.MONITORING),
+        config=config,
+        load_balancer=load_balancer,
+        service=service,
+        env=env,
+    )
 
     built = EnvironmentApp(
         app=app,
@@ -94,6 +104,7 @@ def build_app(
         registry=registry,
         load_balancer=load_balancer,
         service=service,
+        monitoring=monitoring,
     )
     for stack in built.stacks:
         for key, value in tags.items():

@@ -39,6 +39,11 @@ UNEXPECTED_STOP_CODES = ("EssentialContainerExited", "SpotInterruption", "TaskFa
 COST_TAG = "environment"
 
 
+def cost_tag_value(config: EnvironmentConfig) -> str:
+    """The value build_app tags with: the environment name unless [tags] overrides it."""
+    return config.tags.get(COST_TAG, config.name)
+
+
 @dataclass(frozen=True)
 class _Signals:
     """The metrics alarms and dashboard share, all pointing at this ALB, target group, service."""
@@ -364,7 +369,7 @@ class MonitoringStack(Stack):
                     amount=self.config.cost.monthly_budget_usd, unit="USD"
                 ),
                 # The tag only filters once activated as a cost-allocation tag in Billing.
-                cost_filters={"TagKeyValue": [f"user:{COST_TAG}${name}"]},
+                cost_filters={"TagKeyValue": [f"user:{COST_TAG}${cost_tag_value(self.config)}"]},
             ),
             notifications_with_subscribers=[
                 B.NotificationWithSubscribersProperty(
