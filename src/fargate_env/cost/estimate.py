@@ -162,7 +162,7 @@ def _refers_to(value: Any, logical_id: str) -> bool:
 
 
 def _money(x: float) -> str:
-    return f"${x:,.4f}".rstrip("0").rstrip(".") if x < 0.1 else f"${x:,.3f}".rstrip("0")
+    return f"${x:,.4f}".rstrip("0").rstrip(".") if x < 0.1 else f"${x:,.3f}".rstrip("0").rstrip(".")
 
 
 # --- handlers: one per billable type -------------------------------------------------------
