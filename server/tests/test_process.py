@@ -20,7 +20,7 @@ from conftest import Server, free_port
 def test_sigterm_finishes_slow_in_flight_requests_and_exits_0(
     start_server: Callable[..., Server],
 ) -> None:
-    server = start_server(SHUTDOWN_DELAY_SECONDS="0.3")
+    server = start_server(SHUTDOWN_DELAY_SECONDS="1.5")
     # 5 requests of 300 ms CPU each share one GIL: the last answers ~1.5 s after they start.
     with ThreadPoolExecutor(5) as pool:
         futures = [pool.submit(httpx.get, server.url + "/cpu?ms=300", timeout=15) for _ in range(5)]
