@@ -1,0 +1,144 @@
+"""The estimator against templates synthesized per profile; expectations from the price table."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_sqs as sqs
+
+from fargate_env.config import UsageAssumptions
+from fargate_env.cost.compare import compare, has_essentials
+from fargate_env.cost.estimate import assembly_region, estimate
+from fargate_env.cost.prices import PRICES
+from fargate_env.errors import UserError
+from fargate_env.synth import read_assembly
+
+P = {k: v.usd for k, v in PRICES["us-east-1"].items()}
+H = 730
+# office hours of ScheduleConfig's defaults: MON-FRI 07:00-20:00 = 65 of 168 hours.
+OFFICE = 65 / 168
+
+PLAN = {"network": {"egress": "nat-gateway"}, "service": {"capacity": {"spot": False}}}
+LEAN = {
+    "network": {"egress": "public"},
+    "service": {"capacity": {"spot": True}, "schedule": {}},
+    "monitoring": {"dashboard": False},
+}
+
+
+def bill_of(synthesized):
+    stacks = read_assembly(synthesized.outdir)
+    return estimate(stacks, assembly_region(synthesized.outdir), synthesized.config.cost.usage)
+
+
+def by_item(bill, item):
+    return sum(line.monthly_usd for line in bill.lines if line.item == item)
+
+
+def test_plan_design_lines(synth):
+    bill = bill_of(synth(PLAN))
+    u = UsageAssumptions()
+    assert by_item(bill, "alb-hours") == pytest.approx(H * P["alb_hour"])
+    assert by_item(bill, "alb-public-ipv4") == pytest.approx(2 * H * P["public_ipv4_hour"])
+    assert by_item(bill, "alb-lcu") == pytest.approx(u.alb_lcu * H * P["alb_lcu_hour"])
+    assert by_item(bill, "nat-gateway") == pytest.approx(
+        H * P["nat_gateway_hour"] + u.nat_processed_gb_month * P["nat_gateway_gb"]
+    )
+    assert by_item(bill, "eip") == pytest.approx(H * P["public_ipv4_hour"])
+    # One always-on on-demand x86 task of 0.25 vCPU / 0.5 GB.
+    task = 0.25 * P["fargate_x86_vcpu_hour"] + 0.5 * P["fargate_x86_gb_hour"]
+    assert by_item(bill, "fargate") == pytest.approx(H * task)
+    assert by_item(bill, "task-public-ipv4") == 0
+    assert by_item(bill, "kms") == pytest.approx(P["kms_key_month"])
+    assert by_item(bill, "dashboard") == pytest.approx(P["dashboard_month"])
+    assert by_item(bill, "ecr") == pytest.approx(u.ecr_storage_gb * P["ecr_gb_month"])
+    assert bill.floor == pytest.approx(23.73, abs=0.01)
+    assert not bill.not_priced
+
+
+def test_lean_profile_prices_spot_schedule_and_task_ips(synth):
+    bill = bill_of(synth(LEAN))
+    spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
+    assert by_item(bill, "fargate") == pytest.approx(H * OFFICE * spot)
+    assert by_item(bill, "task-public-ipv4") == pytest.approx(H * OFFICE * P["public_ipv4_hour"])
+    assert by_item(bill, "nat-gateway") == by_item(bill, "eip") == 0
+    assert by_item(bill, "dashboard") == 0
+
+
+def test_nat_instance_with_default_root_volume_and_public_ip(synth):
+    bill = bill_of(synth({"network": {"egress": "nat-instance"}}))
+    assert by_item(bill, "ec2-instance") == pytest.approx(H * P["ec2_t4g.nano_hour"])
+    assert by_item(bill, "ebs") == pytest.approx(8 * P["ebs_gp3_gb_month"])
+    assert by_item(bill, "ec2-public-ipv4") == pytest.approx(H * P["public_ipv4_hour"])
+
+
+def test_arm64_prices_graviton_rates(synth):
+    bill = bill_of(synth({"service": {"architecture": "arm64", "capacity": {"spot": False}}}))
+    task = 0.25 * P["fargate_arm_vcpu_hour"] + 0.5 * P["fargate_arm_gb_hour"]
+    assert by_item(bill, "fargate") == pytest.approx(H * task)
+
+
+def alarm_metrics(outdir) -> int:
+    """Metrics the alarms watch: one each, or each MetricStat of a metric-math alarm."""
+    total = 0
+    for stack in read_assembly(outdir):
+        for res in stack.resources.values():
+            if res["Type"] == "AWS::CloudWatch::Alarm":
+                metrics = res["Properties"].get("Metrics")
+                total += sum("MetricStat" in m for m in metrics) if metrics else 1
+    return total
+
+
+def test_alarms_priced_per_metric(synth):
+    result = synth(PLAN)
+    metrics = alarm_metrics(result.outdir)
+    assert metrics > 0
+    assert by_item(bill_of(result), "alarm") == pytest.approx(metrics * P["alarm_metric_month"])
+
+
+def test_unknown_type_is_listed_not_dropped(tmp_path):
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "extra", env=cdk.Environment(region="us-east-1"))
+    sqs.Queue(stack, "Queue")
+    app.synth()
+    bill = estimate(read_assembly(tmp_path), "us-east-1", UsageAssumptions())
+    assert [u.type for u in bill.not_priced] == ["AWS::SQS::Queue"]
+    assert bill.to_json()["not_priced"][0]["type"] == "AWS::SQS::Queue"
+
+
+def test_unknown_region_is_a_user_error(synth):
+    with pytest.raises(UserError, match="no price table for region 'ap-south-2'"):
+        estimate(read_assembly(synth(PLAN).outdir), "ap-south-2", UsageAssumptions())
+
+
+def test_cheapest_full_profile_within_goal_of_floor(synth):
+    config = synth(PLAN).config
+    current = bill_of(synth(PLAN))
+    result = compare(config, current)
+    best = result.cheapest_with_essentials
+    assert best is not None
+    # Hand-computed: ALB floor + LCU + Spot task and its IP for office hours + service logs +
+    # flow logs + alarms + KMS key + ECR + access logs, no NAT, no dashboard.
+    u = UsageAssumptions()
+    alarms = alarm_metrics(synth(LEAN).outdir)  # the cheapest profile is LEAN
+    spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
+    floor = H * P["alb_hour"] + 2 * H * P["public_ipv4_hour"]
+    expected = (
+        floor
+        + u.alb_lcu * H * P["alb_lcu_hour"]
+        + H * OFFICE * (spot + P["public_ipv4_hour"])
+        + u.log_ingest_gb_month * P["logs_ingest_gb"]
+        + u.log_ingest_gb_month * 14 / (365 / 12) * P["logs_stored_gb_month"]
+        + u.flow_log_ingest_gb_month * P["logs_ingest_gb"]
+        + u.flow_log_ingest_gb_month * 14 / (365 / 12) * P["logs_stored_gb_month"]
+        + alarms * P["alarm_metric_month"]
+        + P["kms_key_month"]
+        + u.ecr_storage_gb * P["ecr_gb_month"]
+        + u.access_log_storage_gb * P["s3_gb_month"]
+    )
+    assert best.variant.label == "public, x86 Spot, office hours, no dashboard"
+    assert best.bill.total == pytest.approx(expected, abs=0.01)
+    assert best.bill.total <= 1.25 * floor
+    plan = next(row for row in result.rows if row.variant.is_plan)
+    assert plan.bill.total / floor > 2.5
+    assert has_essentials(read_assembly(synth(PLAN).outdir))

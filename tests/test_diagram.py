@@ -1,0 +1,51 @@
+"""`fargate-env diagram`: a valid PNG and SVG with the expected labels; one-line errors."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from fargate_env.cli import app
+
+runner = CliRunner()
+LABELS = (
+    "ALB",
+    "listener HTTPS :443",
+    "target group :8080",
+    "ECS service (Fargate tasks)",
+    "NAT gateway",
+    "ECR repository",
+    "log group",
+    "SNS topic",
+    "alarm",
+    "us&#45;east&#45;1a",
+    "public subnet",
+    "private subnet",
+)
+
+
+def test_svg_and_png(tmp_path):
+    svg, png = tmp_path / "a.svg", tmp_path / "a.png"
+    for out in (svg, png):
+        result = runner.invoke(app, ["diagram", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "</svg>" in text
+    for label in LABELS:
+        assert label in text, label
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_suffix_is_exit_2(tmp_path):
+    result = runner.invoke(app, ["diagram", "--out", str(tmp_path / "a.pdf")])
+    assert result.exit_code == 2
+    assert "use a .png or .svg" in result.stderr
+    assert not (tmp_path / "a.pdf").exists()
+
+
+def test_missing_dot_is_exit_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    out = tmp_path / "a.png"
+    result = runner.invoke(app, ["diagram", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "graphviz 'dot' not found" in result.stderr
+    assert not out.exists()
