@@ -534,6 +534,7 @@ class UsageAssumptions(_Section):
     """Usage the templates cannot tell; printed with every bill."""
 
     log_ingest_gb_month: float = Field(1.0, ge=0)
+    # Stored GB of a log group that never expires; with a retention, cost derives it from ingest.
     log_stored_gb: float = Field(1.0, ge=0)
     flow_log_ingest_gb_month: float = Field(0.5, ge=0)
     # Average load-balancer capacity units; a quiet non-prod ALB stays well below one.
