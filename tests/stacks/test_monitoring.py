@@ -166,6 +166,8 @@ def test_alarm_definition(synth, overrides, spec):
     assert props["AlarmActions"] == [topic_ref(synthesized)]
     assert props["OKActions"] == [topic_ref(synthesized)]
     assert props["AlarmName"] == f"{synthesized.config.name}-{alarm_id}"
+    low_samples = "ignore" if alarm_id == "LatencyP95" else None
+    assert props.get("EvaluateLowSampleCountPercentile") == low_samples
 
 
 @pytest.mark.parametrize("spec", ALARMS, ids=[a[0] for a in ALARMS])

@@ -288,6 +288,10 @@ class MonitoringStack(Stack):
                     threshold=threshold,
                     evaluation_periods=periods,
                     treat_missing_data=missing,
+                    # A quiet non-prod service sees few requests: one slow call is not a p95.
+                    evaluate_low_sample_count_percentile=(
+                        "ignore" if alarm_id == "LatencyP95" else None
+                    ),
                 )
             )
         return alarms
