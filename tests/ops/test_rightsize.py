@@ -1,0 +1,95 @@
+"""rightsize: metric data put into moto's CloudWatch (busy, idle, too thin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pytest
+
+from fargate_env.cost.prices import PriceTable
+from fargate_env.errors import UserError
+from fargate_env.ops.rightsize import p95, run_rightsize, task_hour_usd
+from tests.ops.conftest import REGION, World, build_world, real_config
+
+NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+
+
+def put_usage(world: World, cpu: list[float], memory: list[float]) -> None:
+    """One datapoint per 5 minutes going back from now, as ECS would publish them."""
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    dims = [{"Name": "ClusterName", "Value": world.cluster},
+            {"Name": "ServiceName", "Value": world.service}]  # fmt: skip
+    for name, values in (("CPUUtilization", cpu), ("MemoryUtilization", memory)):
+        data = [
+            {"MetricName": name, "Dimensions": dims, "Value": v,
+             "Timestamp": NOW - dt.timedelta(minutes=5 * (i + 1)), "Unit": "Percent"}
+            for i, v in enumerate(values)
+        ]  # fmt: skip
+        for start in range(0, len(data), 500):
+            cw.put_metric_data(Namespace="AWS/ECS", MetricData=data[start : start + 500])
+
+
+def pattern(n: int, low: float, high: float) -> list[float]:
+    """Mostly `low` with every 10th point at `high` (p95 = high, like a daily peak)."""
+    return [high if i % 10 == 0 else low for i in range(n)]
+
+
+@pytest.fixture
+def world_1024(moto, http_server) -> World:
+    config = real_config({"service": {"cpu": 1024, "memory": 2048}})
+    return build_world(config, http_server.url)
+
+
+def test_idle_service_downsizes_to_cheapest_fit(world_1024: World) -> None:
+    put_usage(world_1024, pattern(400, 5, 12), pattern(400, 10, 15))
+    rec = run_rightsize(world_1024.aws(), days=14, now=NOW)
+    assert rec.cpu.datapoints == 400 and rec.cpu.p95 == 12 and rec.cpu.max == 12
+    # need 0.12 x 1024 = 123 cpu units -> 256 (123 <= 0.7 x 256); 0.15 x 2048 = 307 MiB -> 512
+    assert rec.recommended == (256, 512)
+    assert rec.monthly_delta_usd is not None and rec.monthly_delta_usd < 0
+    assert rec.note.startswith("downsize")
+
+
+def test_busy_service_upsizes(moto, http_server) -> None:
+    world = build_world(real_config(), http_server.url)  # 256 cpu / 512 MiB
+    put_usage(world, pattern(400, 60, 95), pattern(400, 40, 50))
+    rec = run_rightsize(world.aws(), days=14, now=NOW)
+    # need 0.95 x 256 = 243 units -> 512 (243 <= 358); memory 256 MiB fits 1024 (512 min for 512)
+    assert rec.recommended == (512, 1024)
+    assert rec.monthly_delta_usd is not None and rec.monthly_delta_usd > 0
+    assert rec.note.startswith("upsize")
+
+
+def test_well_sized_service_is_kept(moto, http_server) -> None:
+    world = build_world(real_config(), http_server.url)
+    put_usage(world, pattern(300, 30, 50), pattern(300, 30, 50))
+    rec = run_rightsize(world.aws(), days=14, now=NOW)
+    assert rec.recommended == (256, 512) and rec.monthly_delta_usd == 0
+    assert rec.note.startswith("keep")
+
+
+def test_too_few_datapoints_are_not_judged(world_1024: World) -> None:
+    put_usage(world_1024, [5.0] * 20, [10.0] * 20)
+    rec = run_rightsize(world_1024.aws(), days=14, now=NOW)
+    assert rec.recommended is None and rec.monthly_delta_usd is None
+    assert "too little data to judge: 20 of the 288 datapoints" in rec.note
+
+
+def test_days_beyond_retention_refused(world_1024: World) -> None:
+    with pytest.raises(UserError, match="--days must be 1-63"):
+        run_rightsize(world_1024.aws(), days=90, now=NOW)
+
+
+def test_monthly_cost_uses_price_table_and_spot_share() -> None:
+    prices = PriceTable(REGION)
+    on_demand = real_config({"service": {"capacity": {"spot": False}}})
+    expected = 0.25 * prices.usd("fargate_x86_vcpu_hour") + 0.5 * prices.usd("fargate_x86_gb_hour")
+    assert task_hour_usd(on_demand, prices, 256, 512) == pytest.approx(expected)
+    spot = real_config()  # demo: all Spot
+    assert task_hour_usd(spot, prices, 256, 512) < expected / 2
+
+
+def test_p95_nearest_rank() -> None:
+    assert p95([float(i) for i in range(1, 101)]) == 95
+    assert p95([]) == 0
