@@ -80,6 +80,7 @@ def run_deploy(
     runner: Runner = run,
     which: Which = shutil.which,
     validation: bool = True,
+    cdk_bin: Path = PROJECT_ROOT / "node_modules" / ".bin" / "cdk",
     progress: Callable[[str], None] = lambda _: None,
 ) -> int:
     """Returns cdk's exit code."""
@@ -89,7 +90,7 @@ def run_deploy(
         raise UserError(f"--only must be one of {', '.join(outputs.STACK_PARTS)} (got {only!r})")
     if which("npx") is None:
         raise UserError("npx not found: install Node.js 20 (with npm), then run `npm ci`")
-    if not (PROJECT_ROOT / "node_modules" / ".bin" / "cdk").exists():
+    if not cdk_bin.exists():
         raise UserError("the pinned CDK CLI is not installed: run `npm ci` in the project root")
     progress("checking AWS credentials")
     caller = aws.check_credentials()

@@ -1,0 +1,147 @@
+"""push: command construction and ECR login against moto, docker never run (no engine here)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from fargate_env import outputs
+from fargate_env.cli import app
+from fargate_env.errors import UserError
+from fargate_env.ops.aws import Aws
+from fargate_env.ops.images import git_tag, push_image
+from fargate_env.ops.runner import CommandFailed
+from tests.ops.conftest import REGION, create_stack, real_config
+
+cli = CliRunner()
+
+MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": MEDIA_TYPE, "layers": []})
+
+
+class Recorder:
+    """Runner that records each command (and its stdin) and answers with preset exit codes."""
+
+    def __init__(self, codes: dict[str, int] | None = None) -> None:
+        self.calls: list[tuple[list[str], bytes | None]] = []
+        self.codes = codes or {}
+
+    def __call__(
+        self, cmd: list[str], *, stdin: bytes | None = None, cwd: Path | None = None
+    ) -> int:
+        self.calls.append((cmd, stdin))
+        line = " ".join(cmd[1:])
+        return next((code for key, code in self.codes.items() if line.startswith(key)), 0)
+
+
+def registry(config) -> str:
+    repo = boto3.client("ecr", region_name=REGION).create_repository(
+        repositoryName=config.repository_name
+    )["repository"]
+    create_stack(config.stack_name(outputs.REGISTRY), {
+        outputs.REPOSITORY_URI: repo["repositoryUri"],
+        outputs.REPOSITORY_NAME: repo["repositoryName"],
+    })  # fmt: skip
+    return repo["repositoryUri"]
+
+
+def docker(_: str) -> str:
+    return "/usr/bin/docker"
+
+
+def test_push_builds_for_the_architecture_and_logs_in_with_ecr_token(moto) -> None:
+    config = real_config({"service": {"architecture": "arm64", "capacity": {"spot": False}}})
+    uri = registry(config)
+    runner = Recorder()
+    image = push_image(Aws.for_environment(config), tag="abc123", runner=runner, which=docker)
+    assert image == f"{uri}:abc123"
+    commands = [cmd for cmd, _ in runner.calls]
+    assert commands[0][:2] == ["/usr/bin/docker", "info"]
+    login, stdin = runner.calls[2]
+    token = boto3.client("ecr", region_name=REGION).get_authorization_token()
+    user, _, password = base64.b64decode(
+        token["authorizationData"][0]["authorizationToken"]
+    ).decode().partition(":")  # fmt: skip
+    assert login == ["/usr/bin/docker", "login", "--username", user, "--password-stdin",
+                     "123456789012.dkr.ecr.us-east-1.amazonaws.com"]  # fmt: skip
+    assert stdin == password.encode() and password not in " ".join(login)
+    build = commands[3]
+    assert build[:3] == ["/usr/bin/docker", "buildx", "build"]
+    assert build[build.index("--platform") + 1] == "linux/arm64"
+    assert build[build.index("--tag") + 1] == f"{uri}:abc123"
+    assert "--push" in build and build[-1].endswith("server")
+
+
+def test_x86_platform(moto) -> None:
+    config = real_config()
+    registry(config)
+    runner = Recorder()
+    push_image(Aws.for_environment(config), tag="t1", runner=runner, which=docker)
+    build = runner.calls[-1][0]
+    assert build[build.index("--platform") + 1] == "linux/amd64"
+
+
+def test_existing_tag_is_refused(moto) -> None:
+    config = real_config()
+    registry(config)
+    boto3.client("ecr", region_name=REGION).put_image(
+        repositoryName=config.repository_name,
+        imageManifest=MANIFEST,
+        imageManifestMediaType=MEDIA_TYPE,
+        imageTag="t1",
+    )
+    with pytest.raises(UserError, match="already exists and tags are immutable"):
+        push_image(Aws.for_environment(config), tag="t1", runner=Recorder(), which=docker)
+
+
+def test_docker_daemon_down(moto) -> None:
+    with pytest.raises(UserError, match="Docker daemon is not reachable"):
+        push_image(
+            Aws.for_environment(real_config()), tag="t", runner=Recorder({"info": 1}), which=docker
+        )
+
+
+def test_build_failure_exits_1(moto) -> None:
+    config = real_config()
+    registry(config)
+    with pytest.raises(CommandFailed, match="buildx build failed with exit code 7") as info:
+        push_image(
+            Aws.for_environment(config), tag="t", runner=Recorder({"buildx build": 7}), which=docker
+        )
+    assert info.value.exit_code == 1
+
+
+def test_git_tag_is_the_commit_and_refuses_a_dirty_server(tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+
+    git("init", "-q")
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / "Dockerfile").write_text("FROM scratch\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x")
+    assert git_tag(tmp_path) == git("rev-parse", "--short=12", "HEAD")
+    (tmp_path / "server" / "Dockerfile").write_text("FROM busybox\n")
+    with pytest.raises(UserError, match="server/ has uncommitted changes"):
+        git_tag(tmp_path)
+
+
+def test_cli_without_docker_is_one_line(aws_credentials, env_file, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker binary anywhere on PATH
+    result = cli.invoke(app, ["push", "--env-file", str(env_file), "--tag", "t"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == ["error: docker not found: install Docker with buildx (or run push on a"
+                     " machine that has it)"]  # fmt: skip
+
+
+def test_cli_refuses_placeholders(aws_credentials) -> None:
+    result = cli.invoke(app, ["push", "--env", "demo", "--tag", "t"])
+    assert result.exit_code == 2 and "demo placeholder in account" in result.output
