@@ -93,3 +93,21 @@ def test_monthly_cost_uses_price_table_and_spot_share() -> None:
 def test_p95_nearest_rank() -> None:
     assert p95([float(i) for i in range(1, 101)]) == 95
     assert p95([]) == 0
+
+
+def test_cli_prints_recommendation_and_changes_nothing(moto, http_server, env_file) -> None:
+    from typer.testing import CliRunner
+
+    from fargate_env.cli import app
+
+    world = build_world(real_config(), http_server.url)
+    put_usage(world, pattern(300, 60, 95), pattern(300, 40, 50))
+    result = CliRunner().invoke(app, ["rightsize", "--env-file", str(env_file)])
+    assert result.exit_code == 0, result.output
+    assert "recommended: 512 cpu / 1024 MiB" in result.output
+    assert "nothing was changed" in result.output
+    ecs = boto3.client("ecs", region_name=REGION)
+    task_def = ecs.describe_services(cluster=world.cluster, services=[world.service])["services"][
+        0
+    ]["taskDefinition"]
+    assert ecs.describe_task_definition(taskDefinition=task_def)["taskDefinition"]["cpu"] == "256"
