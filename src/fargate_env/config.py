@@ -152,6 +152,8 @@ class NetworkConfig(_Section):
     availability_zones: list[str] | None = None
     egress: Literal["nat-gateway", "nat-instance", "public"] = "nat-gateway"
     nat_instance_type: str = "t4g.nano"
+    # Root volume of the NAT instance (encrypted gp3); AL2023 needs at least 8 GiB.
+    nat_instance_volume_gb: int = Field(8, ge=8, le=64)
     flow_logs: FlowLogsConfig = FlowLogsConfig()
 
     @field_validator("cidr")

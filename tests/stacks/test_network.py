@@ -47,7 +47,19 @@ def test_nat_instance_mode_runs_one_small_graviton_instance(synth):
     t.resource_count_is("AWS::EC2::NatGateway", 0)
     t.resource_count_is("AWS::EC2::Instance", 1)
     t.has_resource_properties(
-        "AWS::EC2::Instance", {"InstanceType": "t4g.nano", "SourceDestCheck": False}
+        "AWS::EC2::Instance",
+        {
+            "InstanceType": "t4g.nano",
+            "SourceDestCheck": False,
+            "BlockDeviceMappings": [
+                {
+                    "DeviceName": "/dev/xvda",
+                    "Ebs": Match.object_like(
+                        {"Encrypted": True, "VolumeType": "gp3", "VolumeSize": 8}
+                    ),
+                }
+            ],
+        },
     )
     routes = t.find_resources("AWS::EC2::Route", {"Properties": {"InstanceId": Match.any_value()}})
     assert len(routes) == 2
@@ -59,7 +71,7 @@ def test_nat_instance_mode_runs_one_small_graviton_instance(synth):
     groups = t.find_resources("AWS::EC2::SecurityGroup")
     for group in groups.values():
         for rule in group["Properties"].get("SecurityGroupIngress", []):
-            assert rule.get("CidrIp") != "0.0.0.0/0"
+            assert rule.get("CidrIp") == "10.40.0.0/20"
 
 
 def test_public_mode_has_no_nat_and_no_private_subnets(synth):

@@ -72,9 +72,24 @@ class NetworkStack(Stack):
         )
         if net.egress == "nat-instance":
             # instance_v2 admits nothing by default; let the private subnets send through it.
+            # The literal CIDR (not the VPC's token) lets cdk-nag see it is not 0.0.0.0/0.
             nat_provider.connections.allow_from(  # type: ignore[union-attr]
-                ec2.Peer.ipv4(self.vpc.vpc_cidr_block), ec2.Port.all_traffic(), "VPC egress"
+                ec2.Peer.ipv4(net.cidr), ec2.Port.all_traffic(), "VPC egress"
             )
+            for instance in nat_provider.gateway_instances:  # type: ignore[union-attr]
+                # instance_v2 takes no block devices: give the root volume encryption this way.
+                cfn_instance = instance.node.default_child
+                cfn_instance.block_device_mappings = [
+                    ec2.CfnInstance.BlockDeviceMappingProperty(
+                        device_name="/dev/xvda",
+                        ebs=ec2.CfnInstance.EbsProperty(
+                            encrypted=True,
+                            volume_type="gp3",
+                            volume_size=net.nat_instance_volume_gb,
+                            delete_on_termination=True,
+                        ),
+                    )
+                ]
 
         if net.flow_logs.enabled:
             log_group = logs.LogGroup(
