@@ -484,6 +484,11 @@ class ServiceConfig(_Section):
         return self
 
     @property
+    def drain_seconds(self) -> int:
+        """How long the service may drain after SIGTERM: finish before ECS's SIGKILL."""
+        return max(1, self.stop_timeout_seconds - 2)
+
+    @property
     def spot_share(self) -> float:
         """Fraction of the minimum task count that runs on Fargate Spot."""
         tasks = max(self.scaling.min_tasks, 1)

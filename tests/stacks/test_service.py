@@ -178,7 +178,9 @@ def test_environment_variables(demo):
         "PORT": "8080",
         "HEALTH_PATH": "/health",
         "HEALTH_TIMEOUT_SECONDS": "4",
+        "SHUTDOWN_TIMEOUT_SECONDS": "28",
     }
+    assert container(demo)["StopTimeout"] == 30
 
 
 def test_read_only_root_with_writable_tmp_volume(demo, synth):

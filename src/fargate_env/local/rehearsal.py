@@ -117,7 +117,7 @@ class Rehearsal:
             **svc.environment,
             "APP_VERSION": f"local-{self._serial}",
             # Finish draining before the stop timeout, after which ECS would SIGKILL.
-            "SHUTDOWN_TIMEOUT_SECONDS": str(max(1, svc.stop_timeout_seconds - 2)),
+            "SHUTDOWN_TIMEOUT_SECONDS": str(svc.drain_seconds),
         }
         instance = start_instance(
             f"task-{self._serial}",

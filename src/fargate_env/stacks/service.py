@@ -92,6 +92,8 @@ class ServiceStack(Stack):
             "HEALTH_PATH": hc.path,
             # Below the container check's timeout so the module reports failure, not ECS.
             "HEALTH_TIMEOUT_SECONDS": str(max(hc.container_timeout_seconds - 1, 1)),
+            # Drain in-flight requests on SIGTERM, but finish before ECS's SIGKILL.
+            "SHUTDOWN_TIMEOUT_SECONDS": str(svc.drain_seconds),
         }
         self.container = self.task_definition.add_container(
             CONTAINER_NAME,
