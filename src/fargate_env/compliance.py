@@ -9,9 +9,7 @@ import contextlib
 import fnmatch
 import io
 import json
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from fargate_env.app import build_app
 from fargate_env.config import EnvironmentConfig
+from fargate_env.synth import StagedAssembly
 
 NAG_PLUGIN = "AwsSolutions"
 CDK_VALIDATE_PLUGIN = "CloudFormation Validate"
@@ -189,29 +188,22 @@ def run_checks(config: EnvironmentConfig, outdir: Path) -> CheckReport:
     The assembly replaces `outdir` only when every gate passes, so a failing check never
     leaves a non-compliant cdk.out behind for a deploy to pick up.
     """
-    outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".check-", dir=outdir.parent))
     report = CheckReport()
-    try:
-        built = build_app(config, staging, validation=True)
+    with StagedAssembly(outdir) as staged:
+        built = build_app(config, staged.path, validation=True)
         report.waiver_count = apply_compliance(built.app, built.stacks, config)
         try:
             with _jsii_stderr_captured():
                 built.app.synth()
             report.gates["cdk-nag + CDK validation"] = []
         except RuntimeError as exc:
-            report_file = staging / "validation-report.json"
+            report_file = staged.path / "validation-report.json"
             if "ValidationFailed" not in str(exc) or not report_file.exists():
                 raise
             report.gates["cdk-nag + CDK validation"] = nag_findings(
                 json.loads(report_file.read_text())
             )
-        report.gates["cfn-lint"] = lint_templates(staging)
+        report.gates["cfn-lint"] = lint_templates(staged.path)
         if not report.findings:
-            if outdir.exists():
-                shutil.rmtree(outdir)
-            staging.rename(outdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            staged.commit()
     return report

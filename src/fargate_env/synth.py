@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fargate_env.app import build_app
 from fargate_env.config import EnvironmentConfig
+from fargate_env.errors import UserError
 
 
 @dataclass
@@ -24,21 +25,44 @@ class StackSummary:
         return self.template.get("Resources", {})
 
 
+class StagedAssembly:
+    """A scratch directory beside `outdir` that replaces it only on `commit()`.
+
+    Anything that fails before the commit leaves `outdir` exactly as it was.
+    """
+
+    def __init__(self, outdir: Path) -> None:
+        self.outdir = Path(outdir)
+        try:
+            self.outdir.parent.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=".synth-", dir=self.outdir.parent))
+        except OSError as exc:
+            raise UserError(
+                f"--out {self.outdir}: cannot write there ({exc.strerror}); choose a writable"
+                " directory"
+            ) from None
+
+    def commit(self) -> None:
+        if self.outdir.is_file():
+            raise UserError(f"--out {self.outdir}: is a file; choose a directory")
+        if self.outdir.exists():
+            shutil.rmtree(self.outdir)
+        self.path.rename(self.outdir)
+
+    def __enter__(self) -> StagedAssembly:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 def synthesize(
     config: EnvironmentConfig, outdir: Path, *, validation: bool = True
 ) -> list[StackSummary]:
-    """Synthesize into a temporary directory, then swap it into `outdir` only on success."""
-    outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
-    try:
-        built = build_app(config, staging, validation=validation)
-        built.app.synth()
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        staging.rename(outdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Synthesize into a staging directory, then swap it into `outdir` only on success."""
+    with StagedAssembly(outdir) as staged:
+        build_app(config, staged.path, validation=validation).app.synth()
+        staged.commit()
     return read_assembly(outdir)
 
 
