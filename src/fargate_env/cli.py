@@ -279,6 +279,23 @@ def rightsize(
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:
+        sys.exit(_usage_error(exc))
+    except typer.Abort:  # Ctrl-C while typer was still parsing
+        sys.exit(130)
     except BrokenPipeError:  # `fargate-env cost | head`
         sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """A wrong option or argument ends like every other user mistake: one line, exit 2."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        console.print(ctx.get_help(), highlight=False)
+        return 0
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    err_console.print(f"[bold red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
+    return int(getattr(exc, "exit_code", 2))
