@@ -10,21 +10,39 @@ from rich.table import Table
 from fargate_env.config import EnvironmentConfig
 from fargate_env.synth import StackSummary
 
-# Resource types worth naming in the summary; everything else is counted in "other".
+# Resource types worth naming in the summary (singular, plural); the rest is counted as "other".
 KEY_TYPES = {
-    "AWS::EC2::VPC": "VPC",
-    "AWS::EC2::Subnet": "subnets",
-    "AWS::EC2::NatGateway": "NAT gateways",
-    "AWS::EC2::Instance": "EC2 instances",
-    "AWS::EC2::SecurityGroup": "security groups",
-    "AWS::ECR::Repository": "ECR repositories",
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": "load balancers",
-    "AWS::ElasticLoadBalancingV2::Listener": "listeners",
-    "AWS::ECS::Service": "ECS services",
-    "AWS::CloudWatch::Alarm": "alarms",
-    "AWS::IAM::Role": "IAM roles",
-    "AWS::Logs::LogGroup": "log groups",
+    "AWS::EC2::VPC": ("VPC", "VPCs"),
+    "AWS::EC2::Subnet": ("subnet", "subnets"),
+    "AWS::EC2::NatGateway": ("NAT gateway", "NAT gateways"),
+    "AWS::EC2::Instance": ("EC2 instance", "EC2 instances"),
+    "AWS::EC2::SecurityGroup": ("security group", "security groups"),
+    "AWS::ECR::Repository": ("ECR repository", "ECR repositories"),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": ("load balancer", "load balancers"),
+    "AWS::ElasticLoadBalancingV2::Listener": ("listener", "listeners"),
+    "AWS::S3::Bucket": ("S3 bucket", "S3 buckets"),
+    "AWS::ECS::Service": ("ECS service", "ECS services"),
+    "AWS::IAM::Role": ("IAM role", "IAM roles"),
+    "AWS::Logs::LogGroup": ("log group", "log groups"),
+    "AWS::CloudWatch::Alarm": ("alarm", "alarms"),
+    "AWS::CloudWatch::Dashboard": ("dashboard", "dashboards"),
+    "AWS::SNS::Topic": ("SNS topic", "SNS topics"),
+    "AWS::Events::Rule": ("event rule", "event rules"),
+    "AWS::Budgets::Budget": ("budget", "budgets"),
 }
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """ "1 VPC, 4 subnets, ..., 9 other" in KEY_TYPES order."""
+    parts = [
+        f"{counts[kind]} {names[counts[kind] != 1]}"
+        for kind, names in KEY_TYPES.items()
+        if counts.get(kind)
+    ]
+    other = sum(n for kind, n in counts.items() if kind not in KEY_TYPES)
+    if other:
+        parts.append(f"{other} other")
+    return ", ".join(parts)
 
 
 def render_summary(
@@ -35,12 +53,8 @@ def render_summary(
     table.add_column("resources", justify="right")
     table.add_column("of which")
     for stack in stacks:
-        parts = [
-            f"{count} {KEY_TYPES[kind]}"
-            for kind, count in sorted(stack.resource_counts.items())
-            if kind in KEY_TYPES
-        ]
-        table.add_row(stack.name, str(sum(stack.resource_counts.values())), ", ".join(parts))
+        counts = stack.resource_counts
+        table.add_row(stack.name, str(sum(counts.values())), describe_counts(counts))
     console.print(table)
     console.print(f"egress: {config.network.egress}; AZs: {', '.join(config.availability_zones)}")
     for line in summary_notes(config, stacks):
