@@ -20,7 +20,7 @@ OFFICE = 65 / 168
 
 PLAN = {"network": {"egress": "nat-gateway"}, "service": {"capacity": {"spot": False}}}
 LEAN = {
-    "network": {"egress": "public"},
+    "network": {"egress": "public", "flow_logs": {"enabled": False}},
     "service": {"capacity": {"spot": True}, "schedule": {}},
     "monitoring": {"dashboard": False},
 }
@@ -89,11 +89,31 @@ def alarm_metrics(outdir) -> int:
     return total
 
 
+def target_tracking_policies(outdir) -> int:
+    return sum(
+        res["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"
+        and res["Properties"]["PolicyType"] == "TargetTrackingScaling"
+        for stack in read_assembly(outdir)
+        for res in stack.resources.values()
+    )
+
+
 def test_alarms_priced_per_metric(synth):
     result = synth(PLAN)
     metrics = alarm_metrics(result.outdir)
     assert metrics > 0
     assert by_item(bill_of(result), "alarm") == pytest.approx(metrics * P["alarm_metric_month"])
+
+
+def test_target_tracking_policies_pay_for_their_two_alarms(synth):
+    scaled = synth({"service": {"scaling": {"memory_target_percent": 70}}})
+    assert target_tracking_policies(scaled.outdir) == 2  # CPU and memory
+    assert by_item(bill_of(scaled), "scaling-alarm") == pytest.approx(
+        2 * 2 * P["alarm_metric_month"]
+    )
+    assert by_item(bill_of(synth(PLAN)), "scaling-alarm") == pytest.approx(
+        2 * P["alarm_metric_month"]
+    )
 
 
 def test_unknown_type_is_listed_not_dropped(tmp_path):
@@ -118,9 +138,11 @@ def test_cheapest_full_profile_within_goal_of_floor(synth):
     best = result.cheapest_with_essentials
     assert best is not None
     # Hand-computed: ALB floor + LCU + Spot task and its IP for office hours + service logs +
-    # flow logs + alarms + KMS key + ECR + access logs, no NAT, no dashboard.
+    # alarms (its own and target tracking's) + KMS key + ECR + access logs; no NAT, no
+    # dashboard, no flow logs.
     u = UsageAssumptions()
-    alarms = alarm_metrics(synth(LEAN).outdir)  # the cheapest profile is LEAN
+    lean = synth(LEAN).outdir  # the cheapest profile is LEAN
+    alarms = alarm_metrics(lean) + 2 * target_tracking_policies(lean)
     spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
     floor = H * P["alb_hour"] + 2 * H * P["public_ipv4_hour"]
     expected = (
@@ -129,15 +151,14 @@ def test_cheapest_full_profile_within_goal_of_floor(synth):
         + H * OFFICE * (spot + P["public_ipv4_hour"])
         + u.log_ingest_gb_month * P["logs_ingest_gb"]
         + u.log_ingest_gb_month * 14 / (365 / 12) * P["logs_stored_gb_month"]
-        + u.flow_log_ingest_gb_month * P["logs_ingest_gb"]
-        + u.flow_log_ingest_gb_month * 14 / (365 / 12) * P["logs_stored_gb_month"]
         + alarms * P["alarm_metric_month"]
         + P["kms_key_month"]
         + u.ecr_storage_gb * P["ecr_gb_month"]
         + u.access_log_storage_gb * P["s3_gb_month"]
     )
-    assert best.variant.label == "public, x86 Spot, office hours, no dashboard"
+    assert best.variant.label == "public, x86 Spot, office hours, no dashboard or flow logs"
     assert best.bill.total == pytest.approx(expected, abs=0.01)
+    assert expected <= 1.25 * floor
     assert best.bill.total <= 1.25 * floor
     plan = next(row for row in result.rows if row.variant.is_plan)
     assert plan.bill.total / floor > 2.5

@@ -2,8 +2,9 @@
 
 Variants cross egress mode x compute (on-demand x86, Spot x86, on-demand arm64; AWS has no
 Fargate Spot on ARM64) x schedule (always on, office hours), then the cheapest of them once more
-without the dashboard. Each variant is re-validated through the config model, synthesized in
-its own fresh App with CDK validation off, and priced from its templates.
+"lean": without the dashboard and the VPC flow logs, the two optional extras that are neither
+HTTPS, health checks, autoscaling nor alarms. Each variant is re-validated through the config
+model, synthesized in its own fresh App with CDK validation off, and priced from its templates.
 """
 
 from __future__ import annotations
@@ -34,16 +35,16 @@ class Variant:
     egress: str
     compute: str
     schedule: str
-    dashboard: bool
+    lean: bool = False
 
     @property
     def label(self) -> str:
         text = f"{self.egress}, {self.compute}, {self.schedule}"
-        return text if self.dashboard else f"{text}, no dashboard"
+        return f"{text}, no dashboard or flow logs" if self.lean else text
 
     @property
     def is_plan(self) -> bool:
-        return (self.egress, self.compute, self.schedule) == PLAN and self.dashboard
+        return (self.egress, self.compute, self.schedule) == PLAN and not self.lean
 
 
 @dataclass
@@ -76,7 +77,9 @@ def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentCo
     else:
         service["schedule"] = service["schedule"] or ScheduleConfig().model_dump(mode="json")
     data["network"]["egress"] = variant.egress
-    data["monitoring"]["dashboard"] = variant.dashboard
+    if variant.lean:
+        data["monitoring"]["dashboard"] = False
+        data["network"]["flow_logs"]["enabled"] = False
     return parse_config(data, f"variant {variant.label}")
 
 
@@ -113,9 +116,8 @@ def compare(
     progress: Callable[[str], None] = lambda label: None,
 ) -> Comparison:
     """Every variant's bill, cheapest first; variants the config rejects are skipped."""
-    dashboard = config.monitoring.dashboard
     variants = [
-        Variant(egress, compute, schedule, dashboard)
+        Variant(egress, compute, schedule)
         for egress in EGRESS
         for compute in COMPUTE
         for schedule in SCHEDULES
@@ -126,9 +128,9 @@ def compare(
             progress(variant.label)
             rows.append(price_variant(config, variant, Path(tmp)))
         rows.sort(key=lambda row: row.bill.total)
-        if dashboard:
+        if config.monitoring.dashboard or config.network.flow_logs.enabled:
             best = rows[0].variant
-            lean = Variant(best.egress, best.compute, best.schedule, dashboard=False)
+            lean = Variant(best.egress, best.compute, best.schedule, lean=True)
             progress(lean.label)
             rows.append(price_variant(config, lean, Path(tmp)))
             rows.sort(key=lambda row: row.bill.total)

@@ -55,7 +55,6 @@ FREE: dict[str, str] = {
     "AWS::ECS::TaskDefinition": "priced through the service that runs it",
     "AWS::ECS::ClusterCapacityProviderAssociations": "no charge",
     "AWS::ApplicationAutoScaling::ScalableTarget": "no charge (its schedule prices the tasks)",
-    "AWS::ApplicationAutoScaling::ScalingPolicy": "no charge (its alarms are AWS-managed)",
     "AWS::SNS::Topic": "first 1M publishes and 1,000 e-mails a month are free",
     "AWS::SNS::Subscription": "no charge",
     "AWS::SNS::TopicPolicy": "no charge",
@@ -63,7 +62,7 @@ FREE: dict[str, str] = {
     "AWS::KMS::Alias": "no charge",
     "AWS::Budgets::Budget": "cost budgets without actions are free",
     "AWS::Logs::ResourcePolicy": "no charge",
-    "AWS::Events::Rule": "scheduled rules are free",
+    "AWS::Events::Rule": "rules on AWS service events (default bus) are free",
 }
 
 
@@ -464,6 +463,26 @@ def _alarm(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
+# Target tracking keeps two CloudWatch alarms per policy (scale out, scale in); they are
+# ordinary alarms in the account and billed as such.
+TARGET_TRACKING_ALARMS = 2
+
+
+def _scaling_policy(ctx: _Ctx, rid: str, res: dict) -> None:
+    if _props(res).get("PolicyType") != "TargetTrackingScaling":
+        # Step scaling is driven by alarms defined (and priced) elsewhere in the templates.
+        ctx.bill.free.append(Unpriced(ctx.stack, rid, res["Type"], "its alarms are priced"))
+        return
+    per = ctx.prices.usd("alarm_metric_month")
+    ctx.line(
+        rid,
+        res["Type"],
+        TARGET_TRACKING_ALARMS * per,
+        f"{TARGET_TRACKING_ALARMS} alarms target tracking keeps (high, low) x {_money(per)}/month",
+        "scaling-alarm",
+    )
+
+
 def _dashboard(ctx: _Ctx, rid: str, res: dict) -> None:
     per = ctx.prices.usd("dashboard_month")
     ctx.line(
@@ -508,6 +527,7 @@ HANDLERS: dict[str, Callable[[_Ctx, str, dict], None]] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::EC2::FlowLog": _flow_log,
     "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::ApplicationAutoScaling::ScalingPolicy": _scaling_policy,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::KMS::Key": _kms_key,
     "AWS::ECR::Repository": _repository,
