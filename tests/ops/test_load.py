@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from fargate_env.cli import app
 from fargate_env.config import OpsConfig
 from fargate_env.errors import UserError
-from fargate_env.ops.load import LoadReport, load, run_load
+from fargate_env.ops.load import LoadReport, Sample, load, run_load
 from tests.ops.conftest import LocalServer
 
 runner = CliRunner()
@@ -50,7 +50,7 @@ def test_errors_are_counted(http_server: LocalServer) -> None:
 
 
 def test_percentile_nearest_rank() -> None:
-    report = LoadReport("u", latencies_s=[i / 1000 for i in range(1, 101)])
+    report = LoadReport("u", samples=[Sample(0.0, i / 1000, 200, None) for i in range(1, 101)])
     assert report.percentile_ms(50) == pytest.approx(50)
     assert report.percentile_ms(99) == pytest.approx(99)
 

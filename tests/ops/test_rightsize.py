@@ -9,7 +9,8 @@ import pytest
 
 from fargate_env.cost.prices import PriceTable
 from fargate_env.errors import UserError
-from fargate_env.ops.rightsize import p95, run_rightsize, task_hour_usd
+from fargate_env.ops.rightsize import run_rightsize, task_hour_usd
+from fargate_env.ops.stats import percentile
 from tests.ops.conftest import REGION, World, build_world, real_config
 
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
@@ -91,8 +92,8 @@ def test_monthly_cost_uses_price_table_and_spot_share() -> None:
 
 
 def test_p95_nearest_rank() -> None:
-    assert p95([float(i) for i in range(1, 101)]) == 95
-    assert p95([]) == 0
+    assert percentile([float(i) for i in range(1, 101)], 95) == 95
+    assert percentile([], 95) == 0
 
 
 def test_cli_prints_recommendation_and_changes_nothing(moto, http_server, env_file) -> None:

@@ -74,7 +74,7 @@ def print_failover(report: FailoverReport) -> None:
         if failed:
             first, last = failed[0].t - report.kill_at, failed[-1].t - report.kill_at
             span = f", sent {first:+.2f} s to {last:+.2f} s from the kill"
-        typer.echo(f"requests: {load.total}, failed: {len(failed)}{span}")
+        typer.echo(f"requests: {load.requests}, failed: {len(failed)}{span}")
 
 
 def print_restart(report: RestartReport) -> None:
@@ -85,8 +85,8 @@ def print_restart(report: RestartReport) -> None:
         )
     if report.load is not None:
         typer.echo(
-            f"requests: {report.load.total}, failed: {len(report.load.failed())},"
-            f" p99 {report.load.p99_ms():.1f} ms"
+            f"requests: {report.load.requests}, failed: {len(report.load.failed())},"
+            f" p99 {report.load.percentile_ms(99):.1f} ms"
         )
 
 

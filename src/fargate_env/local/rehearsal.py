@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -11,7 +12,11 @@ from fargate_env.config import EnvironmentConfig
 from fargate_env.local.cgroup import Capper, describe
 from fargate_env.local.haproxy import CheckTiming, HAProxy
 from fargate_env.local.instances import Instance, LocalError, free_port, start_instance
-from fargate_env.local.load import BackgroundLoad, LoadResult
+from fargate_env.ops.load import BackgroundLoad, LoadReport
+
+# Keep-alive connections the load spreads over, and how long one request may take.
+LOAD_CONNECTIONS = 8
+LOAD_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -20,7 +25,7 @@ class FailoverReport:
     detection_s: float  # SIGKILL -> HAProxy reports the target DOWN
     detection_bound_s: float
     replacement_healthy_s: float  # SIGKILL -> the replacement task is UP in HAProxy
-    load: LoadResult | None = None
+    load: LoadReport | None = None
     kill_at: float = 0.0
     down_at: float = 0.0
     survivors: list[str] = field(default_factory=list)
@@ -39,7 +44,7 @@ class RestartStep:
 @dataclass
 class RestartReport:
     steps: list[RestartStep]
-    load: LoadResult | None = None
+    load: LoadReport | None = None
 
 
 class Rehearsal:
@@ -145,7 +150,7 @@ class Rehearsal:
         victim = self.running[victim_slot]
         survivors = [s for s in self.running if s != victim_slot]
         budget = self.timing.detection_bound_s + self._registration_timeout() + settle + 10
-        with BackgroundLoad(self.url, max_duration_s=budget, rate=load_rate, connections=8) as load:
+        with self._background_load(budget, load_rate) as load:
             time.sleep(settle)  # steady state first, so failures stand out
             kill_at = time.monotonic()
             victim.kill()
@@ -160,7 +165,7 @@ class Rehearsal:
             self.haproxy.wait_status(new_slot, "UP", self._registration_timeout(), poll=0.01)
             replacement = time.monotonic() - kill_at
             time.sleep(settle)
-            result = load.stop()
+            result = load.finish()
         self.haproxy.deregister(victim_slot)
         self.running.pop(victim_slot).cleanup()
         return FailoverReport(
@@ -174,18 +179,24 @@ class Rehearsal:
             survivors=survivors,
         )
 
+    def _background_load(self, max_duration_s: float, rate: float) -> BackgroundLoad:
+        """Paced load at HAProxy for at most `max_duration_s` (the caller stops it sooner)."""
+        return BackgroundLoad(
+            self.url,
+            duration_s=max_duration_s,
+            rate=rate,
+            connections=LOAD_CONNECTIONS,
+            max_requests=math.ceil(rate * max_duration_s) + 1,
+            timeout_s=LOAD_TIMEOUT_S,
+        )
+
     def restart(self, *, load_rate: float = 200.0) -> RestartReport:
         """A rolling deploy, one task at a time, as ECS does with minimum healthy 100 %:
         start new -> wait healthy -> deregister old (drain for the delay) -> SIGTERM -> exit."""
         steps: list[RestartStep] = []
         stop_timeout = self.config.service.stop_timeout_seconds
         per_step = self._registration_timeout() + self.timing.deregistration_delay_s + stop_timeout
-        with BackgroundLoad(
-            self.url,
-            max_duration_s=per_step * len(self.running) + 10,
-            rate=load_rate,
-            connections=8,
-        ) as load:
+        with self._background_load(per_step * len(self.running) + 10, load_rate) as load:
             for old_slot in list(self.running):
                 started = time.monotonic()
                 new_slot = self.launch()
@@ -206,5 +217,5 @@ class Rehearsal:
                 stop = time.monotonic() - stop_start
                 old.cleanup()  # SIGKILL if it outlived the stop timeout, as ECS would
                 steps.append(RestartStep(old_slot, new_slot, healthy, drain, code, stop))
-            result = load.stop()
+            result = load.finish()
         return RestartReport(steps=steps, load=result)

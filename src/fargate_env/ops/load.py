@@ -3,31 +3,55 @@
 from __future__ import annotations
 
 import asyncio
-import math
+import itertools
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from fargate_env.config import OpsConfig
 from fargate_env.errors import UserError
+from fargate_env.ops.stats import percentile
 
 MAX_CONNECTIONS = 256
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request: when it was sent, how long it took, and who answered."""
+
+    t: float  # time.monotonic() when the request was sent
+    latency_s: float
+    status: int | None  # None: no HTTP response (connection refused, reset, timeout)
+    served_by: str | None  # the X-Served-By header a load balancer may add
+
+    @property
+    def ok(self) -> bool:
+        # The ALB's matcher counts 2xx/3xx as success; so do we.
+        return self.status is not None and 200 <= self.status < 400
 
 
 @dataclass
 class LoadReport:
     url: str
     duration_s: float = 0.0
-    latencies_s: list[float] = field(default_factory=list)  # successful requests only
-    errors: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
+    samples: list[Sample] = field(default_factory=list)
 
     @property
     def requests(self) -> int:
-        return len(self.latencies_s) + self.errors
+        return len(self.samples)
+
+    @property
+    def errors(self) -> int:
+        return sum(not s.ok for s in self.samples)
+
+    @property
+    def statuses(self) -> Counter[int]:
+        return Counter(s.status for s in self.samples if s.status is not None)
 
     @property
     def rate(self) -> float:
@@ -35,11 +59,27 @@ class LoadReport:
 
     def percentile_ms(self, p: float) -> float:
         """Nearest-rank percentile of successful requests' latency."""
-        if not self.latencies_s:
-            return 0.0
-        ordered = sorted(self.latencies_s)
-        rank = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
-        return ordered[rank] * 1000
+        return percentile([s.latency_s for s in self.samples if s.ok], p) * 1000
+
+    def failed(self) -> list[Sample]:
+        return [s for s in self.samples if not s.ok]
+
+    def by_target(self) -> Counter[str | None]:
+        return Counter(s.served_by for s in self.samples if s.ok)
+
+    def max_gap_s(self, target: str, start: float, end: float) -> float:
+        """Longest stretch in [start, end] without a success from `target`."""
+        served = sorted(s.t for s in self.samples if s.served_by == target and s.ok)
+        times = [start, *(t for t in served if start <= t <= end), end]
+        return max((b - a for a, b in itertools.pairwise(times)), default=end - start)
+
+
+def check_duration(duration_s: float, ops: OpsConfig) -> None:
+    if not 0 < duration_s <= ops.load_max_duration_seconds:
+        raise UserError(
+            f"--duration must be above 0 and at most {ops.load_max_duration_seconds} s"
+            f" (ops.load_max_duration_seconds) (got {duration_s:g})"
+        )
 
 
 def validate(
@@ -49,11 +89,7 @@ def validate(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"URL must look like http(s)://host[:port]/path (got {url!r})")
-    if not 0 < duration_s <= ops.load_max_duration_seconds:
-        raise UserError(
-            f"--duration must be above 0 and at most {ops.load_max_duration_seconds} s"
-            f" (ops.load_max_duration_seconds) (got {duration_s:g})"
-        )
+    check_duration(duration_s, ops)
     if not 1 <= connections <= MAX_CONNECTIONS:
         raise UserError(f"--connections must be 1-{MAX_CONNECTIONS} (got {connections})")
     if rate is not None and rate <= 0:
@@ -105,25 +141,61 @@ async def run_load(
         while (slot := next_slot()) is not None:
             if (wait := slot - time.monotonic()) > 0:
                 await asyncio.sleep(wait)
-            if time.monotonic() >= deadline:
+            if (t0 := time.monotonic()) >= deadline:
                 return
-            t0 = time.perf_counter()
             try:
                 response = await client.get(url)
             except httpx.HTTPError:
-                report.errors += 1
+                report.samples.append(Sample(t0, time.monotonic() - t0, None, None))
                 continue
-            report.statuses[response.status_code] = report.statuses.get(response.status_code, 0) + 1
-            if response.status_code >= 400:
-                report.errors += 1
-            else:
-                report.latencies_s.append(time.perf_counter() - t0)
+            served_by = response.headers.get("x-served-by")
+            report.samples.append(
+                Sample(t0, time.monotonic() - t0, response.status_code, served_by)
+            )
 
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(limits=limits, timeout=timeout_s) as client:
         await asyncio.gather(*(worker(client) for _ in range(connections)))
+    report.samples.sort(key=lambda sample: sample.t)
     report.duration_s = time.monotonic() - started
     return report
+
+
+class BackgroundLoad:
+    """run_load in a thread and event loop of its own, stoppable while the caller acts."""
+
+    def __init__(self, url: str, **run_load_kwargs: Any) -> None:
+        self._stop = threading.Event()
+        self._report: LoadReport | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(url, run_load_kwargs), name="load", daemon=True
+        )
+
+    def _run(self, url: str, kwargs: dict[str, Any]) -> None:
+        try:
+            self._report = asyncio.run(run_load(url, stop=self._stop, **kwargs))
+        except BaseException as exc:  # surfaced by finish()
+            self._error = exc
+
+    def start(self) -> BackgroundLoad:
+        self._thread.start()
+        return self
+
+    def finish(self, timeout_s: float | None = None) -> LoadReport | None:
+        """Stop the load and return its report (None if it did not end within `timeout_s`)."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+        if self._error is not None:
+            raise self._error
+        return self._report
+
+    def __enter__(self) -> BackgroundLoad:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def load(

@@ -8,7 +8,6 @@ percentiles need per-request samples ECS does not publish); max is the largest p
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ from fargate_env.config import FARGATE_SIZES, EnvironmentConfig
 from fargate_env.cost.prices import HOURS_PER_MONTH, PriceTable
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, call
+from fargate_env.ops.stats import percentile
 
 # How long CloudWatch keeps datapoints of each period (CloudWatch concepts, metric retention).
 RETENTION_DAYS = {60: 15, 300: 63, 3600: 455}
@@ -45,14 +45,6 @@ class Recommendation:
         if self.recommended_monthly_usd is None:
             return None
         return self.recommended_monthly_usd - self.current_monthly_usd
-
-
-def p95(values: list[float]) -> float:
-    """Nearest-rank 95th percentile."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def read_usage(
@@ -95,7 +87,7 @@ def read_usage(
 
     def usage(metric: str, key: str) -> Usage:
         average, peak = values[f"{key}ave"], values[f"{key}max"]
-        return Usage(metric, len(average), p95(average), max(peak, default=0.0))
+        return Usage(metric, len(average), percentile(average, 95), max(peak, default=0.0))
 
     return usage("CPUUtilization", "cpu"), usage("MemoryUtilization", "mem")
 

@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, call
-from fargate_env.ops.load import LoadReport, preflight, run_load
+from fargate_env.ops.load import BackgroundLoad, LoadReport, check_duration, preflight
 from fargate_env.ops.verify import Deployed, describe_service
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
-
-
-class BackgroundLoad:
-    """run_load in its own thread and event loop, stoppable from the polling loop."""
-
-    def __init__(self, url: str, *, duration_s: float, connections: int, max_requests: int) -> None:
-        self.stop = threading.Event()
-        self.report: LoadReport | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(url, duration_s, connections, max_requests), daemon=True
-        )
-
-    def _run(self, url: str, duration_s: float, connections: int, max_requests: int) -> None:
-        self.report = asyncio.run(
-            run_load(
-                url,
-                duration_s=duration_s,
-                connections=connections,
-                max_requests=max_requests,
-                stop=self.stop,
-            )
-        )
-
-    def start(self) -> BackgroundLoad:
-        self._thread.start()
-        return self
-
-    def finish(self, timeout_s: float) -> LoadReport | None:
-        self.stop.set()
-        self._thread.join(timeout_s)
-        return self.report
 
 
 @dataclass
@@ -72,11 +40,7 @@ def run_scale_test(
     progress: Callable[[str], None] = lambda _: None,
 ) -> ScaleReport:
     ops = aws.config.ops
-    if not 0 < load_seconds <= ops.load_max_duration_seconds:
-        raise UserError(
-            f"--duration must be above 0 and at most {ops.load_max_duration_seconds} s"
-            f" (ops.load_max_duration_seconds) (got {load_seconds:g})"
-        )
+    check_duration(load_seconds, ops)
     deployed = Deployed.read(aws)
     ecs = aws.client("ecs")
     svc = describe_service(ecs, deployed.cluster, deployed.service)
@@ -119,17 +83,23 @@ def run_scale_test(
                     break  # never scaled out: nothing to wait for
             sleep(ops.poll_interval_seconds)
     finally:
-        finished = background.finish(ops.http_timeout_seconds + 5)
-        report.load = report.load or finished
-        # Leave the service as we found it, even on Ctrl-C or an AWS error mid-test.
-        current = describe_service(ecs, deployed.cluster, deployed.service) or {}
-        if current.get("desiredCount", report.initial_desired) != report.initial_desired:
-            report.restored_from = current["desiredCount"]
-            call(
-                ecs.update_service,
-                what="ECS UpdateService",
-                cluster=deployed.cluster,
-                service=deployed.service,
-                desiredCount=report.initial_desired,
-            )
+        try:
+            finished = background.finish(ops.http_timeout_seconds + 5)
+            report.load = report.load or finished
+        finally:
+            # Leave the service as we found it, even on Ctrl-C or an AWS error mid-test.
+            _restore_desired(ecs, deployed, report)
     return report
+
+
+def _restore_desired(ecs: Any, deployed: Deployed, report: ScaleReport) -> None:
+    current = describe_service(ecs, deployed.cluster, deployed.service) or {}
+    if current.get("desiredCount", report.initial_desired) != report.initial_desired:
+        report.restored_from = current["desiredCount"]
+        call(
+            ecs.update_service,
+            what="ECS UpdateService",
+            cluster=deployed.cluster,
+            service=deployed.service,
+            desiredCount=report.initial_desired,
+        )
