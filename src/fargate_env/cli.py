@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
+from fargate_env.cli_support import (
+    EnvFileOption,
+    EnvOption,
+    OutOption,
+    console,
+    err_console,
+    load_env,
+    user_errors,
+)
 from fargate_env.errors import UserError
 from fargate_env.local.cli import local_app
 
@@ -23,41 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-EnvOption = Annotated[
-    str | None, typer.Option("--env", "-e", help="Environment name: environments/NAME.toml.")
-]
-EnvFileOption = Annotated[
-    Path | None, typer.Option("--env-file", help="Any environment file (overrides --env).")
-]
-OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory.")]
-
-
-def fail(message: str, code: int = 2) -> None:
-    """One line on stderr, then exit: the way every user mistake ends."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can cause into one line and exit code 2, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, UserError) as exc:
-            fail(str(exc), getattr(exc, "exit_code", 2))
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-
-    return wrapper
-
-
-def load_env(env: str | None, env_file: Path | None) -> EnvironmentConfig:
-    return load_config(resolve_env_path(env, env_file))
 
 
 @app.command()

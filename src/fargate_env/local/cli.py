@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from fargate_env.config import load_config, resolve_env_path
+from fargate_env.cli_support import EnvFileOption, EnvOption, load_env, user_errors
 from fargate_env.local.rehearsal import FailoverReport, Rehearsal, RestartReport
 
 local_app = typer.Typer(
@@ -18,8 +16,6 @@ local_app = typer.Typer(
     no_args_is_help=True,
 )
 
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="environments/NAME.toml")]
-EnvFileOpt = Annotated[Path | None, typer.Option("--env-file", help="Any environment file.")]
 TasksOpt = Annotated[int, typer.Option("--tasks", min=1, max=8, help="Service instances.")]
 ScaleOpt = Annotated[
     float,
@@ -33,22 +29,8 @@ ScaleOpt = Annotated[
 RateOpt = Annotated[float, typer.Option("--rate", min=1, max=5000, help="Load, requests/s.")]
 
 
-def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The root CLI's `user_errors` (one line on stderr, exit 2), imported late because
-    fargate_env.cli imports this module."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from fargate_env.cli import user_errors
-
-        return user_errors(func)(*args, **kwargs)
-
-    return wrapper
-
-
 def _rehearsal(env: str | None, env_file: Path | None, tasks: int, scale: float) -> Rehearsal:
-    config = load_config(resolve_env_path(env, env_file))
-    return Rehearsal(config, tasks=tasks, scale=scale)
+    return Rehearsal(load_env(env, env_file), tasks=tasks, scale=scale)
 
 
 def _header(r: Rehearsal) -> None:
@@ -91,10 +73,10 @@ def print_restart(report: RestartReport) -> None:
 
 
 @local_app.command()
-@_guard
+@user_errors
 def up(
-    env: EnvOpt = None,
-    env_file: EnvFileOpt = None,
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
     duration: Annotated[
@@ -111,10 +93,10 @@ def up(
 
 
 @local_app.command()
-@_guard
+@user_errors
 def failover(
-    env: EnvOpt = None,
-    env_file: EnvFileOpt = None,
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
     rate: RateOpt = 200,
@@ -126,10 +108,10 @@ def failover(
 
 
 @local_app.command()
-@_guard
+@user_errors
 def restart(
-    env: EnvOpt = None,
-    env_file: EnvFileOpt = None,
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
     rate: RateOpt = 200,
