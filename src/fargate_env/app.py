@@ -66,7 +66,6 @@ def build_app(
         builtin_cloud_formation_validation=validation,
     )
     env = cdk.Environment(account=config.account, region=config.region)
-    tags = {"environment": config.name, "managed-by": "fargate-env", **config.tags}
 
     network = NetworkStack(app, config.stack_name(outputs.NETWORK), env=env, config=config)
     registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
@@ -107,7 +106,7 @@ def build_app(
         monitoring=monitoring,
     )
     for stack in built.stacks:
-        for key, value in tags.items():
+        for key, value in config.stack_tags.items():
             cdk.Tags.of(stack).add(key, value)
     return built
 

@@ -26,6 +26,9 @@ from pydantic import (
 ENVIRONMENTS_DIR = Path("environments")
 DEFAULT_ENV = "demo"
 
+# The tag every stack carries with the environment's name; the budget filters on it.
+COST_TAG = "environment"
+
 # An account id that can never be real: configs that still hold it are demo placeholders.
 PLACEHOLDER_ACCOUNT = "000000000000"
 
@@ -634,6 +637,11 @@ class EnvironmentConfig(_Section):
         return self.network.availability_zones or [
             f"{self.region}{suffix}" for suffix in "abc"[: self.network.max_azs]
         ]
+
+    @property
+    def stack_tags(self) -> dict[str, str]:
+        """Tags on every stack; COST_TAG is the cost-allocation tag the budget filters on."""
+        return {COST_TAG: self.name, "managed-by": "fargate-env", **self.tags}
 
     def stack_name(self, part: str) -> str:
         """CloudFormation stack name of one of the five stacks."""

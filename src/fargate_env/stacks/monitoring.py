@@ -21,7 +21,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from fargate_env import outputs
-from fargate_env.config import EnvironmentConfig
+from fargate_env.config import COST_TAG, EnvironmentConfig
 
 if TYPE_CHECKING:  # only for hints: the stacks are handed in by app.py
     from fargate_env.stacks.load_balancer import LoadBalancerStack
@@ -35,13 +35,6 @@ KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 # ECS stop codes that mean "this task died", unlike scale-in, deploys and scheduled stops
 # (ServiceSchedulerInitiated) or a person stopping it (UserInitiated).
 UNEXPECTED_STOP_CODES = ("EssentialContainerExited", "SpotInterruption", "TaskFailedToStart")
-# The cost-allocation tag build_app puts on every stack (activate it in Billing for the filter).
-COST_TAG = "environment"
-
-
-def cost_tag_value(config: EnvironmentConfig) -> str:
-    """The value build_app tags with: the environment name unless [tags] overrides it."""
-    return config.tags.get(COST_TAG, config.name)
 
 
 @dataclass(frozen=True)
@@ -373,7 +366,9 @@ class MonitoringStack(Stack):
                     amount=self.config.cost.monthly_budget_usd, unit="USD"
                 ),
                 # The tag only filters once activated as a cost-allocation tag in Billing.
-                cost_filters={"TagKeyValue": [f"user:{COST_TAG}${cost_tag_value(self.config)}"]},
+                cost_filters={
+                    "TagKeyValue": [f"user:{COST_TAG}${self.config.stack_tags[COST_TAG]}"]
+                },
             ),
             notifications_with_subscribers=[
                 B.NotificationWithSubscribersProperty(
