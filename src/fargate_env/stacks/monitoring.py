@@ -29,7 +29,11 @@ if TYPE_CHECKING:  # only for hints: the stacks are handed in by app.py
 
 # Services that publish to the topic besides EventBridge, whose topic- and key-policy
 # statements the SnsTopic rule target adds itself.
-PUBLISHERS = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com")
+# Each with its statement id and the ARN pattern of this account's publishers in that service.
+PUBLISHERS = {
+    "cloudwatch.amazonaws.com": ("AllowCloudWatchAlarms", "cloudwatch:{region}:{account}:alarm:*"),
+    "budgets.amazonaws.com": ("AllowBudgets", "budgets::{account}:*"),
+}
 # What a publisher needs on the topic's key (SNS developer guide, "Key management").
 KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 # ECS stop codes that mean "this task died", unlike scale-in, deploys and scheduled stops
@@ -138,32 +142,20 @@ class MonitoringStack(Stack):
         )
         account, region, partition = Aws.ACCOUNT_ID, Aws.REGION, Aws.PARTITION
         # Confused-deputy guards: only this account's alarms and budgets may publish.
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarms",
-                actions=["sns:Publish"],
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                resources=[topic.topic_arn],
-                conditions={
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
+        for service, (sid, source) in PUBLISHERS.items():
+            source_arn = f"arn:{partition}:" + source.format(region=region, account=account)
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    actions=["sns:Publish"],
+                    principals=[iam.ServicePrincipal(service)],
+                    resources=[topic.topic_arn],
+                    conditions={
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                        "StringEquals": {"aws:SourceAccount": account},
                     },
-                    "StringEquals": {"aws:SourceAccount": account},
-                },
+                )
             )
-        )
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowBudgets",
-                actions=["sns:Publish"],
-                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                resources=[topic.topic_arn],
-                conditions={
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:budgets::{account}:*"},
-                    "StringEquals": {"aws:SourceAccount": account},
-                },
-            )
-        )
         # EventBridge's statement is added by the SnsTopic rule targets below.
         return topic
 
