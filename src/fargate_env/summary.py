@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from fargate_env.config import EnvironmentConfig
+from fargate_env.config import EnvironmentConfig, HealthCheckConfig
 from fargate_env.synth import StackSummary
 
 # Resource types worth naming in the summary (singular, plural); the rest is counted as "other".
@@ -84,12 +84,17 @@ def target_group_speed(stacks: list[StackSummary]) -> tuple[int, int] | None:
                 continue
             props = resource["Properties"]
             attrs = {a["Key"]: a["Value"] for a in props.get("TargetGroupAttributes", [])}
-            # AWS defaults apply when a property is absent (ELB docs: 30 s, 5, 2, 300 s).
-            interval = int(props.get("HealthCheckIntervalSeconds", 30))
-            healthy = int(props.get("HealthyThresholdCount", 5))
-            unhealthy = int(props.get("UnhealthyThresholdCount", 2))
-            delay = int(attrs.get("deregistration_delay.timeout_seconds", 300))
-            return interval * unhealthy, interval * healthy + delay
+            # AWS defaults apply when a property is absent (ELB docs: 30 s, 5, 2, 300 s);
+            # model_construct: the template's numbers, with the config's formulas, unvalidated.
+            deployed = HealthCheckConfig.model_construct(
+                interval_seconds=int(props.get("HealthCheckIntervalSeconds", 30)),
+                healthy_threshold=int(props.get("HealthyThresholdCount", 5)),
+                unhealthy_threshold=int(props.get("UnhealthyThresholdCount", 2)),
+                deregistration_delay_seconds=int(
+                    attrs.get("deregistration_delay.timeout_seconds", 300)
+                ),
+            )
+            return deployed.detection_seconds, deployed.deploy_overhead_seconds
     return None
 
 
