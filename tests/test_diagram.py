@@ -49,3 +49,20 @@ def test_missing_dot_is_exit_2(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "graphviz 'dot' not found" in result.stderr
     assert not out.exists()
+
+
+def test_never_overwrites_a_file_it_did_not_draw(tmp_path):
+    mine = tmp_path / "photo.png"
+    mine.write_bytes(b"\x89PNG\r\n\x1a\n my own picture")
+    result = runner.invoke(app, ["diagram", "--out", str(mine)])
+    assert result.exit_code == 2
+    assert "was not drawn by fargate-env" in result.stderr
+    assert mine.read_bytes() == b"\x89PNG\r\n\x1a\n my own picture"
+
+
+def test_redraws_its_own_picture(tmp_path):
+    out = tmp_path / "a.svg"
+    for _ in range(2):
+        result = runner.invoke(app, ["diagram", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    assert "fargate-env diagram" in out.read_text()

@@ -35,8 +35,9 @@ app = typer.Typer(
 def synth(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption = Path("cdk.out")):
     """Validate the config, synthesize every stack, print a summary."""
     from fargate_env.summary import render_summary
-    from fargate_env.synth import synthesize
+    from fargate_env.synth import refuse_foreign_directory, synthesize
 
+    refuse_foreign_directory(out)
     config = load_env(env, env_file)
     with console.status("synthesizing"):
         stacks = synthesize(config, out)
@@ -48,7 +49,9 @@ def synth(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption 
 def check(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption = Path("cdk.out")):
     """Config validation + synth with CDK validation + cdk-nag + cfn-lint; exit 1 on findings."""
     from fargate_env.compliance import run_checks
+    from fargate_env.synth import refuse_foreign_directory
 
+    refuse_foreign_directory(out)
     config = load_env(env, env_file)
     with console.status("synthesizing with cdk-nag and CDK validation, then cfn-lint"):
         report = run_checks(config, out)
@@ -101,8 +104,9 @@ def diagram(
     out: PictureOption = Path("docs/architecture.png"),
 ):
     """Architecture picture (graphviz) drawn from the synthesized templates."""
-    from fargate_env.diagram import write_diagram
+    from fargate_env.diagram import refuse_foreign_file, write_diagram
 
+    refuse_foreign_file(out)
     config = load_env(env, env_file)
     with console.status("synthesizing and drawing"):
         written = write_diagram(config, out)
@@ -155,7 +159,9 @@ def deploy(
 ):
     """Check credentials, synthesize, run the pinned `cdk deploy`; exit code follows cdk's."""
     from fargate_env.ops.deploy import run_deploy
+    from fargate_env.synth import refuse_foreign_directory
 
+    refuse_foreign_directory(out)
     rc = run_deploy(
         _aws(env, env_file), image_tag=image_tag, outdir=out, only=only, progress=console.print
     )

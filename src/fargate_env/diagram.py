@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
+import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,32 @@ from fargate_env.errors import UserError
 from fargate_env.synth import StackSummary, synthesize
 
 FORMATS = {".png": "png", ".svg": "svg"}
+# Written into every picture, so a later run knows the file is ours to replace.
+MARK = "fargate-env diagram"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def mark(data: bytes, fmt: str) -> bytes:
+    """The picture with MARK in it: an XML comment in SVG, a tEXt chunk after PNG's IHDR."""
+    if fmt == "svg":
+        head, sep, rest = data.partition(b"?>")
+        comment = f"\n<!-- {MARK} -->".encode()
+        return head + sep + comment + rest if sep else comment + data
+    ihdr_end = len(_PNG_SIGNATURE) + 8 + 13 + 4  # length + type, 13 data bytes, CRC
+    body = b"tEXt" + b"Software\x00" + MARK.encode()
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return data[:ihdr_end] + chunk + data[ihdr_end:]
+
+
+def refuse_foreign_file(out: Path) -> None:
+    """Replace only a picture this command drew before: never a file the user made."""
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise UserError(f"--out {out}: is not a regular file; name a .png or .svg file")
+    if out.exists() and MARK.encode() not in out.read_bytes()[:4096]:
+        raise UserError(
+            f"--out {out}: exists and was not drawn by fargate-env; refusing to overwrite it"
+            " (remove it yourself or choose another name)"
+        )
 
 
 def _mentions(value: Any, logical_id: str) -> bool:
@@ -203,6 +231,8 @@ def render(graph: graphviz.Digraph, out: Path) -> Path:
         raise UserError(
             "graphviz 'dot' not found on PATH: install graphviz (apt-get install graphviz)"
         ) from None
+    data = mark(data, fmt)
+    refuse_foreign_file(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     with os.fdopen(fd, "wb") as handle:
@@ -215,6 +245,7 @@ def write_diagram(config: EnvironmentConfig, out: Path) -> Path:
     """Synthesize `config` (CDK validation off) and draw it to `out` (.png or .svg)."""
     if out.suffix.lower() not in FORMATS:
         raise UserError(f"--out {out}: use a .png or .svg file name")
+    refuse_foreign_file(out)
     with tempfile.TemporaryDirectory(prefix="fargate-env-diagram-") as tmp:
         stacks = synthesize(config, Path(tmp) / "cdk.out", validation=False)
     title = f"{config.name} ({config.region}): egress {config.network.egress}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shutil
 import tempfile
@@ -25,14 +26,54 @@ class StackSummary:
         return self.template.get("Resources", {})
 
 
+# What a cloud assembly directory holds: what `cdk synth` / `app.synth()` write, plus the
+# outputs file `cdk deploy --outputs-file` adds. Only a directory made of these may be replaced.
+ASSEMBLY_FILES = (
+    "manifest.json",
+    "cdk.out",
+    "tree.json",
+    "outputs.json",
+    "validation-report.json",
+    "*.template.json",
+    "*.assets.json",
+    "*.metadata.json",
+    "asset.*",
+)
+
+
+def refuse_foreign_directory(outdir: Path) -> None:
+    """Only an absent or empty directory, or one holding a cloud assembly, may be replaced.
+
+    `--out .`, `--out environments` or `--out mydata` must never cost a user a file.
+    """
+    if outdir.is_symlink():
+        raise UserError(f"--out {outdir}: is a symbolic link; name a real directory")
+    if not outdir.exists():
+        return
+    if not outdir.is_dir():
+        raise UserError(f"--out {outdir}: is a file; choose a directory")
+    entries = sorted(p.name for p in outdir.iterdir())
+    if not entries:
+        return
+    foreign = [n for n in entries if not any(fnmatch.fnmatchcase(n, g) for g in ASSEMBLY_FILES)]
+    if foreign or "manifest.json" not in entries:
+        example = foreign[0] if foreign else entries[0]
+        raise UserError(
+            f"--out {outdir}: holds {example!r}, which is not part of a cloud assembly;"
+            " refusing to replace it (choose an empty or new directory, e.g. --out cdk.out)"
+        )
+
+
 class StagedAssembly:
     """A scratch directory beside `outdir` that replaces it only on `commit()`.
 
-    Anything that fails before the commit leaves `outdir` exactly as it was.
+    Anything that fails before the commit leaves `outdir` exactly as it was, and `outdir` is
+    replaced only when it is empty or holds a cloud assembly (checked before and at commit).
     """
 
     def __init__(self, outdir: Path) -> None:
         self.outdir = Path(outdir)
+        refuse_foreign_directory(self.outdir)
         try:
             self.outdir.parent.mkdir(parents=True, exist_ok=True)
             self.path = Path(tempfile.mkdtemp(prefix=".synth-", dir=self.outdir.parent))
@@ -43,11 +84,15 @@ class StagedAssembly:
             ) from None
 
     def commit(self) -> None:
-        if self.outdir.is_file():
-            raise UserError(f"--out {self.outdir}: is a file; choose a directory")
+        refuse_foreign_directory(self.outdir)
         if self.outdir.exists():
-            shutil.rmtree(self.outdir)
-        self.path.rename(self.outdir)
+            # Move the old assembly aside first: a failed rename never leaves neither behind.
+            old = Path(tempfile.mkdtemp(prefix=".synth-old-", dir=self.outdir.parent))
+            self.outdir.rename(old / "assembly")
+            self.path.rename(self.outdir)
+            shutil.rmtree(old)
+        else:
+            self.path.rename(self.outdir)
 
     def __enter__(self) -> StagedAssembly:
         return self
