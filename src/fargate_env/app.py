@@ -1,4 +1,4 @@
-"""Build the CDK app of one environment: every stack wired from the config and nothing else."""
+"""Build the CDK app of one environment: the shared stacks once, one stack per service."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import aws_cdk as cdk
 
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig, load_config, resolve_env_path
-from fargate_env.stacks.load_balancer import LoadBalancerStack
+from fargate_env.stacks.alerts import AlertsStack
 from fargate_env.stacks.monitoring import MonitoringStack
 from fargate_env.stacks.network import NetworkStack
+from fargate_env.stacks.platform import PlatformStack
 from fargate_env.stacks.registry import RegistryStack
 from fargate_env.stacks.service import ServiceStack
 
@@ -35,13 +36,15 @@ class EnvironmentApp:
     app: cdk.App
     network: NetworkStack
     registry: RegistryStack
-    load_balancer: LoadBalancerStack
-    service: ServiceStack
+    platform: PlatformStack
+    alerts: AlertsStack
+    services: dict[str, ServiceStack]
     monitoring: MonitoringStack
 
     @property
     def stacks(self) -> list[cdk.Stack]:
-        return [s for s in vars(self).values() if isinstance(s, cdk.Stack)]
+        shared = [self.network, self.registry, self.platform, self.alerts]
+        return [*shared, *self.services.values(), self.monitoring]
 
 
 def build_app(
@@ -69,40 +72,47 @@ def build_app(
 
     network = NetworkStack(app, config.stack_name(outputs.NETWORK), env=env, config=config)
     registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
-    load_balancer = LoadBalancerStack(
-        app,
-        config.stack_name(outputs.LOAD_BALANCER),
-        config=config,
-        network=network,
-        env=env,
+    platform = PlatformStack(
+        app, config.stack_name(outputs.PLATFORM), env=env, config=config, vpc=network.vpc
     )
-    service = ServiceStack(
-        app,
-        config.stack_name(outputs.SERVICE),
-        config=config,
-        network=network,
-        repository=registry.repository,
-        load_balancer=load_balancer,
-        env=env,
-    )
-    # The target group must sit behind a listener before a service can register with it.
-    service.add_stack_dependency(load_balancer)
-    service.add_stack_dependency(registry)
+    alerts = AlertsStack(app, config.stack_name(outputs.ALERTS), env=env, config=config)
+    services = {}
+    for name in config.services:
+        stack = ServiceStack(
+            app,
+            config.service_stack_name(name),
+            env=env,
+            config=config,
+            name=name,
+            cluster=platform.cluster,
+            subnets=network.task_subnets,
+            assign_public_ip=network.tasks_need_public_ip,
+            repository=registry.repositories[name],
+            listener=platform.listener,
+            topic_arn=alerts.alarm_topic.topic_arn,
+        )
+        # The topic is named by ARN, not referenced: order the deploy explicitly.
+        stack.add_stack_dependency(alerts)
+        stack.add_stack_dependency(registry)
+        services[name] = stack
     monitoring = MonitoringStack(
         app,
         config.stack_name(outputs.MONITORING),
-        config=config,
-        load_balancer=load_balancer,
-        service=service,
         env=env,
+        config=config,
+        alb=platform.alb,
+        topic_arn=alerts.alarm_topic.topic_arn,
+        services=[s.alarms for s in services.values()],
     )
+    monitoring.add_stack_dependency(alerts)
 
     built = EnvironmentApp(
         app=app,
         network=network,
         registry=registry,
-        load_balancer=load_balancer,
-        service=service,
+        platform=platform,
+        alerts=alerts,
+        services=services,
         monitoring=monitoring,
     )
     for stack in built.stacks:

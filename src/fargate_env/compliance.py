@@ -69,41 +69,41 @@ WAIVERS: tuple[Waiver, ...] = (
         "AwsSolutions-EC23",
         "The internet-facing load balancer must accept 0.0.0.0/0 and ::/0, on ports 80 and 443"
         " only (80 only redirects to HTTPS); tasks admit nothing but the ALB's security group.",
-        ("*-load-balancer/SecurityGroup",),
+        ("*-platform/SecurityGroup",),
     ),
     Waiver(
         "AwsSolutions-S1",
         "This bucket is the ALB access-log destination; logging its own access would need yet"
         " another bucket for a non-production log sink that only ELB log delivery writes to.",
-        ("*-load-balancer/AccessLogs",),
+        ("*-platform/AccessLogs",),
     ),
     Waiver(
         "AwsSolutions-ECS4",
         "Container Insights is switched off in this environment's config"
-        " (service.container_insights) to save its custom-metric cost, which the cost model"
+        " (cluster.container_insights) to save its custom-metric cost, which the cost model"
         " prices when it is on; service-level CPU/memory metrics still feed alarms and scaling.",
-        ("*-service/Cluster",),
-        when=lambda c: not c.service.container_insights,
+        ("*-platform/Cluster",),
+        when=lambda c: not c.cluster.container_insights,
     ),
     Waiver(
         "AwsSolutions-ECS2",
         "The container's plain environment variables are non-secret settings (PORT, HEALTH_PATH,"
         " LOG_LEVEL, ...); every secret is injected by ECS from Secrets Manager or SSM.",
-        ("*-service/TaskDefinition",),
+        ("*-service-*/Web/TaskDefinition",),
     ),
     Waiver(
         "AwsSolutions-IAM5[Resource::*]",
         "The execution role's only '*' resource is ecr:GetAuthorizationToken, which has no"
         " resource-level permissions; every other statement names its repository, log group or"
         " secret (tests/stacks/test_service.py asserts the exact statements).",
-        ("*-service/TaskDefinition/ExecutionRole/DefaultPolicy",),
+        ("*-service-*/Web/TaskDefinition/ExecutionRole/DefaultPolicy",),
     ),
     Waiver(
         "AwsSolutions-IAM5[Resource::*]",
         "With ECS Exec on, the task role needs the four ssmmessages:*Channel actions, which have"
         " no resource-level permissions (ECS Exec documentation).",
-        ("*-service/TaskDefinition/TaskRole/DefaultPolicy",),
-        when=lambda c: c.service.enable_exec,
+        ("*-service-*/Web/TaskDefinition/TaskRole/DefaultPolicy",),
+        when=lambda c: any(s.enable_exec for s in c.services.values()),
     ),
 )
 

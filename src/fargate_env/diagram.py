@@ -18,9 +18,10 @@ from typing import Any
 
 import graphviz
 
+from fargate_env.assembly import StackSummary
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
-from fargate_env.synth import StackSummary, synthesize
+from fargate_env.synth import synthesize
 
 FORMATS = {".png": "png", ".svg": "svg"}
 # Written into every picture, so a later run knows the file is ours to replace.

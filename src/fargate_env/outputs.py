@@ -1,25 +1,44 @@
-"""Stack parts and CloudFormation output keys: the contract between the stacks and the ops tools."""
+"""Stack parts and CloudFormation output keys: the contract between the stacks and the ops tools.
+
+Shared stacks are "<env>-<part>"; each service has its own "<env>-service-<name>" stack whose
+outputs carry the plain keys below. The registry holds one repository per service, so its
+outputs are keyed per service (`per_service`).
+"""
 
 NETWORK = "network"
 REGISTRY = "registry"
-LOAD_BALANCER = "load-balancer"
-SERVICE = "service"
+PLATFORM = "platform"
+ALERTS = "alerts"
 MONITORING = "monitoring"
-STACK_PARTS = (NETWORK, REGISTRY, LOAD_BALANCER, SERVICE, MONITORING)
+# Deployment order of the shared stacks; service stacks come between ALERTS and MONITORING.
+SHARED_PARTS = (NETWORK, REGISTRY, PLATFORM, ALERTS, MONITORING)
 
-# RegistryStack
+# RegistryStack, per service
 REPOSITORY_URI = "RepositoryUri"
 REPOSITORY_NAME = "RepositoryName"
-# LoadBalancerStack
+# PlatformStack
 LOAD_BALANCER_DNS = "LoadBalancerDnsName"
-SERVICE_URL = "ServiceUrl"
-TARGET_GROUP_ARN = "TargetGroupArn"
+BASE_URL = "BaseUrl"
 LISTENER_ARN = "ListenerArn"
-# ServiceStack
 CLUSTER_NAME = "ClusterName"
+# ServiceStack (one per service)
 SERVICE_NAME = "ServiceName"
+TARGET_GROUP_ARN = "TargetGroupArn"
 LOG_GROUP_NAME = "LogGroupName"
 TASK_ROLE_ARN = "TaskRoleArn"
-# MonitoringStack
+# AlertsStack
 TOPIC_ARN = "TopicArn"
+# MonitoringStack
 DASHBOARD_URL = "DashboardUrl"
+
+
+def per_service(key: str, service: str) -> str:
+    """An output key for one service in a shared stack: RepositoryUri + "web-api" -> ...WebApi."""
+    return key + "".join(word.capitalize() for word in service.split("-"))
+
+
+def service_url(base_url: str, host: str | None, path: str) -> str:
+    """A service's URL: the platform's BaseUrl output, with the service's own host and path
+    (config.EnvironmentConfig.service_endpoint) where its route names them."""
+    scheme, _, default_host = base_url.partition("://")
+    return f"{scheme}://{host or default_host.rstrip('/')}{path}"

@@ -7,8 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from fargate_env.assembly import StackSummary
 from fargate_env.config import EnvironmentConfig, HealthCheckConfig
-from fargate_env.synth import StackSummary
 
 # Resource types worth naming in the summary (singular, plural); the rest is counted as "other".
 KEY_TYPES = {

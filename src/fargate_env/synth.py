@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 import shutil
 import tempfile
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fargate_env.app import build_app
+from fargate_env.assembly import StackSummary, read_assembly
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
-
-
-@dataclass
-class StackSummary:
-    name: str
-    template: dict
-    resource_counts: Counter = field(default_factory=Counter)
-
-    @property
-    def resources(self) -> dict:
-        return self.template.get("Resources", {})
-
 
 # What a cloud assembly directory holds: what `cdk synth` / `app.synth()` write, plus the
 # outputs file `cdk deploy --outputs-file` adds. Only a directory made of these may be replaced.
@@ -109,16 +95,3 @@ def synthesize(
         build_app(config, staged.path, validation=validation).app.synth()
         staged.commit()
     return read_assembly(outdir)
-
-
-def read_assembly(outdir: Path) -> list[StackSummary]:
-    """Every stack template in a cloud assembly, in manifest (deployment) order."""
-    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
-    summaries = []
-    for name, artifact in manifest["artifacts"].items():
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        template = json.loads((Path(outdir) / artifact["properties"]["templateFile"]).read_text())
-        counts = Counter(r["Type"] for r in template.get("Resources", {}).values())
-        summaries.append(StackSummary(name=name, template=template, resource_counts=counts))
-    return summaries

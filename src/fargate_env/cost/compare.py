@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fargate_env.assembly import StackSummary, assembly_region, read_assembly
 from fargate_env.config import EnvironmentConfig, ScheduleConfig, parse_config
-from fargate_env.cost.estimate import Bill, assembly_region, estimate
-from fargate_env.synth import StackSummary, read_assembly, synthesize
+from fargate_env.cost.estimate import Bill, estimate
+from fargate_env.synth import synthesize
 
 EGRESS = ("nat-gateway", "nat-instance", "public")
 COMPUTE = {

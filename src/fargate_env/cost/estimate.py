@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from fargate_env.assembly import StackSummary
 from fargate_env.config import UsageAssumptions
 from fargate_env.cost.prices import (
     AMI_DEFAULT_ROOT_VOLUME_GB,
@@ -22,7 +22,6 @@ from fargate_env.cost.prices import (
     PriceTable,
 )
 from fargate_env.cost.schedule import MINUTES_PER_WEEK, ScheduleNotUnderstood, weekly_segments
-from fargate_env.synth import StackSummary
 
 H = HOURS_PER_MONTH
 DAYS_PER_MONTH = 365 / 12
@@ -561,12 +560,3 @@ def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -
             else:
                 ctx.not_priced(rid, rtype, "resource type not in the estimator")
     return bill
-
-
-def assembly_region(outdir: Path) -> str:
-    """The region the assembly's stacks target (all stacks share one environment)."""
-    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
-    for artifact in manifest["artifacts"].values():
-        if artifact.get("type") == "aws:cloudformation:stack":
-            return artifact["environment"].rsplit("/", 1)[1]
-    raise ValueError(f"{outdir}: no stack in the cloud assembly")

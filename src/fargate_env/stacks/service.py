@@ -1,257 +1,69 @@
-"""ServiceStack: the ECS cluster, the task definition, the Fargate service behind the ALB, and
-its scaling (CPU/memory/request targets, off-hours scale-to-zero)."""
+"""ServiceStack: one service of the environment, in its own stack, so deploying one service
+never touches another and no stack nears CloudFormation's 500-resource limit."""
 
 from __future__ import annotations
 
-import re
-
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, TimeZone
-from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
-from fargate_env.stacks.common import retention
-from fargate_env.stacks.load_balancer import LoadBalancerStack
-from fargate_env.stacks.network import NetworkStack
-
-CONTAINER_NAME = "app"
-# A module of the sample image (server/src/sample_server/healthcheck.py): the image has no curl.
-HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "sample_server.healthcheck"]
-TMP_VOLUME = "tmp"
-EXEC_AGENT_PATHS = {"ssm-state": "/var/lib/amazon/ssm", "ssm-logs": "/var/log/amazon/ssm"}
-# Secrets Manager appends "-" and 6 random characters to a secret's name in its complete ARN.
-_COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
-HTTPS_PORT = 443
+from fargate_env.constructs.service_alarms import ServiceAlarms
+from fargate_env.constructs.web_service import WebService
 
 
 class ServiceStack(Stack):
-    """Fargate (Spot by default) tasks in the task subnets, admitted only from the ALB."""
-
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
+        name: str,
+        cluster: ecs.ICluster,
+        subnets: ec2.SubnetSelection,
+        assign_public_ip: bool,
         repository: ecr.IRepository,
-        load_balancer: LoadBalancerStack,
+        listener: elbv2.IApplicationListener,
+        topic_arn: str,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        svc = config.service
-        hc = config.health_check
-
-        self.cluster = ecs.Cluster(
+        service = config.services[name]
+        routes = config.service_routes(name)
+        self.web = WebService(
             self,
-            "Cluster",
-            vpc=network.vpc,
-            enable_fargate_capacity_providers=True,
-            container_insights_v2=(
-                ecs.ContainerInsights.ENABLED
-                if svc.container_insights
-                else ecs.ContainerInsights.DISABLED
-            ),
+            "Web",
+            name=name,
+            service=service,
+            cluster=cluster,
+            subnets=subnets,
+            assign_public_ip=assign_public_ip,
+            repository=repository,
+            listener=listener,
+            routes=routes,
         )
-        if svc.cloud_map_namespace:
-            self.cluster.add_default_cloud_map_namespace(name=svc.cloud_map_namespace)
-
-        self.log_group = logs.LogGroup(
+        # By ARN, not the Topic object: the topic's own policy already admits this account's
+        # event rules, so nothing is written back into the alerts stack.
+        topic = sns.Topic.from_topic_arn(self, "AlarmTopic", topic_arn)
+        self.alarms = ServiceAlarms(
             self,
-            "LogGroup",
-            retention=retention(svc.log_retention_days),
-            # Non-prod application logs: the retention period, not the stack, decides their life.
-            removal_policy=RemovalPolicy.DESTROY,
+            "Alarms",
+            label=f"{config.name}-{name}",
+            service=self.web.service,
+            target_group=self.web.target_group,
+            topic=topic,
+            thresholds=config.monitoring.thresholds,
+            scaling=service.scaling,
+            scales_to_zero=service.scales_to_zero,
+            container_insights=config.cluster.container_insights,
         )
-
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
-            cpu=svc.cpu,
-            memory_limit_mib=svc.memory,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=(
-                    ecs.CpuArchitecture.ARM64
-                    if svc.architecture == "arm64"
-                    else ecs.CpuArchitecture.X86_64
-                ),
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
-        )
-        environment = {
-            **svc.environment,
-            # The sample server and its health-check module read these (sample_server.settings).
-            "PORT": str(svc.container_port),
-            "HEALTH_PATH": hc.path,
-            # Below the container check's timeout so the module reports failure, not ECS.
-            "HEALTH_TIMEOUT_SECONDS": str(max(hc.container_timeout_seconds - 1, 1)),
-            # Drain in-flight requests on SIGTERM, but finish before ECS's SIGKILL.
-            "SHUTDOWN_TIMEOUT_SECONDS": str(svc.drain_seconds),
-        }
-        self.container = self.task_definition.add_container(
-            CONTAINER_NAME,
-            # Grants the execution role pull on this one repository (+ GetAuthorizationToken).
-            image=ecs.ContainerImage.from_ecr_repository(repository, tag=svc.image_tag),
-            essential=True,
-            port_mappings=[
-                ecs.PortMapping(container_port=svc.container_port, protocol=ecs.Protocol.TCP)
-            ],
-            environment=environment,
-            secrets=self._secrets(config),
-            # Grants the execution role CreateLogStream/PutLogEvents on this one log group.
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=config.name, log_group=self.log_group),
-            health_check=ecs.HealthCheck(
-                command=HEALTH_CHECK_COMMAND,
-                interval=Duration.seconds(hc.container_interval_seconds),
-                timeout=Duration.seconds(hc.container_timeout_seconds),
-                retries=hc.container_retries,
-                start_period=Duration.seconds(hc.container_start_period_seconds),
-            ),
-            user=svc.container_user,
-            readonly_root_filesystem=svc.read_only_root_filesystem,
-            stop_timeout=Duration.seconds(svc.stop_timeout_seconds),
-        )
-        if svc.read_only_root_filesystem:
-            # Task-local (ephemeral storage) volumes: the only writable paths in the container.
-            # The ECS Exec agent needs its own state and log directories writable too
-            # (aws/containers-roadmap#1359).
-            writable = {TMP_VOLUME: "/tmp"}
-            if svc.enable_exec:
-                writable |= EXEC_AGENT_PATHS
-            for volume, path in writable.items():
-                self.task_definition.add_volume(name=volume)
-                self.container.add_mount_points(
-                    ecs.MountPoint(container_path=path, source_volume=volume, read_only=False)
-                )
-
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=network.vpc,
-            description="Service tasks: the ALB on the container port in, HTTPS out",
-            allow_all_outbound=False,
-        )
-        # Tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets Manager, SSM) over HTTPS.
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
-        )
-
-        self.service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=self.cluster,
-            task_definition=self.task_definition,
-            desired_count=svc.scaling.min_tasks,
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            health_check_grace_period=Duration.seconds(svc.health_check_grace_period_seconds),
-            vpc_subnets=network.task_subnets,
-            assign_public_ip=network.tasks_need_public_ip,
-            security_groups=[self.security_group],
-            capacity_provider_strategies=self._capacity(config),
-            enable_execute_command=svc.enable_exec,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            cloud_map_options=(
-                ecs.CloudMapOptions(name=CONTAINER_NAME) if svc.cloud_map_namespace else None
-            ),
-        )
-        # Both security-group rules (ALB egress, task ingress on the container port) land in
-        # this stack; never alb.connections.allow_to(service), which makes a cross-stack cycle.
-        load_balancer.target_group.add_target(self.service)
-
-        self.scalable_target = self._scaling(config, load_balancer)
-
-        CfnOutput(self, outputs.CLUSTER_NAME, value=self.cluster.cluster_name)
-        CfnOutput(self, outputs.SERVICE_NAME, value=self.service.service_name)
-        CfnOutput(self, outputs.LOG_GROUP_NAME, value=self.log_group.log_group_name)
-        CfnOutput(self, outputs.TASK_ROLE_ARN, value=self.task_definition.task_role.role_arn)
-
-    def _secrets(self, config: EnvironmentConfig) -> dict[str, ecs.Secret]:
-        """ECS injects each secret at start; each grants the execution role read on it alone."""
-        secrets: dict[str, ecs.Secret] = {}
-        for name, ref in config.service.secrets.items():
-            if ref.startswith("arn:"):
-                attrs = (
-                    {"secret_complete_arn": ref}
-                    if _COMPLETE_SECRET_ARN.search(ref)
-                    else {"secret_partial_arn": ref}
-                )
-                secret = secretsmanager.Secret.from_secret_attributes(
-                    self, f"Secret{name}", **attrs
-                )
-                secrets[name] = ecs.Secret.from_secrets_manager(secret)
-            else:
-                parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
-                    self, f"Parameter{name}", parameter_name=ref
-                )
-                secrets[name] = ecs.Secret.from_ssm_parameter(parameter)
-        return secrets
-
-    @staticmethod
-    def _capacity(config: EnvironmentConfig) -> list[ecs.CapacityProviderStrategy]:
-        """`on_demand_base` tasks on FARGATE, the rest on FARGATE_SPOT when Spot is on."""
-        capacity = config.service.capacity
-        if not capacity.spot:
-            return [
-                ecs.CapacityProviderStrategy(
-                    capacity_provider="FARGATE", base=capacity.on_demand_base, weight=1
-                )
-            ]
-        return [
-            ecs.CapacityProviderStrategy(
-                capacity_provider="FARGATE", base=capacity.on_demand_base, weight=0
-            ),
-            ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
-        ]
-
-    def _scaling(
-        self, config: EnvironmentConfig, load_balancer: LoadBalancerStack
-    ) -> ecs.ScalableTaskCount:
-        scaling = config.service.scaling
-        cooldowns = {
-            "scale_in_cooldown": Duration.seconds(scaling.scale_in_cooldown_seconds),
-            "scale_out_cooldown": Duration.seconds(scaling.scale_out_cooldown_seconds),
-        }
-        target = self.service.auto_scale_task_count(
-            min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks
-        )
-        target.scale_on_cpu_utilization(
-            "Cpu", target_utilization_percent=scaling.cpu_target_percent, **cooldowns
-        )
-        if scaling.memory_target_percent is not None:
-            target.scale_on_memory_utilization(
-                "Memory", target_utilization_percent=scaling.memory_target_percent, **cooldowns
-            )
-        if scaling.requests_per_target is not None:
-            target.scale_on_request_count(
-                "Requests",
-                requests_per_target=scaling.requests_per_target,
-                target_group=load_balancer.target_group,
-                **cooldowns,
-            )
-        schedule = config.service.schedule
-        if schedule is not None:
-            zone = TimeZone.of(schedule.timezone)
-            target.scale_on_schedule(
-                "Stop",
-                schedule=appscaling.Schedule.expression(schedule.stop),
-                min_capacity=0,
-                max_capacity=0,
-                time_zone=zone,
-            )
-            target.scale_on_schedule(
-                "Start",
-                schedule=appscaling.Schedule.expression(schedule.start),
-                min_capacity=scaling.min_tasks,
-                max_capacity=scaling.max_tasks,
-                time_zone=zone,
-            )
-        return target
+        CfnOutput(self, outputs.SERVICE_NAME, value=self.web.service.service_name)
+        CfnOutput(self, outputs.TARGET_GROUP_ARN, value=self.web.target_group.target_group_arn)
+        CfnOutput(self, outputs.LOG_GROUP_NAME, value=self.web.log_group.log_group_name)
+        CfnOutput(self, outputs.TASK_ROLE_ARN, value=self.web.task_definition.task_role.role_arn)

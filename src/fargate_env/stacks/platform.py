@@ -1,11 +1,12 @@
-"""LoadBalancerStack: the internet-facing ALB, its listeners and certificate, the target group the
-service attaches to, and the bucket that receives its access logs."""
+"""PlatformStack: what every service shares to serve traffic: the ECS cluster, the
+internet-facing ALB with its listeners and certificate, and the bucket for its access logs."""
 
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
@@ -15,18 +16,19 @@ from constructs import Construct
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
 from fargate_env.stacks.common import removal_policy
-from fargate_env.stacks.network import NetworkStack
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
+# What the listener answers when no service's rule matches and no service is the default.
+NO_MATCH_BODY = "no service matches this host and path"
 
 
-class LoadBalancerStack(Stack):
+class PlatformStack(Stack):
     """ALB in the public subnets; HTTPS 443 + HTTP->HTTPS 301, or HTTP 80 only when allowed.
 
-    The stack owns the ALB security group, the listeners and the target group. The service stack
-    attaches with `target_group.add_target(service)`, which writes both security-group rules into
-    the service stack, so references only ever point from Service to LoadBalancer (no cycle).
+    The listener's own default action is a fixed 404: every service, the default one included,
+    adds its listener rules from its own stack, so this stack never changes when services come
+    and go, and references only ever point from a service to the platform (no cycle).
     """
 
     def __init__(
@@ -35,19 +37,32 @@ class LoadBalancerStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
+        vpc: ec2.IVpc,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         lb = config.load_balancer
-        hc = config.health_check
         http_only = lb.certificate_mode == "http-only"
 
-        # Egress is opened per target by add_target (container port to the service SG only).
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            enable_fargate_capacity_providers=True,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED
+                if config.cluster.container_insights
+                else ecs.ContainerInsights.DISABLED
+            ),
+        )
+        if config.cluster.cloud_map_namespace:
+            self.cluster.add_default_cloud_map_namespace(name=config.cluster.cloud_map_namespace)
+
+        # Egress is opened per target group by each service (container port to its SG only).
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
-            vpc=network.vpc,
+            vpc=vpc,
             description="Internet-facing ALB: HTTP and HTTPS from anywhere",
             allow_all_outbound=False,
         )
@@ -78,7 +93,7 @@ class LoadBalancerStack(Stack):
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
-            vpc=network.vpc,
+            vpc=vpc,
             internet_facing=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             security_group=self.security_group,
@@ -89,32 +104,16 @@ class LoadBalancerStack(Stack):
         # Needs a concrete region on the stack: the bucket policy names the regional ELB account.
         self.alb.log_access_logs(self.access_log_bucket, prefix="alb")
 
-        self.target_group = elbv2.ApplicationTargetGroup(
-            self,
-            "TargetGroup",
-            vpc=network.vpc,
-            target_type=elbv2.TargetType.IP,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            port=config.service.container_port,
-            deregistration_delay=Duration.seconds(hc.deregistration_delay_seconds),
-            health_check=elbv2.HealthCheck(
-                path=hc.path,
-                interval=Duration.seconds(hc.interval_seconds),
-                timeout=Duration.seconds(hc.timeout_seconds),
-                healthy_threshold_count=hc.healthy_threshold,
-                unhealthy_threshold_count=hc.unhealthy_threshold,
-                healthy_http_codes=hc.matcher,
-            ),
+        no_match = elbv2.ListenerAction.fixed_response(
+            404, content_type="text/plain", message_body=NO_MATCH_BODY
         )
-
-        forward = elbv2.ListenerAction.forward([self.target_group])
         scheme = "http" if http_only else "https"
         if http_only:
             self.listener = self.alb.add_listener(
                 "Http",
                 port=HTTP_PORT,
                 protocol=elbv2.ApplicationProtocol.HTTP,
-                default_action=forward,
+                default_action=no_match,
                 open=False,  # ingress is the security group's explicit rules above
             )
         else:
@@ -124,7 +123,7 @@ class LoadBalancerStack(Stack):
                 port=HTTPS_PORT,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
                 certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
-                default_action=forward,
+                default_action=no_match,
                 open=False,
             )
             # jsii's SslPolicy enum carries member names; the config holds the AWS policy name.
@@ -142,10 +141,11 @@ class LoadBalancerStack(Stack):
             )
 
         host = lb.domain_name or self.alb.load_balancer_dns_name
+        self.base_url = f"{scheme}://{host}"
         CfnOutput(self, outputs.LOAD_BALANCER_DNS, value=self.alb.load_balancer_dns_name)
-        CfnOutput(self, outputs.SERVICE_URL, value=f"{scheme}://{host}")
-        CfnOutput(self, outputs.TARGET_GROUP_ARN, value=self.target_group.target_group_arn)
+        CfnOutput(self, outputs.BASE_URL, value=self.base_url)
         CfnOutput(self, outputs.LISTENER_ARN, value=self.listener.listener_arn)
+        CfnOutput(self, outputs.CLUSTER_NAME, value=self.cluster.cluster_name)
 
     def _certificate(self, config: EnvironmentConfig) -> acm.ICertificate:
         """Imported by ARN, or issued by ACM and validated in the configured zone (no lookups)."""

@@ -1,0 +1,28 @@
+"""What the cost model cannot read from the templates: usage assumptions and the budget."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fargate_env.config.base import Section
+
+
+class UsageAssumptions(Section):
+    """Usage the templates cannot tell; printed with every bill."""
+
+    # Per service (per application log group): one more service ingests this much more.
+    log_ingest_gb_month: float = Field(1.0, ge=0)
+    # Stored GB of a log group that never expires; with a retention, cost derives it from ingest.
+    log_stored_gb: float = Field(1.0, ge=0)
+    flow_log_ingest_gb_month: float = Field(0.5, ge=0)
+    # Average load-balancer capacity units; a quiet non-prod ALB stays well below one.
+    alb_lcu: float = Field(0.1, ge=0)
+    nat_processed_gb_month: float = Field(5.0, ge=0)
+    # Per repository (one per service).
+    ecr_storage_gb: float = Field(1.0, ge=0)
+    access_log_storage_gb: float = Field(0.5, ge=0)
+
+
+class CostConfig(Section):
+    monthly_budget_usd: float = Field(60.0, gt=0, le=100_000)
+    usage: UsageAssumptions = UsageAssumptions()

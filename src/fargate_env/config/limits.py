@@ -1,0 +1,44 @@
+"""AWS facts the config enforces, each with where it comes from. Nothing here is tunable."""
+
+from __future__ import annotations
+
+# Values CloudWatch Logs accepts for retentionInDays.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+
+# Fargate task sizes: cpu units -> allowed memory MiB (AWS ECS developer guide, task sizes).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+# TLS policies that offer TLS 1.3 and 1.2 only (ELB docs, "Security policies").
+TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+)
+
+# ALB quotas (ELB docs, "Quotas for your Application Load Balancers").
+ALB_TARGET_GROUPS = 100  # per load balancer, not adjustable
+ALB_RULES = 100  # per load balancer excluding default rules, adjustable
+ALB_CONDITION_VALUES = 5  # per rule
+ALB_WILDCARDS = 5  # per rule
+# Listener-rule priorities are 1-50000, unique per listener.
+RULE_PRIORITY_MAX = 50_000
+# ALB path patterns and host headers are at most 128 characters each.
+ALB_CONDITION_VALUE_LENGTH = 128
+
+# AWS Budgets accepts at most 10 e-mail subscribers per notification (Budgets quotas).
+MAX_BUDGET_EMAILS = 10
+
+# Fargate's stopTimeout maximum (ECS task definition parameters).
+FARGATE_STOP_TIMEOUT_MAX = 120

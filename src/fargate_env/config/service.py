@@ -1,0 +1,274 @@
+"""One service on the environment: image, size, capacity, scaling, schedule, health check,
+routing. Everything that differs between two services of one environment lives here."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from fargate_env.config.base import Section
+from fargate_env.config.limits import (
+    ALB_CONDITION_VALUE_LENGTH,
+    ALB_CONDITION_VALUES,
+    ALB_WILDCARDS,
+    FARGATE_SIZES,
+    FARGATE_STOP_TIMEOUT_MAX,
+    RULE_PRIORITY_MAX,
+)
+from fargate_env.config.types import (
+    AwsCron,
+    DockerTag,
+    EcrRepositoryName,
+    EnvironmentVariables,
+    KmsKeyArn,
+    RetentionDays,
+    SecretRefs,
+    Timezone,
+    between,
+)
+
+# The default service's catch-all rule takes the last priority; derived ones stay below it.
+DEFAULT_RULE_PRIORITY = RULE_PRIORITY_MAX
+_PATH_RE = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&=]*$")
+_HOST_RE = re.compile(r"^[a-z0-9*?]([a-z0-9*?.-]*[a-z0-9*?])?$")
+
+
+class HealthCheckConfig(Section):
+    """The target group's check (load balancer) and the container's check (ECS)."""
+
+    path: str = "/health"
+    interval_seconds: Annotated[int, between(5, 300)] = 10
+    timeout_seconds: Annotated[int, between(2, 120)] = 5
+    healthy_threshold: Annotated[int, between(2, 10)] = 2
+    unhealthy_threshold: Annotated[int, between(2, 10)] = 2
+    matcher: str = "200"
+    # The sample service drains in well under a second; AWS's default of 300 s wastes deploys.
+    deregistration_delay_seconds: Annotated[int, between(0, 3600)] = 10
+    container_interval_seconds: Annotated[int, between(5, 300)] = 10
+    container_timeout_seconds: Annotated[int, between(2, 60)] = 5
+    container_retries: Annotated[int, between(1, 10)] = 3
+    container_start_period_seconds: Annotated[int, between(0, 300)] = 10
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or len(value) > 1024 or " " in value:
+            raise ValueError(f"must start with '/' and hold no spaces (got {value!r})")
+        return value
+
+    @field_validator("matcher")
+    @classmethod
+    def _matcher(cls, value: str) -> str:
+        codes: list[int] = []
+        for part in value.split(","):
+            bounds = part.strip().split("-")
+            if not all(b.isdigit() for b in bounds) or len(bounds) > 2:
+                raise ValueError(f"must be HTTP codes like '200' or '200-299' (got {value!r})")
+            codes.extend(int(b) for b in bounds)
+        if not all(200 <= code <= 499 for code in codes):
+            raise ValueError(f"codes must lie within 200-499 (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> HealthCheckConfig:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"timeout_seconds ({self.timeout_seconds}) must be below interval_seconds"
+                f" ({self.interval_seconds})"
+            )
+        if self.container_timeout_seconds >= self.container_interval_seconds:
+            raise ValueError(
+                f"container_timeout_seconds ({self.container_timeout_seconds}) must be below"
+                f" container_interval_seconds ({self.container_interval_seconds})"
+            )
+        return self
+
+    @property
+    def detection_seconds(self) -> int:
+        """How long the load balancer takes to stop routing to a dead target."""
+        return self.interval_seconds * self.unhealthy_threshold
+
+    @property
+    def deploy_overhead_seconds(self) -> int:
+        """Load-balancer time per rolling-deploy step: register healthy, then drain the old."""
+        return self.interval_seconds * self.healthy_threshold + self.deregistration_delay_seconds
+
+
+class RoutingConfig(Section):
+    """Which requests the shared ALB's HTTPS listener sends to this service.
+
+    Conditions within one rule are ANDed (host and path); values within one are ORed.
+    `default = true` also makes the service the catch-all for requests no rule matches.
+    """
+
+    path_patterns: list[str] = []
+    host_headers: list[str] = []
+    # None: derived from the service name alone, so it never moves when others come or go.
+    priority: Annotated[int, between(1, RULE_PRIORITY_MAX - 1)] | None = None
+    default: bool = False
+
+    @field_validator("path_patterns")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if len(path) > ALB_CONDITION_VALUE_LENGTH or not _PATH_RE.match(path):
+                raise ValueError(
+                    f"{path!r}: a path pattern starts with '/' and has at most"
+                    f" {ALB_CONDITION_VALUE_LENGTH} characters (A-Z a-z 0-9 _ - . $ / ~ \" ' @"
+                    " : + * ? & =)"
+                )
+        return value
+
+    @field_validator("host_headers")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if len(host) > ALB_CONDITION_VALUE_LENGTH or not _HOST_RE.match(host):
+                raise ValueError(
+                    f"{host!r}: a host header is a lowercase DNS name (wildcards * and ?"
+                    f" allowed) of at most {ALB_CONDITION_VALUE_LENGTH} characters"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _quota(self) -> RoutingConfig:
+        values = [*self.path_patterns, *self.host_headers]
+        if len(values) > ALB_CONDITION_VALUES:
+            raise ValueError(
+                f"{len(values)} path/host values: an ALB rule takes at most"
+                f" {ALB_CONDITION_VALUES} condition values (ALB quota)"
+            )
+        wildcards = sum(v.count("*") + v.count("?") for v in values)
+        if wildcards > ALB_WILDCARDS:
+            raise ValueError(
+                f"{wildcards} wildcards: an ALB rule takes at most {ALB_WILDCARDS} (ALB quota)"
+            )
+        return self
+
+    @property
+    def has_rule(self) -> bool:
+        return bool(self.path_patterns or self.host_headers)
+
+    def rule_priority(self, service: str) -> int:
+        """The explicit priority, or one derived from the service's name alone (stable)."""
+        if self.priority is not None:
+            return self.priority
+        return 1 + zlib.crc32(service.encode()) % (RULE_PRIORITY_MAX - 1)
+
+
+class CapacityConfig(Section):
+    # Spot is about 70 % cheaper and the 2-minute interruption warning is fine for non-prod.
+    spot: bool = True
+    # Tasks always placed on on-demand FARGATE before any Spot share.
+    on_demand_base: int = Field(0, ge=0, le=10)
+
+
+class ScalingConfig(Section):
+    min_tasks: Annotated[int, between(0, 10)] = 1
+    max_tasks: int = Field(4, ge=1)
+    cpu_target_percent: Annotated[int, between(10, 90)] = 60
+    memory_target_percent: Annotated[int, between(10, 90)] | None = None
+    requests_per_target: Annotated[int, between(1, 100_000)] | None = None
+    scale_in_cooldown_seconds: Annotated[int, between(0, 3600)] = 120
+    scale_out_cooldown_seconds: Annotated[int, between(0, 3600)] = 60
+
+    @field_validator("max_tasks")
+    @classmethod
+    def _max(cls, value: int) -> int:
+        if value > 10:
+            raise ValueError(
+                f"must be at most 10: this is a non-production environment (got {value})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> ScalingConfig:
+        if self.min_tasks > self.max_tasks:
+            raise ValueError(
+                f"min_tasks ({self.min_tasks}) must not exceed max_tasks ({self.max_tasks})"
+            )
+        return self
+
+
+class ScheduleConfig(Section):
+    """Off-hours scale-to-zero: min = max = 0 at stop, restored at start."""
+
+    timezone: Timezone = "UTC"
+    stop: AwsCron = "cron(0 20 ? * MON-FRI *)"
+    start: AwsCron = "cron(0 7 ? * MON-FRI *)"
+
+
+class ServiceConfig(Section):
+    # None: "<environment>/<service>".
+    repository_name: EcrRepositoryName | None = None
+    image_tag: DockerTag = "initial"
+    cpu: int = 256
+    memory: int = 512
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    container_port: Annotated[int, between(1, 65535)] = 8080
+    # The sample image's non-root user (server/Dockerfile); the task definition repeats it.
+    container_user: str = "10001"
+    # The sample server writes only to /tmp, which the task mounts as a task-local volume.
+    read_only_root_filesystem: bool = True
+    environment: EnvironmentVariables = {}
+    # Environment variable name -> Secrets Manager secret ARN or SSM parameter name.
+    secrets: SecretRefs = {}
+    # Customer-managed keys those secrets are encrypted with: the execution role may decrypt
+    # with exactly these (AWS-managed keys need no grant).
+    secret_kms_keys: list[KmsKeyArn] = []
+    log_retention_days: RetentionDays = 14
+    health_check_grace_period_seconds: int = Field(30, ge=0, le=2_147_483_647)
+    # Fargate allows up to 120 s; the sample service drains in well under this.
+    stop_timeout_seconds: int = Field(30, ge=2, le=FARGATE_STOP_TIMEOUT_MAX)
+    enable_exec: bool = False
+    capacity: CapacityConfig = CapacityConfig()
+    scaling: ScalingConfig = ScalingConfig()
+    schedule: ScheduleConfig | None = None
+    health_check: HealthCheckConfig = HealthCheckConfig()
+    routing: RoutingConfig = RoutingConfig()
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: int) -> int:
+        if value not in FARGATE_SIZES:
+            allowed = ", ".join(map(str, FARGATE_SIZES))
+            raise ValueError(f"must be a Fargate CPU size: {allowed} (got {value})")
+        return value
+
+    @model_validator(mode="after")
+    def _combinations(self) -> ServiceConfig:
+        if self.memory not in FARGATE_SIZES[self.cpu]:
+            allowed = FARGATE_SIZES[self.cpu]
+            raise ValueError(
+                f"memory {self.memory} MiB is not a Fargate size for cpu {self.cpu}:"
+                f" allowed {allowed[0]}-{allowed[-1]} MiB in steps of"
+                f" {allowed[1] - allowed[0] if len(allowed) > 1 else allowed[0]}"
+                f" ({', '.join(map(str, allowed[:6]))}{', ...' if len(allowed) > 6 else ''})"
+            )
+        if self.architecture == "arm64" and self.capacity.spot:
+            raise ValueError(
+                "capacity.spot must be false with architecture 'arm64':"
+                " AWS does not offer Fargate Spot on ARM64"
+            )
+        return self
+
+    @property
+    def drain_seconds(self) -> int:
+        """How long the service may drain after SIGTERM: finish before ECS's SIGKILL."""
+        return max(1, self.stop_timeout_seconds - 2)
+
+    @property
+    def scales_to_zero(self) -> bool:
+        """Scheduled off-hours or min_tasks 0: zero tasks is normal, not an outage."""
+        return self.schedule is not None or self.scaling.min_tasks == 0
+
+    @property
+    def spot_share(self) -> float:
+        """Fraction of the minimum task count that runs on Fargate Spot."""
+        tasks = max(self.scaling.min_tasks, 1)
+        if not self.capacity.spot:
+            return 0.0
+        return max(tasks - self.capacity.on_demand_base, 0) / tasks

@@ -1,0 +1,196 @@
+"""Reusable constrained types: each rule is written once and names what it expects."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator
+
+from fargate_env.config.limits import LOG_RETENTION_DAYS
+
+_AWS_CRON_RE = re.compile(r"^cron\(([^()]+)\)$")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
+_SECRET_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+)
+_SSM_NAME_RE = re.compile(r"^/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Plain environment variables whose names say they hold a secret belong in `secrets`.
+_SECRET_LIKE_RE = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY$)", re.IGNORECASE)
+
+
+def pattern(regex: str, what: str) -> AfterValidator:
+    """A string that must match `regex`; the error says `what` it should look like."""
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"must be {what} (got {value!r})")
+        return value
+
+    return AfterValidator(check)
+
+
+def between(lo: float, hi: float) -> AfterValidator:
+    """An inclusive range whose error names both ends (pydantic's names only the one crossed)."""
+
+    def check(value: float) -> float:
+        if not lo <= value <= hi:
+            raise ValueError(f"must be between {lo} and {hi} (got {value})")
+        return value
+
+    return AfterValidator(check)
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        raise ValueError(f"must be one of CloudWatch's retention values: {allowed} (got {value})")
+    return value
+
+
+def _domain(value: str) -> str:
+    value = value.rstrip(".")
+    if not _DOMAIN_RE.match(value):
+        raise ValueError(f"must be a lowercase DNS name like app.example.com (got {value!r})")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network like 10.40.0.0/20 (got {value!r})") from exc
+    if not 16 <= net.prefixlen <= 24:
+        raise ValueError(f"must have a prefix between /16 and /24 (got /{net.prefixlen})")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"must be an IANA timezone like Europe/Berlin (got {value!r})") from exc
+    if value not in available_timezones() and value != "UTC":
+        raise ValueError(f"must be an IANA timezone like Europe/Berlin (got {value!r})")
+    return value
+
+
+def _aws_cron(expr: str) -> str:
+    """The shape of an EventBridge/Application Auto Scaling cron(...) expression.
+
+    Six fields: minutes hours day-of-month month day-of-week year; exactly one of day-of-month
+    and day-of-week must be '?'.
+    """
+    match = _AWS_CRON_RE.match(expr.strip())
+    fields = match.group(1).split() if match else []
+    if len(fields) != 6:
+        raise ValueError(
+            "must be an AWS cron expression 'cron(min hour day-of-month month day-of-week year)',"
+            f" e.g. 'cron(0 20 ? * MON-FRI *)' (got {expr!r})"
+        )
+    minute, hour, dom, month, dow, year = fields
+    checks = [
+        (minute, r"^(\*|\d{1,2}([,-/]\d{1,2})*|\*/\d{1,2})$", "minutes"),
+        (hour, r"^(\*|\d{1,2}([,-/]\d{1,2})*|\*/\d{1,2})$", "hours"),
+        (dom, r"^(\?|\*|L|W|\d{1,2}W?([,-/]\d{1,2})*|\*/\d{1,2})$", "day-of-month"),
+        (month, r"^(\*|[0-9A-Za-z]{1,3}([,-/][0-9A-Za-z]{1,3})*|\*/\d{1,2})$", "month"),
+        (dow, r"^(\?|\*|[1-7A-Za-z]{1,3}([,-/#][1-7A-Za-z]{1,3})*L?)$", "day-of-week"),
+        (year, r"^(\*|\d{4}([,-/]\d{1,4})*)$", "year"),
+    ]
+    for value, regex, label in checks:
+        if not re.match(regex, value):
+            raise ValueError(f"has an invalid {label} field {value!r} in {expr!r}")
+    if (dom == "?") == (dow == "?"):
+        raise ValueError(f"needs '?' in exactly one of day-of-month and day-of-week (got {expr!r})")
+    if (minute.isdigit() and int(minute) > 59) or (hour.isdigit() and int(hour) > 23):
+        raise ValueError(f"has an out-of-range minute or hour in {expr!r}")
+    return expr.strip()
+
+
+def _env_names(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not _ENV_VAR_RE.match(name):
+            raise ValueError(f"has an invalid environment variable name {name!r}")
+        if _SECRET_LIKE_RE.search(name):
+            raise ValueError(
+                f"{name}: looks like a secret; move it to `secrets` (a Secrets Manager ARN or"
+                " an SSM parameter name), where ECS injects it without showing it in the template"
+            )
+    return value
+
+
+def _secret_refs(value: dict[str, str]) -> dict[str, str]:
+    for name, ref in value.items():
+        if not _ENV_VAR_RE.match(name):
+            raise ValueError(f"has an invalid environment variable name {name!r}")
+        if not (_SECRET_ARN_RE.match(ref) or (_SSM_NAME_RE.match(ref) and ":" not in ref)):
+            raise ValueError(
+                f"{name}: must be a Secrets Manager secret ARN"
+                " (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME) or an SSM parameter"
+                f" name like /app/db-password (got {ref!r})"
+            )
+    return value
+
+
+# A name that ends up in stack names, ECR repositories, alarm names and DNS labels alike:
+# lowercase letters and digits in dash-separated words (ECR rejects "--" and a trailing "-").
+_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+
+EnvironmentName = Annotated[
+    str,
+    pattern(_NAME, "lowercase letters, digits and single dashes, starting with a letter"),
+    pattern(r"^.{2,20}$", "2-20 characters"),
+]
+ServiceName = Annotated[
+    str,
+    pattern(_NAME, "lowercase letters, digits and single dashes, starting with a letter"),
+    pattern(r"^.{1,24}$", "1-24 characters"),
+]
+AccountId = Annotated[str, pattern(r"^\d{12}$", "a 12-digit AWS account id")]
+Region = Annotated[str, pattern(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "an AWS region like us-east-1")]
+CertificateArn = Annotated[
+    str,
+    pattern(
+        r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
+        "an ACM certificate ARN like arn:aws:acm:REGION:ACCOUNT:certificate/UUID",
+    ),
+]
+KmsKeyArn = Annotated[
+    str,
+    pattern(
+        r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$",
+        "a KMS key ARN like arn:aws:kms:REGION:ACCOUNT:key/UUID",
+    ),
+]
+HostedZoneId = Annotated[
+    str, pattern(r"^Z[A-Z0-9]{1,31}$", "a Route 53 hosted zone id like Z0123456789ABC")
+]
+DomainName = Annotated[str, AfterValidator(_domain)]
+Email = Annotated[
+    str,
+    pattern(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$", "an e-mail"),
+]
+EcrRepositoryName = Annotated[
+    str,
+    pattern(
+        r"^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
+        "2-256 lowercase letters, digits and . _ - / (ECR naming rules)",
+    ),
+]
+DockerTag = Annotated[
+    str, pattern(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a Docker tag: letters, digits, _ . -")
+]
+InstanceType = Annotated[
+    str, pattern(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", "an EC2 instance type like t4g.nano")
+]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Timezone = Annotated[str, AfterValidator(_timezone)]
+AwsCron = Annotated[str, AfterValidator(_aws_cron)]
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+EnvironmentVariables = Annotated[dict[str, str], AfterValidator(_env_names)]
+SecretRefs = Annotated[dict[str, str], AfterValidator(_secret_refs)]
+RemovalPolicy = Literal["retain", "destroy"]

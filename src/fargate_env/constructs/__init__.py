@@ -1,0 +1,1 @@
+"""Reusable units with narrow props, each tested on a bare Stack()."""

@@ -1,0 +1,295 @@
+"""WebService: one service's task definition, Fargate service, target group, listener rule,
+scaling and schedule, on a cluster and listener it is handed."""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Duration, RemovalPolicy, TimeZone
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from fargate_env.config import Route, ServiceConfig
+from fargate_env.stacks.common import retention
+
+CONTAINER_NAME = "app"
+# A module of the sample image (server/src/sample_server/healthcheck.py): the image has no curl.
+HEALTH_CHECK_COMMAND = ["CMD", "python", "-m", "sample_server.healthcheck"]
+TMP_VOLUME = "tmp"
+EXEC_AGENT_PATHS = {"ssm-state": "/var/lib/amazon/ssm", "ssm-logs": "/var/log/amazon/ssm"}
+# Secrets Manager appends "-" and 6 random characters to a secret's name in its complete ARN.
+_COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
+HTTPS_PORT = 443
+
+
+class WebService(Construct):
+    """Fargate (Spot by default) tasks admitted only from the ALB, behind one listener rule.
+
+    Receives only what it uses: one service's config, the cluster and subnets it runs in, the
+    repository it pulls from, and the listener it routes from. The target group is attached from
+    here, so both security-group rules land beside the service, never in the ALB's stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        service: ServiceConfig,
+        cluster: ecs.ICluster,
+        subnets: ec2.SubnetSelection,
+        assign_public_ip: bool,
+        repository: ecr.IRepository,
+        listener: elbv2.IApplicationListener,
+        routes: list[Route],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = service
+        hc = service.health_check
+
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=retention(service.log_retention_days),
+            # Non-prod application logs: the retention period, not the stack, decides their life.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.task_definition = self._task_definition(name, service, repository)
+
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=cluster.vpc,
+            description=f"{name} tasks: the ALB on the container port in, HTTPS out",
+            allow_all_outbound=False,
+        )
+        # Tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets Manager, SSM) over HTTPS.
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
+        )
+
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            desired_count=service.scaling.min_tasks,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            health_check_grace_period=Duration.seconds(service.health_check_grace_period_seconds),
+            vpc_subnets=subnets,
+            assign_public_ip=assign_public_ip,
+            security_groups=[self.security_group],
+            capacity_provider_strategies=_capacity(service),
+            enable_execute_command=service.enable_exec,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            cloud_map_options=(
+                ecs.CloudMapOptions(name=name) if cluster.default_cloud_map_namespace else None
+            ),
+        )
+
+        self.target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "TargetGroup",
+            vpc=cluster.vpc,
+            target_type=elbv2.TargetType.IP,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            port=service.container_port,
+            deregistration_delay=Duration.seconds(hc.deregistration_delay_seconds),
+            health_check=elbv2.HealthCheck(
+                path=hc.path,
+                interval=Duration.seconds(hc.interval_seconds),
+                timeout=Duration.seconds(hc.timeout_seconds),
+                healthy_threshold_count=hc.healthy_threshold,
+                unhealthy_threshold_count=hc.unhealthy_threshold,
+                healthy_http_codes=hc.matcher,
+            ),
+            targets=[self.service],
+        )
+        self.rules = [
+            elbv2.ApplicationListenerRule(
+                self,
+                "CatchAll" if route.catch_all else "Rule",
+                listener=listener,
+                priority=route.priority,
+                conditions=_conditions(route),
+                action=elbv2.ListenerAction.forward([self.target_group]),
+            )
+            for route in routes
+        ]
+        self.scaling = self._scaling(service)
+
+    def _task_definition(
+        self, name: str, svc: ServiceConfig, repository: ecr.IRepository
+    ) -> ecs.FargateTaskDefinition:
+        hc = svc.health_check
+        task_definition = ecs.FargateTaskDefinition(
+            self,
+            "TaskDefinition",
+            cpu=svc.cpu,
+            memory_limit_mib=svc.memory,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=(
+                    ecs.CpuArchitecture.ARM64
+                    if svc.architecture == "arm64"
+                    else ecs.CpuArchitecture.X86_64
+                ),
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        environment = {
+            **svc.environment,
+            # The sample server and its health-check module read these (sample_server.settings).
+            "PORT": str(svc.container_port),
+            "HEALTH_PATH": hc.path,
+            # Below the container check's timeout so the module reports failure, not ECS.
+            "HEALTH_TIMEOUT_SECONDS": str(max(hc.container_timeout_seconds - 1, 1)),
+            # Drain in-flight requests on SIGTERM, but finish before ECS's SIGKILL.
+            "SHUTDOWN_TIMEOUT_SECONDS": str(svc.drain_seconds),
+            "SERVICE_NAME": name,
+        }
+        # An init process reaps zombies and forwards SIGTERM; no Linux capability is needed.
+        linux = ecs.LinuxParameters(self, "LinuxParameters", init_process_enabled=True)
+        linux.drop_capabilities(ecs.Capability.ALL)
+        container = task_definition.add_container(
+            CONTAINER_NAME,
+            # Grants the execution role pull on this one repository (+ GetAuthorizationToken).
+            image=ecs.ContainerImage.from_ecr_repository(repository, tag=svc.image_tag),
+            essential=True,
+            port_mappings=[
+                ecs.PortMapping(container_port=svc.container_port, protocol=ecs.Protocol.TCP)
+            ],
+            environment=environment,
+            secrets=self._secrets(svc),
+            # Grants the execution role CreateLogStream/PutLogEvents on this one log group.
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
+            health_check=ecs.HealthCheck(
+                command=HEALTH_CHECK_COMMAND,
+                interval=Duration.seconds(hc.container_interval_seconds),
+                timeout=Duration.seconds(hc.container_timeout_seconds),
+                retries=hc.container_retries,
+                start_period=Duration.seconds(hc.container_start_period_seconds),
+            ),
+            user=svc.container_user,
+            readonly_root_filesystem=svc.read_only_root_filesystem,
+            stop_timeout=Duration.seconds(svc.stop_timeout_seconds),
+            linux_parameters=linux,
+        )
+        if svc.secret_kms_keys:
+            # Secrets under a customer-managed key: decrypt with exactly those keys.
+            task_definition.add_to_execution_role_policy(
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=list(svc.secret_kms_keys))
+            )
+        if svc.read_only_root_filesystem:
+            # Task-local (ephemeral storage) volumes: the only writable paths in the container.
+            # The ECS Exec agent needs its own state and log directories writable too
+            # (aws/containers-roadmap#1359).
+            writable = {TMP_VOLUME: "/tmp"}
+            if svc.enable_exec:
+                writable |= EXEC_AGENT_PATHS
+            for volume, path in writable.items():
+                task_definition.add_volume(name=volume)
+                container.add_mount_points(
+                    ecs.MountPoint(container_path=path, source_volume=volume, read_only=False)
+                )
+        self.container = container
+        return task_definition
+
+    def _secrets(self, svc: ServiceConfig) -> dict[str, ecs.Secret]:
+        """ECS injects each secret at start; each grants the execution role read on it alone."""
+        secrets: dict[str, ecs.Secret] = {}
+        for name, ref in svc.secrets.items():
+            if ref.startswith("arn:"):
+                attrs = (
+                    {"secret_complete_arn": ref}
+                    if _COMPLETE_SECRET_ARN.search(ref)
+                    else {"secret_partial_arn": ref}
+                )
+                secret = secretsmanager.Secret.from_secret_attributes(
+                    self, f"Secret{name}", **attrs
+                )
+                secrets[name] = ecs.Secret.from_secrets_manager(secret)
+            else:
+                parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
+                    self, f"Parameter{name}", parameter_name=ref
+                )
+                secrets[name] = ecs.Secret.from_ssm_parameter(parameter)
+        return secrets
+
+    def _scaling(self, svc: ServiceConfig) -> ecs.ScalableTaskCount:
+        scaling = svc.scaling
+        cooldowns = {
+            "scale_in_cooldown": Duration.seconds(scaling.scale_in_cooldown_seconds),
+            "scale_out_cooldown": Duration.seconds(scaling.scale_out_cooldown_seconds),
+        }
+        target = self.service.auto_scale_task_count(
+            min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks
+        )
+        target.scale_on_cpu_utilization(
+            "Cpu", target_utilization_percent=scaling.cpu_target_percent, **cooldowns
+        )
+        if scaling.memory_target_percent is not None:
+            target.scale_on_memory_utilization(
+                "Memory", target_utilization_percent=scaling.memory_target_percent, **cooldowns
+            )
+        if scaling.requests_per_target is not None:
+            target.scale_on_request_count(
+                "Requests",
+                requests_per_target=scaling.requests_per_target,
+                target_group=self.target_group,
+                **cooldowns,
+            )
+        schedule = svc.schedule
+        if schedule is not None:
+            zone = TimeZone.of(schedule.timezone)
+            target.scale_on_schedule(
+                "Stop",
+                schedule=appscaling.Schedule.expression(schedule.stop),
+                min_capacity=0,
+                max_capacity=0,
+                time_zone=zone,
+            )
+            target.scale_on_schedule(
+                "Start",
+                schedule=appscaling.Schedule.expression(schedule.start),
+                min_capacity=scaling.min_tasks,
+                max_capacity=scaling.max_tasks,
+                time_zone=zone,
+            )
+        return target
+
+
+def _capacity(svc: ServiceConfig) -> list[ecs.CapacityProviderStrategy]:
+    """`on_demand_base` tasks on FARGATE, the rest on FARGATE_SPOT when Spot is on."""
+    capacity = svc.capacity
+    if not capacity.spot:
+        return [
+            ecs.CapacityProviderStrategy(
+                capacity_provider="FARGATE", base=capacity.on_demand_base, weight=1
+            )
+        ]
+    return [
+        ecs.CapacityProviderStrategy(
+            capacity_provider="FARGATE", base=capacity.on_demand_base, weight=0
+        ),
+        ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
+    ]
+
+
+def _conditions(route: Route) -> list[elbv2.ListenerCondition]:
+    conditions = []
+    if route.hosts:
+        conditions.append(elbv2.ListenerCondition.host_headers(list(route.hosts)))
+    if route.paths:
+        conditions.append(elbv2.ListenerCondition.path_patterns(list(route.paths)))
+    return conditions
