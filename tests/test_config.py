@@ -32,7 +32,11 @@ BAD_CASES = [
     ("pull-account", '[registry]\npull_accounts = ["123"]\n', ["registry.pull_accounts.0"]),
     ("keep-zero", "[registry]\nkeep_tagged_images = 0\n", ["registry.keep_tagged_images"]),
     ("expiry-zero", "[registry]\nuntagged_expiry_days = 0\n", ["registry.untagged_expiry_days"]),
-    ("repo-name", '[registry]\nrepository_name = "Bad Name"\n', ["registry.repository_name"]),
+    (
+        "repo-name",
+        '[services.web]\nrepository_name = "Bad Name"\n',
+        ["services.web.repository_name", "ECR naming rules"],
+    ),
     ("removal", '[registry]\nremoval_policy = "keep"\n', ["registry.removal_policy", "retain"]),
     ("region", 'region = "mars-1"\n', ["region", "us-east-1"]),
     ("env-name", 'name = "Demo_Env"\n', ["name"]),
@@ -49,7 +53,7 @@ def write_env(tmp_path: Path, name: str, extra: str) -> Path:
     """The demo file with `extra` appended (TOML allows re-opening a table only once, so the
     demo's own [network]/[registry] tables are dropped when `extra` redefines them)."""
     text = DEMO_TOML.read_text()
-    for table in ("[network]", "[registry]", "[network.flow_logs]"):
+    for table in ("[network]", "[registry]", "[network.flow_logs]", "[services.web]"):
         if f"{table}\n" in extra:
             head, _, rest = text.partition(f"{table}\n")
             _, sep, tail = rest.partition("\n[")
@@ -78,8 +82,9 @@ def test_demo_and_dev_files_are_valid():
 
 def test_defaults_match_the_plan():
     config = make_config()
-    assert (config.service.cpu, config.service.memory) == (256, 512)
-    assert (config.service.scaling.min_tasks, config.service.scaling.max_tasks) == (1, 4)
+    web = config.services["web"]
+    assert (web.cpu, web.memory) == (256, 512)
+    assert (web.scaling.min_tasks, web.scaling.max_tasks) == (1, 4)
     assert config.registry.removal_policy == "retain"
     assert config.availability_zones == ["us-east-1a", "us-east-1b"]
 
@@ -89,7 +94,7 @@ def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, name, extra,
     path = write_env(tmp_path, name, extra)
     out = tmp_path / "cdk.out"
     out.mkdir()
-    (out / "sentinel").write_text("untouched")
+    (out / "manifest.json").write_text("untouched")
     result = runner.invoke(app, ["synth", "--env-file", str(path), "--out", str(out)])
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -98,7 +103,7 @@ def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, name, extra,
     for word in words:
         assert word in lines[0]
     assert "Traceback" not in result.output
-    assert [p.name for p in out.iterdir()] == ["sentinel"]
+    assert [p.read_text() for p in out.iterdir()] == ["untouched"]
 
 
 def test_missing_file_names_the_path_and_the_fix(tmp_path):

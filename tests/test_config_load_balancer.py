@@ -32,10 +32,11 @@ def to_toml(data: dict[str, Any], prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_bad(tmp_path: Path, overrides: dict[str, Any]) -> str:
-    """Synthesize demo + overrides from a file; assert the one-line exit-2 contract; the line."""
+def run_bad(tmp_path: Path, overrides: dict[str, Any], *, replace: bool = False) -> str:
+    """Synthesize demo + overrides (or, with `replace`, exactly `overrides`) from a file;
+    assert the one-line exit-2 contract; return the line."""
     path = tmp_path / "env.toml"
-    path.write_text(to_toml(merge(demo_data(), overrides)))
+    path.write_text(to_toml(overrides if replace else merge(demo_data(), overrides)))
     out = tmp_path / "cdk.out"
     result = runner.invoke(app, ["synth", "--env-file", str(path), "--out", str(out)])
     assert result.exit_code == 2, result.output
@@ -169,6 +170,17 @@ BAD = [
 ]
 
 
+def in_web(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The health check belongs to a service: move it into the demo's `web` service."""
+    if HC not in overrides:
+        return overrides
+    rest = {k: v for k, v in overrides.items() if k != HC}
+    return {**rest, "services": {"web": {HC: overrides[HC]}}}
+
+
+BAD = [(case, in_web(overrides), words) for case, overrides, words in BAD]
+
+
 @pytest.mark.parametrize(("case", "overrides", "words"), BAD, ids=[b[0] for b in BAD])
 def test_bad_input_is_one_line_exit_2(tmp_path, case, overrides, words):
     line = run_bad(tmp_path, overrides)
@@ -178,20 +190,22 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case, overrides, words):
 
 def test_edges_of_each_range_are_accepted():
     config = make_config(
-        {
-            HC: {
-                "interval_seconds": 300,
-                "timeout_seconds": 120,
-                "healthy_threshold": 10,
-                "unhealthy_threshold": 10,
-                "deregistration_delay_seconds": 3600,
-                "matcher": "200-499",
+        in_web(
+            {
+                HC: {
+                    "interval_seconds": 300,
+                    "timeout_seconds": 120,
+                    "healthy_threshold": 10,
+                    "unhealthy_threshold": 10,
+                    "deregistration_delay_seconds": 3600,
+                    "matcher": "200-499",
+                }
             }
-        }
+        )
     )
-    assert config.health_check.deploy_overhead_seconds == 300 * 10 + 3600
-    low = make_config({HC: {"interval_seconds": 5, "timeout_seconds": 2}})
-    assert low.health_check.detection_seconds == 5 * 2
+    assert config.services["web"].health_check.deploy_overhead_seconds == 300 * 10 + 3600
+    low = make_config(in_web({HC: {"interval_seconds": 5, "timeout_seconds": 2}}))
+    assert low.services["web"].health_check.detection_seconds == 5 * 2
 
 
 def test_http_only_needs_the_explicit_flag():

@@ -25,7 +25,7 @@ def mon(**values: Any) -> dict[str, Any]:
 
 # (id, overrides, words the one line must hold: the field and what is wrong)
 BAD = [
-    ("email-no-at", mon(emails=["ops.example.com"]), ["monitoring.emails", "malformed"]),
+    ("email-no-at", mon(emails=["ops.example.com"]), ["monitoring.emails", "e-mail address like"]),
     ("email-no-tld", mon(emails=["ops@example"]), ["monitoring.emails", "'ops@example'"]),
     ("email-space", mon(emails=["o ps@example.com"]), ["monitoring.emails"]),
     ("email-twice", mon(emails=["a@x.io", "a@x.io"]), ["monitoring.emails", "more than once"]),

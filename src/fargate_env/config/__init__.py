@@ -14,7 +14,12 @@ from fargate_env.config.environment import (
     RegistryConfig,
     Route,
 )
-from fargate_env.config.limits import FARGATE_SIZES, LOG_RETENTION_DAYS, TLS_POLICIES
+from fargate_env.config.limits import (
+    FARGATE_SIZES,
+    LOG_RETENTION_DAYS,
+    MAX_BUDGET_EMAILS,
+    TLS_POLICIES,
+)
 from fargate_env.config.load_balancer import AccessLogsConfig, LoadBalancerConfig
 from fargate_env.config.loading import (
     DEFAULT_ENV,
@@ -43,6 +48,7 @@ __all__ = [
     "ENVIRONMENTS_DIR",
     "FARGATE_SIZES",
     "LOG_RETENTION_DAYS",
+    "MAX_BUDGET_EMAILS",
     "PLACEHOLDER_ACCOUNT",
     "TLS_POLICIES",
     "AccessLogsConfig",
