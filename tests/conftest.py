@@ -22,6 +22,13 @@ from fargate_env.config import EnvironmentConfig, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TOML = ROOT / "environments" / "demo.toml"
+# The demo's default service, the one most stack tests look at.
+WEB = "web"
+
+
+def web(**section) -> dict:
+    """Overrides for the demo's `web` service."""
+    return {"services": {WEB: section}}
 
 
 def demo_data() -> dict:
@@ -52,12 +59,18 @@ class Synthesized:
     built: EnvironmentApp
     outdir: Path
 
+    def stack_name(self, part: str) -> str:
+        """ "network", "platform", ... for a shared stack; "service:NAME" for a service's."""
+        kind, _, service = part.partition(":")
+        if kind == "service":
+            return self.config.service_stack_name(service or WEB)
+        return self.config.stack_name(part)
+
     def template_json(self, part: str) -> dict:
-        name = self.config.stack_name(part)
-        return json.loads((self.outdir / f"{name}.template.json").read_text())
+        return json.loads((self.outdir / f"{self.stack_name(part)}.template.json").read_text())
 
     def template(self, part: str) -> Template:
-        """assertions.Template of one stack ("network", "registry", ...), read from disk."""
+        """assertions.Template of one stack ("network", "service:web", ...), read from disk."""
         return Template.from_json(self.template_json(part))
 
 

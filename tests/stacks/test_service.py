@@ -1,4 +1,5 @@
-"""ServiceStack: cluster, task definition, IAM, service, security group, scaling, schedule."""
+"""A service's stack (WebService): task definition, IAM, service, security group, target
+group, listener rule, scaling, schedule; and the cluster it runs on (platform stack)."""
 
 from __future__ import annotations
 
@@ -7,51 +8,58 @@ import json
 import pytest
 
 from fargate_env import outputs
-from fargate_env.stacks.service import EXEC_AGENT_PATHS, HEALTH_CHECK_COMMAND
+from fargate_env.constructs.web_service import EXEC_AGENT_PATHS, HEALTH_CHECK_COMMAND
 
-SVC = outputs.SERVICE
+SVC = "service:web"
 SM_COMPLETE = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-AbCdEf"
 SM_PARTIAL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-token"
 SSM_NAME = "/demo/feature-key"
 
 # Every optional feature on and every number off its default.
 FULL = {
-    "health_check": {"path": "/healthz", "container_retries": 4},
-    "service": {
-        "cpu": 512,
-        "memory": 2048,
-        "container_port": 9000,
-        "container_user": "1234",
-        "image_tag": "v1.2.3",
-        "log_retention_days": 30,
-        "health_check_grace_period_seconds": 45,
-        "stop_timeout_seconds": 20,
-        "container_insights": True,
-        "enable_exec": True,
-        "cloud_map_namespace": "internal.local",
-        "secrets": {"DB_PASSWORD": SM_COMPLETE, "API_TOKEN": SM_PARTIAL, "FEATURE_KEY": SSM_NAME},
-        "capacity": {"spot": True, "on_demand_base": 1},
-        "scaling": {
-            "min_tasks": 2,
-            "max_tasks": 6,
-            "cpu_target_percent": 50,
-            "memory_target_percent": 70,
-            "requests_per_target": 500,
-            "scale_in_cooldown_seconds": 300,
-            "scale_out_cooldown_seconds": 30,
-        },
-        "schedule": {
-            "timezone": "Europe/Berlin",
-            "stop": "cron(30 19 ? * MON-FRI *)",
-            "start": "cron(0 6 ? * MON-FRI *)",
-        },
+    "cluster": {"container_insights": True, "cloud_map_namespace": "internal.local"},
+    "services": {
+        "web": {
+            "health_check": {"path": "/healthz", "container_retries": 4},
+            "cpu": 512,
+            "memory": 2048,
+            "container_port": 9000,
+            "container_user": "1234",
+            "image_tag": "v1.2.3",
+            "log_retention_days": 30,
+            "health_check_grace_period_seconds": 45,
+            "stop_timeout_seconds": 20,
+            "enable_exec": True,
+            "secrets": {
+                "DB_PASSWORD": SM_COMPLETE,
+                "API_TOKEN": SM_PARTIAL,
+                "FEATURE_KEY": SSM_NAME,
+            },
+            "capacity": {"spot": True, "on_demand_base": 1},
+            "scaling": {
+                "min_tasks": 2,
+                "max_tasks": 6,
+                "cpu_target_percent": 50,
+                "memory_target_percent": 70,
+                "requests_per_target": 500,
+                "scale_in_cooldown_seconds": 300,
+                "scale_out_cooldown_seconds": 30,
+            },
+            "schedule": {
+                "timezone": "Europe/Berlin",
+                "stop": "cron(30 19 ? * MON-FRI *)",
+                "start": "cron(0 6 ? * MON-FRI *)",
+            },
+        }
     },
 }
 ARM = {
-    "service": {
-        "architecture": "arm64",
-        "capacity": {"spot": False},
-        "read_only_root_filesystem": False,
+    "services": {
+        "web": {
+            "architecture": "arm64",
+            "capacity": {"spot": False},
+            "read_only_root_filesystem": False,
+        }
     }
 }
 EGRESS = ["nat-gateway", "nat-instance", "public"]
@@ -61,13 +69,13 @@ def egress(mode: str) -> dict | None:
     return None if mode == "nat-gateway" else {"network": {"egress": mode}}
 
 
-def resources(synthesized, kind: str) -> dict[str, dict]:
-    tpl = synthesized.template_json(SVC)
+def resources(synthesized, kind: str, part: str = SVC) -> dict[str, dict]:
+    tpl = synthesized.template_json(part)
     return {k: r for k, r in tpl["Resources"].items() if r["Type"] == kind}
 
 
-def the(synthesized, kind: str) -> dict:
-    found = list(resources(synthesized, kind).values())
+def the(synthesized, kind: str, part: str = SVC) -> dict:
+    found = list(resources(synthesized, kind, part).values())
     assert len(found) == 1, f"expected one {kind}, found {len(found)}"
     return found[0]["Properties"]
 
@@ -96,21 +104,21 @@ def import_name(value: dict) -> str:
 
 
 def test_cluster_has_fargate_and_spot_providers(demo):
-    assoc = the(demo, "AWS::ECS::ClusterCapacityProviderAssociations")
+    assoc = the(demo, "AWS::ECS::ClusterCapacityProviderAssociations", "platform")
     assert sorted(assoc["CapacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
 
 
 def test_container_insights_from_config(demo, synth):
-    off = the(demo, "AWS::ECS::Cluster")["ClusterSettings"]
+    off = the(demo, "AWS::ECS::Cluster", "platform")["ClusterSettings"]
     assert off == [{"Name": "containerInsights", "Value": "disabled"}]
-    on = the(synth(FULL), "AWS::ECS::Cluster")["ClusterSettings"]
+    on = the(synth(FULL), "AWS::ECS::Cluster", "platform")["ClusterSettings"]
     assert on == [{"Name": "containerInsights", "Value": "enabled"}]
 
 
 def test_cloud_map_namespace_only_when_configured(demo, synth):
-    assert resources(demo, "AWS::ServiceDiscovery::PrivateDnsNamespace") == {}
+    assert resources(demo, "AWS::ServiceDiscovery::PrivateDnsNamespace", "platform") == {}
     assert "ServiceRegistries" not in the(demo, "AWS::ECS::Service")
-    namespace = the(synth(FULL), "AWS::ServiceDiscovery::PrivateDnsNamespace")
+    namespace = the(synth(FULL), "AWS::ServiceDiscovery::PrivateDnsNamespace", "platform")
     assert namespace["Name"] == "internal.local"
     assert len(the(synth(FULL), "AWS::ECS::Service")["ServiceRegistries"]) == 1
 
@@ -140,7 +148,7 @@ def test_container_image_port_user_and_stop_timeout(demo, synth):
     assert c["User"] == "10001"
     assert c["StopTimeout"] == 30
     image = json.dumps(c["Image"])
-    assert "demo-registry:ExportsOutputRefRepository" in image and ":initial" in image
+    assert "demo-registry:ExportsOutputRefweb" in image and ":initial" in image
     full = container(synth(FULL))
     assert full["PortMappings"] == [{"ContainerPort": 9000, "Protocol": "tcp"}]
     assert (full["User"], full["StopTimeout"]) == ("1234", 20)
@@ -160,7 +168,7 @@ def test_container_health_check_matches_the_target_group_path(demo, synth):
     assert HEALTH_CHECK_COMMAND == ["CMD", "python", "-m", "sample_server.healthcheck"]
     for synthesized in (demo, synth(FULL)):
         env = {e["Name"]: e["Value"] for e in container(synthesized)["Environment"]}
-        tg = synthesized.template_json(outputs.LOAD_BALANCER)["Resources"]
+        tg = synthesized.template_json(SVC)["Resources"]
         (tg_props,) = [
             r["Properties"]
             for r in tg.values()
@@ -179,6 +187,7 @@ def test_environment_variables(demo):
         "HEALTH_PATH": "/health",
         "HEALTH_TIMEOUT_SECONDS": "4",
         "SHUTDOWN_TIMEOUT_SECONDS": "28",
+        "SERVICE_NAME": "web",
     }
     assert container(demo)["StopTimeout"] == 30
 
@@ -221,9 +230,7 @@ def test_secrets_are_injected_by_ecs(demo, synth):
 
 
 def demo_execution_statements(log_group_id: str) -> list[dict]:
-    repo_arn = {
-        "Fn::ImportValue": "demo-registry:ExportsOutputFnGetAttRepository22E53BBDArn3AD4E30B"
-    }
+    repo_arn = {"Fn::ImportValue": "demo-registry:ExportsOutputFnGetAttweb08B6E5F3ArnD57DAEDE"}
     return [
         {
             "Action": [
@@ -245,7 +252,7 @@ def demo_execution_statements(log_group_id: str) -> list[dict]:
 
 def test_execution_role_exact_statements(demo):
     (log_group_id,) = resources(demo, "AWS::Logs::LogGroup")
-    assert role_policy(demo, "TaskDefinitionExecutionRole") == demo_execution_statements(
+    assert role_policy(demo, "WebTaskDefinitionExecutionRole") == demo_execution_statements(
         log_group_id
     )
 
@@ -253,7 +260,7 @@ def test_execution_role_exact_statements(demo):
 def test_execution_role_reads_exactly_the_configured_secrets(synth):
     full = synth(FULL)
     (log_group_id,) = resources(full, "AWS::Logs::LogGroup")
-    statements = role_policy(full, "TaskDefinitionExecutionRole")
+    statements = role_policy(full, "WebTaskDefinitionExecutionRole")
     extra = [s for s in statements if s not in demo_execution_statements(log_group_id)]
     assert extra == [
         {
@@ -285,7 +292,7 @@ def test_execution_role_reads_exactly_the_configured_secrets(synth):
 
 
 def test_task_role_is_empty_without_exec(demo):
-    assert role_policy(demo, "TaskDefinitionTaskRole") == []
+    assert role_policy(demo, "WebTaskDefinitionTaskRole") == []
     (role,) = [r for k, r in resources(demo, "AWS::IAM::Role").items() if "TaskRole" in k]
     assert "ManagedPolicyArns" not in role["Properties"]
     assert "Policies" not in role["Properties"]
@@ -293,7 +300,7 @@ def test_task_role_is_empty_without_exec(demo):
 
 def test_task_role_gets_only_ssm_messages_with_exec(synth):
     full = synth(FULL)
-    assert role_policy(full, "TaskDefinitionTaskRole") == [
+    assert role_policy(full, "WebTaskDefinitionTaskRole") == [
         {
             "Action": [
                 "ssmmessages:CreateControlChannel",
@@ -368,7 +375,9 @@ def test_attached_to_the_load_balancer_target_group(demo, synth):
         (lb,) = the(synthesized, "AWS::ECS::Service")["LoadBalancers"]
         assert lb["ContainerName"] == "app"
         assert lb["ContainerPort"] == port
-        assert "demo-load-balancer:ExportsOutputRefTargetGroup" in json.dumps(lb["TargetGroupArn"])
+        # The target group is the service's own, in its own stack.
+        (tg_id,) = resources(synthesized, "AWS::ElasticLoadBalancingV2::TargetGroup")
+        assert lb["TargetGroupArn"] == {"Ref": tg_id}
 
 
 @pytest.mark.parametrize("mode", EGRESS)
@@ -394,7 +403,7 @@ def service_sg_id(synthesized) -> str:
 @pytest.mark.parametrize("overrides", [None, FULL], ids=["demo", "full"])
 def test_tasks_admit_only_the_alb_on_the_container_port(synth, overrides):
     synthesized = synth(overrides)
-    port = synthesized.config.service.container_port
+    port = synthesized.config.services["web"].container_port
     sg_id = service_sg_id(synthesized)
     sg = resources(synthesized, "AWS::EC2::SecurityGroup")[sg_id]["Properties"]
     assert "SecurityGroupIngress" not in sg  # no inline (CIDR) ingress at all
@@ -414,8 +423,8 @@ def test_tasks_admit_only_the_alb_on_the_container_port(synth, overrides):
         }
     ]
     source = ingress[0]["Properties"]["SourceSecurityGroupId"]["Fn::ImportValue"]
-    assert source.startswith("demo-load-balancer:") and "SecurityGroup" in source
-    # The ALB's matching egress rule lives here too, so LoadBalancer never references Service.
+    assert source.startswith("demo-platform:") and "SecurityGroup" in source
+    # The ALB's matching egress rule lives here too, so the platform never references a service.
     (egress_rule,) = resources(synthesized, "AWS::EC2::SecurityGroupEgress").values()
     assert egress_rule["Properties"]["DestinationSecurityGroupId"] == {
         "Fn::GetAtt": [sg_id, "GroupId"]
@@ -505,32 +514,36 @@ def test_scheduled_scale_to_zero_and_back(synth):
 
 def test_outputs(demo):
     outs = demo.template_json(SVC)["Outputs"]
-    assert outs[outputs.CLUSTER_NAME]["Value"] == {
-        "Ref": next(iter(resources(demo, "AWS::ECS::Cluster")))
+    platform = demo.template_json("platform")["Outputs"]
+    assert platform[outputs.CLUSTER_NAME]["Value"] == {
+        "Ref": next(iter(resources(demo, "AWS::ECS::Cluster", "platform")))
     }
+    (tg_id,) = resources(demo, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert outs[outputs.TARGET_GROUP_ARN]["Value"] == {"Ref": tg_id}
     assert outs[outputs.SERVICE_NAME]["Value"]["Fn::GetAtt"][1] == "Name"
     assert outs[outputs.LOG_GROUP_NAME]["Value"] == {
         "Ref": next(iter(resources(demo, "AWS::Logs::LogGroup")))
     }
     task_role = [
-        k for k in resources(demo, "AWS::IAM::Role") if k.startswith("TaskDefinitionTaskRole")
+        k for k in resources(demo, "AWS::IAM::Role") if k.startswith("WebTaskDefinitionTaskRole")
     ]
     assert outs[outputs.TASK_ROLE_ARN]["Value"] == {"Fn::GetAtt": [task_role[0], "Arn"]}
 
 
 def test_attribute_contract(demo):
-    stack = demo.built.service
+    web = demo.built.services["web"].web
     for name in (
-        "cluster",
         "service",
         "task_definition",
         "container",
         "log_group",
-        "scalable_target",
+        "scaling",
         "security_group",
+        "target_group",
+        "rules",
     ):
-        assert getattr(stack, name) is not None, name
-    assert stack.container.container_port == demo.config.service.container_port
+        assert getattr(web, name) is not None, name
+    assert web.container.container_port == demo.config.services["web"].container_port
 
 
 @pytest.mark.parametrize("mode", EGRESS)
@@ -542,10 +555,30 @@ def test_stack_dependencies_point_one_way_in_every_egress_mode(synth, mode):
         for name, artifact in manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     }
-    name = synthesized.config.stack_name
-    assert {name("network"), name("registry"), name("load-balancer")} <= deps[name("service")]
-    assert name("service") not in deps[name("load-balancer")]
-    assert name("load-balancer") not in deps[name("network")]
-    # No template imports an export of a stack that depends on it.
-    lb_text = json.dumps(synthesized.template_json(outputs.LOAD_BALANCER))
-    assert f"{name('service')}:" not in lb_text
+    name, svc = synthesized.config.stack_name, synthesized.stack_name("service:web")
+    shared = {name("network"), name("registry"), name("platform"), name("alerts")}
+    assert shared <= deps[svc]
+    for other in (name("network"), name("registry"), name("platform"), name("alerts")):
+        assert svc not in deps[other]
+        # No shared template imports an export of a service stack.
+        assert "-service-" not in json.dumps(synthesized.template_json(other.split("-", 1)[1]))
+    assert name("platform") not in deps[name("network")]
+    assert svc in deps[name("monitoring")]
+
+
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000"
+
+
+def test_secrets_under_a_customer_key_grant_decrypt_on_exactly_that_key(demo, synth):
+    keyed = synth(
+        {"services": {"web": {"secrets": {"DB": SM_COMPLETE}, "secret_kms_keys": [KMS_KEY]}}}
+    )
+    statements = role_policy(keyed, "WebTaskDefinitionExecutionRole")
+    decrypt = [s for s in statements if "kms:Decrypt" in json.dumps(s["Action"])]
+    assert decrypt == [{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": KMS_KEY}]
+    assert "kms:" not in json.dumps(role_policy(demo, "WebTaskDefinitionExecutionRole"))
+
+
+def test_no_linux_capability_and_an_init_process(demo):
+    params = container(demo)["LinuxParameters"]
+    assert params == {"Capabilities": {"Drop": ["ALL"]}, "InitProcessEnabled": True}
