@@ -57,6 +57,7 @@ def render_summary(
         table.add_row(stack.name, str(sum(counts.values())), describe_counts(counts))
     console.print(table)
     console.print(f"egress: {config.network.egress}; AZs: {', '.join(config.availability_zones)}")
+    console.print(routes_table(stacks))
     for line in summary_notes(config, stacks):
         console.print(line, highlight=False)
 
@@ -73,8 +74,51 @@ def summary_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list
     return notes
 
 
+def routes_table(stacks: list[StackSummary]) -> Table:
+    """Every service with its listener rules and its load-balancer speed figures, read from
+    the synthesized listener rules and target groups."""
+    table = Table(title="services on the shared load balancer")
+    for column, justify in (("service", "left"), ("priority", "right"), ("route", "left"),
+                            ("detect", "right"), ("deploy step", "right")):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for stack in stacks:
+        if stack.service is None:
+            continue
+        speed = target_group_speed([stack])
+        figures = (f"{speed[0]} s", f"{speed[1]} s") if speed else ("-", "-")
+        rules = sorted(
+            (r["Properties"] for r in stack.of_type(LISTENER_RULE).values()),
+            key=lambda p: p.get("Priority", 0),
+        )
+        for index, rule in enumerate(rules):
+            table.add_row(
+                stack.service if index == 0 else "",
+                str(rule.get("Priority")),
+                describe_conditions(rule.get("Conditions", [])),
+                *(figures if index == 0 else ("", "")),
+            )
+    return table
+
+
+LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+
+
+def describe_conditions(conditions: list[dict]) -> str:
+    """ "host a.example.com, path /api /api/*" from a listener rule's conditions."""
+    parts = []
+    for condition in conditions:
+        field = condition.get("Field", "")
+        config = condition.get("HostHeaderConfig") or condition.get("PathPatternConfig") or {}
+        values = config.get("Values") or condition.get("Values") or []
+        label = "host" if field == "host-header" else "path"
+        parts.append(f"{label} {' '.join(values)}")
+    text = ", ".join(parts)
+    return "any request no other rule takes" if text == "path /*" else text
+
+
 def target_group_speed(stacks: list[StackSummary]) -> tuple[int, int] | None:
-    """(unhealthy detection s, rolling-deploy LB overhead s) of the synthesized target group.
+    """(unhealthy detection s, rolling-deploy LB overhead s) of the first synthesized target
+    group in `stacks` (one service's stack holds exactly one).
 
     Read from the template, not the config, so the figures show what would really deploy.
     """
@@ -101,11 +145,11 @@ def target_group_speed(stacks: list[StackSummary]) -> tuple[int, int] | None:
 def load_balancer_notes(stacks: list[StackSummary]) -> list[str]:
     """Speed figures of the target group and a warning when no listener speaks HTTPS."""
     notes: list[str] = []
-    speed = target_group_speed(stacks)
-    if speed is not None:
+    speeds = [speed for s in stacks if s.service and (speed := target_group_speed([s]))]
+    if speeds:
         notes.append(
-            f"load balancer: unhealthy target detected in {speed[0]} s;"
-            f" rolling-deploy overhead {speed[1]} s per step"
+            f"load balancer: unhealthy target detected in {max(d for d, _ in speeds)} s;"
+            f" rolling-deploy overhead {max(o for _, o in speeds)} s per step (worst service)"
         )
     listeners = [
         r["Properties"]

@@ -1,4 +1,5 @@
-"""LoadBalancerStack: ALB, listeners per certificate mode, target group, access logs, outputs."""
+"""PlatformStack: ALB, listeners per certificate mode (no-match 404), access logs, outputs;
+and each service's target group (in the service's stack)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from fargate_env.config import TLS_POLICIES
 from fargate_env.summary import load_balancer_notes, render_summary, target_group_speed
 from fargate_env.synth import read_assembly
 
-LB = outputs.LOAD_BALANCER
+LB = "platform"
+SVC = "service:web"
 ALB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
@@ -30,16 +32,20 @@ DNS = {
         "deletion_protection": True,
         "access_logs": {"expiry_days": 7, "removal_policy": "destroy"},
     },
-    "health_check": {
-        "path": "/healthz",
-        "interval_seconds": 15,
-        "timeout_seconds": 4,
-        "healthy_threshold": 3,
-        "unhealthy_threshold": 4,
-        "matcher": "200-299",
-        "deregistration_delay_seconds": 5,
+    "services": {
+        "web": {
+            "container_port": 9000,
+            "health_check": {
+                "path": "/healthz",
+                "interval_seconds": 15,
+                "timeout_seconds": 4,
+                "healthy_threshold": 3,
+                "unhealthy_threshold": 4,
+                "matcher": "200-299",
+                "deregistration_delay_seconds": 5,
+            },
+        }
     },
-    "service": {"container_port": 9000},
 }
 HTTP_ONLY = {"load_balancer": {"certificate_arn": None, "allow_http_only": True}}
 MODES = {"imported": None, "dns-validated": DNS, "http-only": HTTP_ONLY}
@@ -51,7 +57,7 @@ def mode(request, synth):
 
 
 def resources(synthesized, kind: str) -> list[dict]:
-    tpl = synthesized.template_json(LB)
+    tpl = synthesized.template_json(SVC if kind == TARGET_GROUP else LB)
     return [r for r in tpl["Resources"].values() if r["Type"] == kind]
 
 
@@ -131,7 +137,7 @@ def test_https_listener_with_tls13_policy_and_http_redirect(synth, overrides):
     assert https["Protocol"] == "HTTPS"
     assert https["SslPolicy"] == synthesized.config.load_balancer.ssl_policy
     assert https["SslPolicy"] in TLS_POLICIES and "TLS13" in https["SslPolicy"]
-    assert https["DefaultActions"][0]["Type"] == "forward"
+    assert https["DefaultActions"][0]["Type"] == "fixed-response"
     assert by_port[80]["Protocol"] == "HTTP"
     assert by_port[80]["DefaultActions"] == [
         {
@@ -173,24 +179,27 @@ def test_dns_mode_needs_no_lookup(synth):
     assert not manifest.get("missing"), manifest.get("missing")
 
 
-def test_http_only_forwards_on_80_without_certificate(synth):
+def test_http_only_serves_on_80_without_certificate(synth):
     http_only = synth(HTTP_ONLY)
     by_port = listeners_by_port(http_only)
     assert set(by_port) == {80}
     assert by_port[80]["Protocol"] == "HTTP"
-    assert by_port[80]["DefaultActions"][0]["Type"] == "forward"
+    assert by_port[80]["DefaultActions"][0]["Type"] == "fixed-response"
     assert "Certificates" not in by_port[80]
     assert resources(http_only, "AWS::CertificateManager::Certificate") == []
 
 
-def test_listener_attribute_and_output_are_the_forwarding_listener(synth):
+def test_listener_attribute_and_output_are_the_serving_listener(synth):
+    """The services' rules attach to it; without a match it answers a fixed 404."""
     for overrides, port in ((None, 443), (HTTP_ONLY, 80)):
         synthesized = synth(overrides)
-        assert synthesized.built.load_balancer.listener.node.default_child.port == port
+        assert synthesized.built.platform.listener.node.default_child.port == port
         tpl = synthesized.template_json(LB)
         ref = tpl["Outputs"][outputs.LISTENER_ARN]["Value"]["Ref"]
         assert tpl["Resources"][ref]["Properties"]["Port"] == port
-        assert tpl["Resources"][ref]["Properties"]["DefaultActions"][0]["Type"] == "forward"
+        (action,) = tpl["Resources"][ref]["Properties"]["DefaultActions"]
+        assert action["Type"] == "fixed-response"
+        assert action["FixedResponseConfig"]["StatusCode"] == "404"
 
 
 # --- target group ---------------------------------------------------------------------------
@@ -325,10 +334,11 @@ def test_outputs(synth):
         outs = synth(overrides).template_json(LB)["Outputs"]
         assert {
             outputs.LOAD_BALANCER_DNS,
-            outputs.SERVICE_URL,
-            outputs.TARGET_GROUP_ARN,
+            outputs.BASE_URL,
             outputs.LISTENER_ARN,
+            outputs.CLUSTER_NAME,
         } <= set(outs)
         assert outs[outputs.LOAD_BALANCER_DNS]["Value"]["Fn::GetAtt"][1] == "DNSName"
-        assert list(outs[outputs.TARGET_GROUP_ARN]["Value"]) == ["Ref"]
-        assert json.dumps(outs[outputs.SERVICE_URL]["Value"]).find(url) >= 0
+        assert json.dumps(outs[outputs.BASE_URL]["Value"]).find(url) >= 0
+        svc_outs = synth(overrides).template_json(SVC)["Outputs"]
+        assert list(svc_outs[outputs.TARGET_GROUP_ARN]["Value"]) == ["Ref"]
