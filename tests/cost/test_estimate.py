@@ -1,4 +1,6 @@
-"""The estimator against templates synthesized per profile; expectations from the price table."""
+"""The estimator against templates synthesized per profile; expectations from the price table.
+
+The demo has two services (web, api), each 0.25 vCPU / 0.5 GB; overrides apply to both."""
 
 from __future__ import annotations
 
@@ -6,22 +8,35 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sqs as sqs
 
-from fargate_env.config import UsageAssumptions
-from fargate_env.cost.compare import compare, has_essentials
-from fargate_env.cost.estimate import assembly_region, estimate
+from fargate_env.assembly import assembly_region, read_assembly
+from fargate_env.config import ScheduleConfig, UsageAssumptions
+from fargate_env.cost.compare import Variant, compare, has_essentials, variant_config
+from fargate_env.cost.estimate import estimate
 from fargate_env.cost.prices import PRICES
 from fargate_env.errors import UserError
-from fargate_env.synth import read_assembly
 
 P = {k: v.usd for k, v in PRICES["us-east-1"].items()}
 H = 730
 # office hours of ScheduleConfig's defaults: MON-FRI 07:00-20:00 = 65 of 168 hours.
 OFFICE = 65 / 168
 
-PLAN = {"network": {"egress": "nat-gateway"}, "service": {"capacity": {"spot": False}}}
+SERVICES = ("web", "api")
+
+
+def each(**settings) -> dict:
+    """The same settings on every service of the demo."""
+    return {"services": {name: settings for name in SERVICES}}
+
+
+def one_service(overrides: dict) -> dict:
+    """`overrides` on the demo without its api service (web, the catch-all, stays)."""
+    return {**overrides, "services": {"web": overrides["services"]["web"], "api": None}}
+
+
+PLAN = {"network": {"egress": "nat-gateway"}, **each(capacity={"spot": False})}
 LEAN = {
     "network": {"egress": "public", "flow_logs": {"enabled": False}},
-    "service": {"capacity": {"spot": True}, "schedule": {}},
+    **each(capacity={"spot": True}, schedule={}),
     "monitoring": {"dashboard": False},
 }
 
@@ -45,13 +60,14 @@ def test_plan_design_lines(synth):
         H * P["nat_gateway_hour"] + u.nat_processed_gb_month * P["nat_gateway_gb"]
     )
     assert by_item(bill, "eip") == pytest.approx(H * P["public_ipv4_hour"])
-    # One always-on on-demand x86 task of 0.25 vCPU / 0.5 GB.
+    # One always-on on-demand x86 task of 0.25 vCPU / 0.5 GB per service.
     task = 0.25 * P["fargate_x86_vcpu_hour"] + 0.5 * P["fargate_x86_gb_hour"]
-    assert by_item(bill, "fargate") == pytest.approx(H * task)
+    assert by_item(bill, "fargate") == pytest.approx(2 * H * task)
     assert by_item(bill, "task-public-ipv4") == 0
     assert by_item(bill, "kms") == pytest.approx(P["kms_key_month"])
     assert by_item(bill, "dashboard") == pytest.approx(P["dashboard_month"])
-    assert by_item(bill, "ecr") == pytest.approx(u.ecr_storage_gb * P["ecr_gb_month"])
+    # Per repository, one per service.
+    assert by_item(bill, "ecr") == pytest.approx(2 * u.ecr_storage_gb * P["ecr_gb_month"])
     assert bill.floor == pytest.approx(23.73, abs=0.01)
     assert not bill.not_priced
 
@@ -59,8 +75,10 @@ def test_plan_design_lines(synth):
 def test_lean_profile_prices_spot_schedule_and_task_ips(synth):
     bill = bill_of(synth(LEAN))
     spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
-    assert by_item(bill, "fargate") == pytest.approx(H * OFFICE * spot)
-    assert by_item(bill, "task-public-ipv4") == pytest.approx(H * OFFICE * P["public_ipv4_hour"])
+    assert by_item(bill, "fargate") == pytest.approx(2 * H * OFFICE * spot)
+    assert by_item(bill, "task-public-ipv4") == pytest.approx(
+        2 * H * OFFICE * P["public_ipv4_hour"]
+    )
     assert by_item(bill, "nat-gateway") == by_item(bill, "eip") == 0
     assert by_item(bill, "dashboard") == 0
 
@@ -73,9 +91,20 @@ def test_nat_instance_with_default_root_volume_and_public_ip(synth):
 
 
 def test_arm64_prices_graviton_rates(synth):
-    bill = bill_of(synth({"service": {"architecture": "arm64", "capacity": {"spot": False}}}))
+    bill = bill_of(synth(each(architecture="arm64", capacity={"spot": False})))
     task = 0.25 * P["fargate_arm_vcpu_hour"] + 0.5 * P["fargate_arm_gb_hour"]
-    assert by_item(bill, "fargate") == pytest.approx(H * task)
+    assert by_item(bill, "fargate") == pytest.approx(2 * H * task)
+
+
+def test_log_ingest_is_per_application_log_group(synth):
+    bill = bill_of(synth(PLAN))
+    u = UsageAssumptions()
+    per_group = u.log_ingest_gb_month * (
+        P["logs_ingest_gb"] + 14 / (365 / 12) * P["logs_stored_gb_month"]
+    )
+    lines = [line for line in bill.lines if line.item == "logs"]
+    assert sorted(line.service for line in lines) == ["api", "web"]
+    assert [line.monthly_usd for line in lines] == pytest.approx([per_group, per_group])
 
 
 def alarm_metrics(outdir) -> int:
@@ -106,13 +135,13 @@ def test_alarms_priced_per_metric(synth):
 
 
 def test_target_tracking_policies_pay_for_their_two_alarms(synth):
-    scaled = synth({"service": {"scaling": {"memory_target_percent": 70}}})
-    assert target_tracking_policies(scaled.outdir) == 2  # CPU and memory
+    scaled = synth(each(scaling={"memory_target_percent": 70}))
+    assert target_tracking_policies(scaled.outdir) == 2 * 2  # CPU and memory, per service
     assert by_item(bill_of(scaled), "scaling-alarm") == pytest.approx(
-        2 * 2 * P["alarm_metric_month"]
+        2 * 2 * 2 * P["alarm_metric_month"]
     )
     assert by_item(bill_of(synth(PLAN)), "scaling-alarm") == pytest.approx(
-        2 * P["alarm_metric_month"]
+        2 * 2 * P["alarm_metric_month"]
     )
 
 
@@ -131,9 +160,12 @@ def test_unknown_region_is_a_user_error(synth):
         estimate(read_assembly(synth(PLAN).outdir), "ap-south-2", UsageAssumptions())
 
 
-def test_cheapest_full_profile_within_goal_of_floor(synth):
-    config = synth(PLAN).config
-    current = bill_of(synth(PLAN))
+def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
+    # The floor goal was set for an environment of one service.
+    plan, lean_one = one_service(PLAN), one_service(LEAN)
+    config = synth(plan).config
+    assert list(config.services) == ["web"]
+    current = bill_of(synth(plan))
     result = compare(config, current)
     best = result.cheapest_with_essentials
     assert best is not None
@@ -141,7 +173,7 @@ def test_cheapest_full_profile_within_goal_of_floor(synth):
     # alarms (its own and target tracking's) + KMS key + ECR + access logs; no NAT, no
     # dashboard, no flow logs.
     u = UsageAssumptions()
-    lean = synth(LEAN).outdir  # the cheapest profile is LEAN
+    lean = synth(lean_one).outdir  # the cheapest profile is LEAN
     alarms = alarm_metrics(lean) + 2 * target_tracking_policies(lean)
     spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
     floor = H * P["alb_hour"] + 2 * H * P["public_ipv4_hour"]
@@ -160,6 +192,18 @@ def test_cheapest_full_profile_within_goal_of_floor(synth):
     assert best.bill.total == pytest.approx(expected, abs=0.01)
     assert expected <= 1.25 * floor
     assert best.bill.total <= 1.25 * floor
-    plan = next(row for row in result.rows if row.variant.is_plan)
-    assert plan.bill.total / floor > 2.5
-    assert has_essentials(read_assembly(synth(PLAN).outdir))
+    plan_row = next(row for row in result.rows if row.variant.is_plan)
+    assert plan_row.bill.total / floor > 2.5
+    assert has_essentials(read_assembly(synth(plan).outdir))
+
+
+def test_variants_apply_to_every_service(synth):
+    config = synth(PLAN).config
+    variant = Variant("public", "arm64 on-demand", "office hours")
+    changed = variant_config(config, variant)
+    for service in changed.services.values():
+        assert service.architecture == "arm64"
+        assert not service.capacity.spot
+        assert service.schedule == ScheduleConfig()
+    always = variant_config(changed, Variant("public", "x86 Spot", "always on"))
+    assert all(s.schedule is None and s.capacity.spot for s in always.services.values())

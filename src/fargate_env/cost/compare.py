@@ -1,10 +1,11 @@
 """Profile comparison: synthesize the variants of a config and price each one.
 
 Variants cross egress mode x compute (on-demand x86, Spot x86, on-demand arm64; AWS has no
-Fargate Spot on ARM64) x schedule (always on, office hours), then the cheapest of them once more
-"lean": without the dashboard and the VPC flow logs, the two optional extras that are neither
-HTTPS, health checks, autoscaling nor alarms. Each variant is re-validated through the config
-model, synthesized in its own fresh App with CDK validation off, and priced from its templates.
+Fargate Spot on ARM64) x schedule (always on, office hours), each applied to every service, then
+the cheapest of them once more "lean": without the dashboard and the VPC flow logs, the two
+optional extras that are neither HTTPS, health checks, autoscaling nor alarms. Each variant is
+re-validated through the config model, synthesized in its own fresh App with CDK validation off,
+and priced from its templates.
 """
 
 from __future__ import annotations
@@ -67,16 +68,17 @@ class Comparison:
 
 
 def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentConfig:
-    """The config with one variant's choices, re-validated (so every rule still applies)."""
+    """The config with one variant's choices for every service, re-validated (so every rule
+    still applies)."""
     data: dict[str, Any] = config.model_dump(mode="json")
-    service = data["service"]
     compute = COMPUTE[variant.compute]
-    service["architecture"] = compute["architecture"]
-    service["capacity"]["spot"] = compute["spot"]
-    if variant.schedule == "always on":
-        service["schedule"] = None
-    else:
-        service["schedule"] = service["schedule"] or ScheduleConfig().model_dump(mode="json")
+    for service in data["services"].values():
+        service["architecture"] = compute["architecture"]
+        service["capacity"]["spot"] = compute["spot"]
+        if variant.schedule == "always on":
+            service["schedule"] = None
+        else:
+            service["schedule"] = service["schedule"] or ScheduleConfig().model_dump(mode="json")
     data["network"]["egress"] = variant.egress
     if variant.lean:
         data["monitoring"]["dashboard"] = False

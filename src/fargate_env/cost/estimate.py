@@ -74,6 +74,10 @@ class BillLine:
     basis: str
     # Stable category, e.g. "alb-hours": lets the comparison find the floor without string parsing.
     item: str = ""
+    # The service this line is part of (its stack, or its repository), None for shared lines.
+    service: str | None = None
+    # The basis in a few words, for an 80-column table.
+    short: str = ""
 
 
 @dataclass
@@ -101,11 +105,33 @@ class Bill:
         """The unavoidable part: the load balancer's hours and its public IPv4 addresses."""
         return round(sum(line.monthly_usd for line in self.lines if line.item in FLOOR_ITEMS), 2)
 
+    @property
+    def exact_total(self) -> float:
+        """The unrounded total, for differences between two bills."""
+        return sum(line.monthly_usd for line in self.lines)
+
+    def service_subtotals(self) -> dict[str, float]:
+        """Each service's lines (its stack plus its repository), in deployment order."""
+        totals: dict[str, float] = {}
+        for line in self.lines:
+            if line.service is not None:
+                totals[line.service] = totals.get(line.service, 0.0) + line.monthly_usd
+        return {name: round(usd, 2) for name, usd in totals.items()}
+
+    @property
+    def shared(self) -> float:
+        """What the services share: every line that belongs to no one service."""
+        return round(sum(line.monthly_usd for line in self.lines if line.service is None), 2)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "region": self.region,
             "total_monthly_usd": self.total,
             "floor_monthly_usd": self.floor,
+            "shared_monthly_usd": self.shared,
+            "services": [
+                {"name": name, "monthly_usd": usd} for name, usd in self.service_subtotals().items()
+            ],
             "lines": [
                 {
                     "stack": line.stack,
@@ -113,6 +139,7 @@ class Bill:
                     "type": line.type,
                     "monthly_usd": round(line.monthly_usd, 2),
                     "basis": line.basis,
+                    "service": line.service,
                 }
                 for line in self.lines
             ],
@@ -135,9 +162,23 @@ class _Ctx:
     prices: PriceTable
     usage: UsageAssumptions
     bill: Bill
+    # The service whose stack this is (None for a shared stack).
+    service: str | None = None
 
-    def line(self, rid: str, rtype: str, usd: float, basis: str, item: str) -> None:
-        self.bill.lines.append(BillLine(self.stack, rid, rtype, usd, basis, item))
+    def line(
+        self,
+        rid: str,
+        rtype: str,
+        usd: float,
+        basis: str,
+        item: str,
+        short: str = "",
+        service: str | None = None,
+    ) -> None:
+        owner = service if service is not None else self.service
+        self.bill.lines.append(
+            BillLine(self.stack, rid, rtype, usd, basis, item, owner, short or basis)
+        )
 
     def not_priced(self, rid: str, rtype: str, reason: str) -> None:
         self.bill.not_priced.append(Unpriced(self.stack, rid, rtype, reason))
@@ -173,9 +214,8 @@ def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
         ctx.not_priced(rid, rtype, f"load balancer type {props['Type']!r} is not in the table")
         return
     p = ctx.prices
-    ctx.line(
-        rid, rtype, p.usd("alb_hour") * H, f"{H:.0f} h x {_money(p.usd('alb_hour'))}/h", "alb-hours"
-    )
+    hours = f"{H:.0f} h x {_money(p.usd('alb_hour'))}/h"
+    ctx.line(rid, rtype, p.usd("alb_hour") * H, hours, "alb-hours", hours)
     lcu = ctx.usage.alb_lcu
     ctx.line(
         rid,
@@ -183,6 +223,7 @@ def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
         lcu * p.usd("alb_lcu_hour") * H,
         f"{lcu} LCU (assumed) x {H:.0f} h x {_money(p.usd('alb_lcu_hour'))}/LCU-h",
         "alb-lcu",
+        f"{lcu:g} LCU (assumed) x {H:.0f} h",
     )
     if props.get("Scheme", "internet-facing") == "internet-facing":
         subnets = props.get("Subnets") or props.get("SubnetMappings")
@@ -193,6 +234,7 @@ def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
             count * p.usd("public_ipv4_hour") * H,
             f"{count} public IPv4 (one per AZ) x {H:.0f} h x {_money(p.usd('public_ipv4_hour'))}/h",
             "alb-public-ipv4",
+            f"{count} public IPv4 x {H:.0f} h",
         )
 
 
@@ -204,12 +246,13 @@ def _nat_gateway(ctx: _Ctx, rid: str, res: dict) -> None:
         f"{H:.0f} h x {_money(p.usd('nat_gateway_hour'))}/h + {share:g} GB processed (assumed)"
         f" x {_money(p.usd('nat_gateway_gb'))}/GB"
     )
-    ctx.line(rid, res["Type"], usd, basis, "nat-gateway")
+    ctx.line(rid, res["Type"], usd, basis, "nat-gateway", f"{H:.0f} h + {share:g} GB (assumed)")
 
 
 def _eip(ctx: _Ctx, rid: str, res: dict) -> None:
     p = ctx.prices.usd("public_ipv4_hour")
-    ctx.line(rid, res["Type"], p * H, f"public IPv4 x {H:.0f} h x {_money(p)}/h", "eip")
+    basis = f"public IPv4 x {H:.0f} h x {_money(p)}/h"
+    ctx.line(rid, res["Type"], p * H, basis, "eip", f"public IPv4 x {H:.0f} h")
 
 
 def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
@@ -225,6 +268,7 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
             p.usd(key) * H,
             f"{itype} x {H:.0f} h x {_money(p.usd(key))}/h",
             "ec2-instance",
+            f"{itype} x {H:.0f} h",
         )
     volumes = [m["Ebs"] for m in props.get("BlockDeviceMappings", []) if "Ebs" in m]
     sizes = [float(v.get("VolumeSize", AMI_DEFAULT_ROOT_VOLUME_GB)) for v in volumes]
@@ -234,7 +278,12 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
     gb = sum(sizes)
     gp3 = p.usd("ebs_gp3_gb_month")
     ctx.line(
-        rid + " EBS", rtype, gb * gp3, f"{gb:g} GB gp3 ({basis}) x {_money(gp3)}/GB-month", "ebs"
+        rid + " EBS",
+        rtype,
+        gb * gp3,
+        f"{gb:g} GB gp3 ({basis}) x {_money(gp3)}/GB-month",
+        "ebs",
+        f"{gb:g} GB gp3",
     )
     if any(
         n.get("AssociatePublicIpAddress") in (True, "true")
@@ -247,6 +296,7 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
             ip * H,
             f"public IPv4 x {H:.0f} h x {_money(ip)}/h",
             "ec2-public-ipv4",
+            f"public IPv4 x {H:.0f} h",
         )
 
 
@@ -299,7 +349,8 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
         f"{vcpu:g} vCPU / {gb:g} GB {arch}; {task_hours:.0f} task-h/month ({schedule_note});"
         f" {spot_pct:.0f} % Spot"
     )
-    ctx.line(rid, rtype, usd, basis, "fargate")
+    short = f"{vcpu:g} vCPU/{gb:g} GB, {task_hours:.0f} task-h, {spot_pct:.0f}% Spot"
+    ctx.line(rid, rtype, usd, basis, "fargate", short)
 
     network = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
     if network.get("AssignPublicIp") == "ENABLED":
@@ -310,6 +361,7 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
             task_hours * ip,
             f"one public IPv4 per task x {task_hours:.0f} task-h x {_money(ip)}/h",
             "task-public-ipv4",
+            f"public IPv4 x {task_hours:.0f} task-h",
         )
 
 
@@ -375,6 +427,7 @@ def _cluster(ctx: _Ctx, rid: str, res: dict) -> None:
             f"Container Insights ({mode}): ~{CONTAINER_INSIGHTS_METRICS} metrics (assumed)"
             f" x {_money(m)}/metric-month",
             "container-insights",
+            f"Container Insights: ~{CONTAINER_INSIGHTS_METRICS} metrics",
         )
     else:
         ctx.bill.free.append(Unpriced(ctx.stack, rid, res["Type"], "no charge without insights"))
@@ -394,13 +447,8 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     """Ingestion is billed where the logs come from; this line is the storage."""
     p = ctx.prices
     flow = rid in _flow_log_groups(ctx)
-    if flow:
-        ingest = ctx.usage.flow_log_ingest_gb_month
-    else:
-        app_groups = sum(
-            s.resource_counts.get("AWS::Logs::LogGroup", 0) for s in ctx.all_stacks
-        ) - _total_flow_groups(ctx)
-        ingest = ctx.usage.log_ingest_gb_month / max(app_groups, 1)
+    # usage.log_ingest_gb_month is per application log group (one per service).
+    ingest = ctx.usage.flow_log_ingest_gb_month if flow else ctx.usage.log_ingest_gb_month
     days = _props(res).get("RetentionInDays")
     if days:
         stored = ingest * int(days) / DAYS_PER_MONTH
@@ -408,6 +456,7 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     else:
         stored = ctx.usage.log_stored_gb
         stored_basis = f"{stored:g} GB kept (never expires; assumed)"
+    kept = f"{stored:.2f} GB kept"
     store_usd = stored * p.usd("logs_stored_gb_month")
     if flow:
         ctx.line(
@@ -416,6 +465,7 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
             store_usd,
             f"flow logs: {stored_basis} x {_money(p.usd('logs_stored_gb_month'))}/GB-month",
             "log-storage",
+            f"flow logs: {kept}",
         )
         return
     ingest_usd = ingest * p.usd("logs_ingest_gb")
@@ -426,15 +476,8 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
         f"{ingest:g} GB/month ingested (assumed) x {_money(p.usd('logs_ingest_gb'))}/GB"
         f" + {stored_basis} x {_money(p.usd('logs_stored_gb_month'))}/GB-month",
         "logs",
+        f"{ingest:g} GB in (assumed), {kept}",
     )
-
-
-def _total_flow_groups(ctx: _Ctx) -> int:
-    total = 0
-    for stack in ctx.all_stacks:
-        sub = _Ctx(stack.name, stack.resources, ctx.all_stacks, ctx.prices, ctx.usage, ctx.bill)
-        total += len(_flow_log_groups(sub))
-    return total
 
 
 def _flow_log(ctx: _Ctx, rid: str, res: dict) -> None:
@@ -446,6 +489,7 @@ def _flow_log(ctx: _Ctx, rid: str, res: dict) -> None:
         gb * per_gb,
         f"{gb:g} GB/month delivered (assumed) x {_money(per_gb)}/GB (vended-log ingestion)",
         "flow-logs",
+        f"{gb:g} GB delivered (assumed)",
     )
 
 
@@ -459,6 +503,7 @@ def _alarm(ctx: _Ctx, rid: str, res: dict) -> None:
         max(count, 1) * per,
         f"{max(count, 1)} standard-resolution metric(s) x {_money(per)}/month",
         "alarm",
+        f"{max(count, 1)} alarm metric{'s' if count > 1 else ''}",
     )
 
 
@@ -479,29 +524,54 @@ def _scaling_policy(ctx: _Ctx, rid: str, res: dict) -> None:
         TARGET_TRACKING_ALARMS * per,
         f"{TARGET_TRACKING_ALARMS} alarms target tracking keeps (high, low) x {_money(per)}/month",
         "scaling-alarm",
+        f"target tracking: {TARGET_TRACKING_ALARMS} alarms",
     )
 
 
 def _dashboard(ctx: _Ctx, rid: str, res: dict) -> None:
     per = ctx.prices.usd("dashboard_month")
     ctx.line(
-        rid, res["Type"], per, f"{_money(per)}/month (free tier of 3 assumed used)", "dashboard"
+        rid,
+        res["Type"],
+        per,
+        f"{_money(per)}/month (free tier of 3 assumed used)",
+        "dashboard",
+        "dashboard (no free tier)",
     )
 
 
 def _kms_key(ctx: _Ctx, rid: str, res: dict) -> None:
     per = ctx.prices.usd("kms_key_month")
     ctx.line(
-        rid, res["Type"], per, f"customer-managed key {_money(per)}/month (requests ~0)", "kms"
+        rid,
+        res["Type"],
+        per,
+        f"customer-managed key {_money(per)}/month (requests ~0)",
+        "kms",
+        "customer-managed key",
     )
 
 
 def _repository(ctx: _Ctx, rid: str, res: dict) -> None:
-    gb = ctx.usage.ecr_storage_gb / max(ctx.count_everywhere(res["Type"]), 1)
+    """usage.ecr_storage_gb is per repository; a repository belongs to the service that pulls
+    from it (the one service stack whose template references it)."""
+    gb = ctx.usage.ecr_storage_gb
     per = ctx.prices.usd("ecr_gb_month")
+    users = {s.service for s in ctx.all_stacks if s.service and _mentions(s.template, rid)}
     ctx.line(
-        rid, res["Type"], gb * per, f"{gb:g} GB images (assumed) x {_money(per)}/GB-month", "ecr"
+        rid,
+        res["Type"],
+        gb * per,
+        f"{gb:g} GB images (assumed) x {_money(per)}/GB-month",
+        "ecr",
+        f"{gb:g} GB images (assumed)",
+        service=users.pop() if len(users) == 1 else None,
     )
+
+
+def _mentions(template: dict, logical_id: str) -> bool:
+    """Whether another stack's template names `logical_id` (an import or output of it)."""
+    return logical_id in json.dumps(template)
 
 
 def _bucket(ctx: _Ctx, rid: str, res: dict) -> None:
@@ -513,7 +583,8 @@ def _bucket(ctx: _Ctx, rid: str, res: dict) -> None:
     gb = ctx.usage.access_log_storage_gb if access_logs else 0.0
     per = ctx.prices.usd("s3_gb_month")
     what = "ALB access logs" if access_logs else "no stored data assumed"
-    ctx.line(rid, res["Type"], gb * per, f"{what}: {gb:g} GB x {_money(per)}/GB-month", "s3")
+    basis = f"{what}: {gb:g} GB x {_money(per)}/GB-month"
+    ctx.line(rid, res["Type"], gb * per, basis, "s3", f"{what}: {gb:g} GB")
 
 
 HANDLERS: dict[str, Callable[[_Ctx, str, dict], None]] = {
@@ -548,7 +619,7 @@ def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -
         },
     )
     for stack in stacks:
-        ctx = _Ctx(stack.name, stack.resources, stacks, prices, usage, bill)
+        ctx = _Ctx(stack.name, stack.resources, stacks, prices, usage, bill, stack.service)
         for rid, res in stack.resources.items():
             rtype = res["Type"]
             if rtype in HANDLERS:

@@ -2,34 +2,142 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fargate_env.cost.compare import Comparison
-from fargate_env.cost.estimate import Bill
+from fargate_env.cost.estimate import Bill, BillLine
+from fargate_env.cost.marginal import GOALS_USD, PROFILES, Marginal
 
 # The goal of issue 8: the cheapest full-featured profile within 1.25 x the ALB floor.
 FLOOR_GOAL_RATIO = 1.25
 
 
-def render_bill(console: Console, bill: Bill, title: str, budget: float) -> None:
-    table = Table(title=title)
-    for column, justify in (("stack", "left"), ("resource", "left"), ("type", "left"),
-                            ("USD/month", "right"), ("basis", "left")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for line in sorted(bill.lines, key=lambda x: (x.stack, -x.monthly_usd)):
-        table.add_row(
-            line.stack,
-            line.resource,
-            line.type.removeprefix("AWS::"),
-            f"{line.monthly_usd:.2f}",
-            line.basis,
+# A terminal at least this wide also shows the resource type and the full basis of each line.
+WIDE_COLUMNS = 140
+USD_WIDTH = 9
+# Two lines of one resource (the ALB's hours and its LCUs) are told apart by their item.
+QUALIFIERS = {"alb-hours": "hours", "alb-lcu": "LCU"}
+_CDK_HASH = re.compile(r"^(.+?)([0-9A-F]{8})$")
+
+
+def _tail(text: str, width: int) -> str:
+    """`text` in at most `width` characters, keeping its end: CDK ids grow from the left
+    (scope, then construct), so the last words tell two resources apart."""
+    if len(text) <= width:
+        return text
+    cuts = [i for i in range(1, len(text)) if text[i].isupper() and not text[i - 1].isupper()]
+    cuts += [i + 1 for i, ch in enumerate(text) if ch == " "]
+    for cut in sorted(cuts):
+        if len(text) - cut + 1 <= width:
+            return "…" + text[cut:]
+    return "…" + text[len(text) - width + 1 :]
+
+
+def display_names(lines: list[BillLine], width: int) -> dict[int, str]:
+    """A readable name of at most `width` characters per line of one stack, keyed by index:
+    the logical id without CDK's 8-character hash, its suffix (" public IPv4"), a qualifier when
+    one resource has several lines, shortened from the left; never two the same."""
+    per_resource = Counter(line.resource for line in lines)
+
+    def name(line: BillLine, keep_hash: bool) -> str:
+        logical_id, _, suffix = line.resource.partition(" ")
+        match = _CDK_HASH.match(logical_id)
+        base = match.group(1) if match and not keep_hash else logical_id
+        extra = f" {suffix}" if suffix else ""
+        if per_resource[line.resource] > 1:
+            extra += f" {QUALIFIERS.get(line.item, line.item)}"
+        return (
+            _tail(base, width - len(extra)) + extra
+            if len(extra) < width
+            else _tail(base + extra, width)
         )
+
+    names = {i: name(line, keep_hash=False) for i, line in enumerate(lines)}
+    clashes = Counter(names.values())
+    for i, line in enumerate(lines):
+        if clashes[names[i]] > 1:
+            names[i] = name(line, keep_hash=True)
+    taken: set[str] = set()
+    for i in names:
+        base, n = names[i], 1
+        while names[i] in taken:  # still equal (identical ids): number them
+            n += 1
+            names[i] = _tail(base, width - len(f" #{n}")) + f" #{n}"
+        taken.add(names[i])
+    return names
+
+
+def _short_type(rtype: str) -> str:
+    for long, short in (("ElasticLoadBalancingV2", "ELBv2"), ("ApplicationAutoScaling", "AAS")):
+        rtype = rtype.replace(long, short)
+    return rtype.removeprefix("AWS::")
+
+
+def _stack_label(lines: list[BillLine]) -> str:
+    services = {line.service for line in lines}
+    if services == {None}:
+        return "shared"
+    if len(services) == 1:
+        return f"service {services.pop()}"
+    return "each line goes to its service"
+
+
+def render_bill(
+    console: Console,
+    bill: Bill,
+    title: str,
+    budget: float,
+    marginal: Marginal | None = None,
+) -> None:
+    """The bill grouped by stack; compact (resource, USD, short basis) below WIDE_COLUMNS."""
+    wide = console.width >= WIDE_COLUMNS
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    stacks: dict[str, list[BillLine]] = {}
+    for line in bill.lines:
+        stacks.setdefault(line.stack, []).append(line)
+    longest = max([len(s) for s in stacks] + [len(line.resource) + 2 for line in bill.lines] + [20])
+    basis_min = 60 if wide else min(max(len(line.short) for line in bill.lines), 40)
+    type_width = 28 if wide else 0
+    fixed = USD_WIDTH + basis_min + type_width + (8 if wide else 6)
+    res_width = max(16, min(longest, console.width - fixed))
+    table.add_column("resource", no_wrap=True, max_width=res_width, overflow="ellipsis")
+    if wide:
+        table.add_column("type", no_wrap=True, max_width=type_width, overflow="ellipsis")
+    table.add_column("USD/month", justify="right", no_wrap=True, width=USD_WIDTH)
+    table.add_column("basis", overflow="fold")
+    for stack, lines in stacks.items():
+        names = display_names(lines, res_width - 2)
+        subtotal = sum(line.monthly_usd for line in lines)
+        head = [f"[bold]{escape(_tail(stack, res_width))}[/]"]
+        tail = [f"[bold]{subtotal:.2f}[/]", f"[dim]{_stack_label(lines)}[/]"]
+        table.add_row(*head, *([""] if wide else []), *tail)
+        order = sorted(range(len(lines)), key=lambda i: -lines[i].monthly_usd)
+        for i in order:
+            line = lines[i]
+            kind = [_short_type(line.type)] if wide else []
+            basis = line.basis if wide else line.short
+            table.add_row(escape(f"  {names[i]}"), *kind, f"{line.monthly_usd:.2f}", escape(basis))
     table.add_section()
-    table.add_row("total", "", "", f"[bold]{bill.total:.2f}[/]", f"budget {budget:.2f}")
+    blank = [""] if wide else []
+    table.add_row("[bold]total[/]", *blank, f"[bold]{bill.total:.2f}[/]", f"budget {budget:.2f}")
+    table.add_row("shared", *blank, f"{bill.shared:.2f}", "every line outside a service")
+    for name, usd in bill.service_subtotals().items():
+        table.add_row(
+            escape(_tail(f"service {name}", res_width)),
+            *blank,
+            f"{usd:.2f}",
+            "its stack + its ECR repository",
+        )
     console.print(table)
+    if marginal is not None:
+        render_marginal(console, marginal)
     console.print(
         f"floor (ALB hours + its public IPv4): ${bill.floor:.2f}; "
         f"{len(bill.free)} resources cost nothing by themselves",
@@ -41,9 +149,23 @@ def render_bill(console: Console, bill: Bill, title: str, budget: float) -> None
             highlight=False,
         )
     usage = ", ".join(f"{k}={v}" for k, v in bill.assumptions.items() if k != "unverified_prices")
-    console.print(f"assumptions: {usage}", highlight=False, soft_wrap=True)
+    console.print(f"assumptions: {usage}", highlight=False)
     unverified = ", ".join(bill.assumptions.get("unverified_prices", []))
     console.print(f"unverified prices ({bill.region}): {unverified}", highlight=False)
+
+
+def render_marginal(console: Console, marginal: Marginal) -> None:
+    console.print(
+        f"one more service like {marginal.template} ({marginal.description}), synthesized:",
+        highlight=False,
+    )
+    for key, label in PROFILES.items():
+        verdict = "[green]met[/]" if marginal.met(key) else "[red]not met[/]"
+        console.print(
+            f"  {label:<12} ${marginal.monthly_usd[key]:.2f}/month"
+            f" (goal <= ${GOALS_USD[key]:.2f}: {verdict})",
+            highlight=False,
+        )
 
 
 def render_comparison(console: Console, comparison: Comparison) -> None:

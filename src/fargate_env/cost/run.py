@@ -1,4 +1,5 @@
-"""The `cost` command's work: price the config, optionally compare profiles, judge the budget."""
+"""The `cost` command's work: price the config and one more service, optionally compare
+profiles, judge the budget."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from fargate_env.config import EnvironmentConfig
 from fargate_env.cost.compare import compare as compare_profiles
 from fargate_env.cost.compare import current_bill
+from fargate_env.cost.marginal import marginal_service
 from fargate_env.cost.report import comparison_json, render_bill, render_comparison
 
 
@@ -21,13 +23,17 @@ def run_cost(
         bill = current_bill(config)
         payload = bill.to_json()
         payload["monthly_budget_usd"] = budget
+        payload.update(marginal_service(config, bill).to_json())
         if compare:
             payload["compare"] = comparison_json(compare_profiles(config, bill))
         out.print_json(json.dumps(payload))
     else:
         with out.status("synthesizing (CDK validation off) and pricing"):
             bill = current_bill(config)
-        render_bill(out, bill, f"{config.name} ({bill.region}): monthly estimate", budget)
+        with out.status("synthesizing and pricing one more service"):
+            marginal = marginal_service(config, bill)
+        title = f"{config.name} ({bill.region}): monthly estimate, USD"
+        render_bill(out, bill, title, budget, marginal)
         if compare:
             with out.status("synthesizing profile variants") as status:
                 comparison = compare_profiles(
