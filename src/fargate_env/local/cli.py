@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections import Counter
 from typing import Annotated
 
 import typer
 
 from fargate_env.cli_support import EnvFileOption, EnvOption, load_env, user_errors
-from fargate_env.local.rehearsal import FailoverReport, Rehearsal, RestartReport
+from fargate_env.config import EnvironmentConfig, select_service
+from fargate_env.local.haproxy import CheckTiming
+from fargate_env.local.rehearsal import FailoverReport, LoadSet, Rehearsal, RestartReport
 
 local_app = typer.Typer(
-    help="Rehearse locally: the sample service x N behind HAProxy with the env's health check.",
+    help="Rehearse locally: every service's tasks behind one HAProxy routing like the ALB,"
+    " each with its own health check.",
     no_args_is_help=True,
 )
 
-TasksOpt = Annotated[int, typer.Option("--tasks", min=1, max=8, help="Service instances.")]
+TasksOpt = Annotated[
+    int, typer.Option("--tasks", min=1, max=8, help="Tasks per service (sample-server processes).")
+]
 ScaleOpt = Annotated[
     float,
     typer.Option(
@@ -26,37 +31,81 @@ ScaleOpt = Annotated[
         help="Multiply every health-check duration (e.g. 0.1 for a quick run); counts stay.",
     ),
 ]
-RateOpt = Annotated[float, typer.Option("--rate", min=1, max=5000, help="Load, requests/s.")]
+RateOpt = Annotated[
+    float, typer.Option("--rate", min=1, max=2000, help="Load on each service, requests/s.")
+]
+ServiceOpt = Annotated[
+    str | None,
+    typer.Option("--service", "-s", help="The service to act on (required with several)."),
+]
 
 
-def _rehearsal(env: str | None, env_file: Path | None, tasks: int, scale: float) -> Rehearsal:
-    return Rehearsal(load_env(env, env_file), tasks=tasks, scale=scale)
+def _progress(line: str) -> None:
+    typer.echo(f"  {line}")
 
 
-def _header(r: Rehearsal) -> None:
-    t = r.timing
-    typer.echo(
-        f"{r.tasks} task(s) behind HAProxy at {r.url}; {r.cap_description}\n"
-        f"health check: GET {t.path} every {t.interval_s:g} s, timeout {t.timeout_s:g} s,"
-        f" rise {t.rise}, fall {t.fall}, deregistration delay {t.deregistration_delay_s:g} s"
-    )
+def _rehearsal(config: EnvironmentConfig, tasks: int, scale: float) -> Rehearsal:
+    return Rehearsal(config, tasks=tasks, scale=scale, progress=_progress)
+
+
+def _header(config: EnvironmentConfig, tasks: int, scale: float) -> None:
+    """What is about to run, printed before anything starts."""
+    typer.echo(f"{len(config.services)} service(s), {tasks} task(s) each, behind one HAProxy")
+    for name, svc in config.services.items():
+        t = CheckTiming.from_config(svc.health_check, scale)
+        typer.echo(
+            f"{name}: health check GET {t.path} every {t.interval_s:g} s,"
+            f" timeout {t.timeout_s:g} s, rise {t.rise}, fall {t.fall},"
+            f" deregistration delay {t.deregistration_delay_s:g} s"
+        )
+    for route in sorted(config.routes(), key=lambda r: r.priority):
+        if route.catch_all:
+            continue
+        what = " and ".join(
+            part
+            for part in (
+                f"host {' | '.join(route.hosts)}" if route.hosts else "",
+                f"path {' | '.join(route.paths)}" if route.paths else "",
+            )
+            if part
+        )
+        typer.echo(f"route {route.priority}: {what} -> {route.service}")
+    typer.echo(f"anything else -> {config.default_service or '404 (no default service)'}")
+
+
+def _ready(r: Rehearsal) -> None:
+    caps = {r.cap_description(name) for name in r.services}
+    typer.echo(f"ready at {r.url}; tasks {', '.join(sorted(caps))}")
+
+
+def print_loads(loads: LoadSet, since: float | None = None) -> None:
+    for name, report in loads.reports.items():
+        failed = report.failed()
+        span = ""
+        if failed:
+            kinds = Counter(str(s.status) if s.status else "no response" for s in failed)
+            span = " (" + ", ".join(f"{k} x{n}" for k, n in kinds.most_common()) + ")"
+        if failed and since is not None:
+            first, last = failed[0].t - since, failed[-1].t - since
+            span += f", sent {first:+.2f} s to {last:+.2f} s from the kill"
+        p99 = f", p99 {report.percentile_ms(99):.1f} ms" if len(failed) < report.requests else ""
+        typer.echo(
+            f"{name} (GET {loads.urls[name]}): requests {report.requests},"
+            f" failed {len(failed)}{span}{p99}"
+        )
+    for name, why in loads.skipped.items():
+        typer.echo(f"{name}: no load ({why})")
 
 
 def print_failover(report: FailoverReport) -> None:
-    load = report.load
     typer.echo(
         f"killed {report.killed} (SIGKILL)\n"
         f"marked DOWN after {report.detection_s:.2f} s"
         f" (bound: interval x unhealthy threshold + 1 interval = {report.detection_bound_s:g} s)\n"
-        f"replacement healthy after {report.replacement_healthy_s:.2f} s"
+        f"replacement {report.replacement} healthy after {report.replacement_healthy_s:.2f} s"
+        " (both from the kill)"
     )
-    if load is not None:
-        failed = load.failed()
-        span = ""
-        if failed:
-            first, last = failed[0].t - report.kill_at, failed[-1].t - report.kill_at
-            span = f", sent {first:+.2f} s to {last:+.2f} s from the kill"
-        typer.echo(f"requests: {load.requests}, failed: {len(failed)}{span}")
+    print_loads(report.loads, since=report.kill_at)
 
 
 def print_restart(report: RestartReport) -> None:
@@ -65,11 +114,7 @@ def print_restart(report: RestartReport) -> None:
             f"{step.old} -> {step.new}: new healthy in {step.healthy_s:.2f} s, drained"
             f" {step.drain_s:.2f} s, old exited {step.exit_code} in {step.stop_s:.2f} s"
         )
-    if report.load is not None:
-        typer.echo(
-            f"requests: {report.load.requests}, failed: {len(report.load.failed())},"
-            f" p99 {report.load.percentile_ms(99):.1f} ms"
-        )
+    print_loads(report.loads)
 
 
 @local_app.command()
@@ -83,13 +128,21 @@ def up(
         float, typer.Option("--duration", min=0, help="Seconds to stay up; 0: until Ctrl-C.")
     ] = 0,
 ) -> None:
-    """Start the tasks and HAProxy, and keep them up."""
-    with _rehearsal(env, env_file, tasks, time_scale) as r:
-        _header(r)
-        typer.echo("Ctrl-C stops everything." if not duration else f"up for {duration:g} s")
-        deadline = time.monotonic() + duration if duration else float("inf")
-        while time.monotonic() < deadline:
-            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    """Start every service's tasks and HAProxy, and keep them up (Ctrl-C stops, exit 0)."""
+    config = load_env(env, env_file)
+    _header(config, tasks, time_scale)
+    try:
+        with _rehearsal(config, tasks, time_scale) as r:
+            _ready(r)
+            typer.echo("Ctrl-C stops everything." if not duration else f"up for {duration:g} s")
+            deadline = time.monotonic() + duration if duration else float("inf")
+            while time.monotonic() < deadline:
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    except KeyboardInterrupt:
+        # The context manager has already stopped every process it started.
+        typer.echo("interrupted: stopped every task and HAProxy")
+        return
+    typer.echo("stopped every task and HAProxy")
 
 
 @local_app.command()
@@ -97,14 +150,18 @@ def up(
 def failover(
     env: EnvOption = None,
     env_file: EnvFileOption = None,
+    service: ServiceOpt = None,
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
-    rate: RateOpt = 200,
+    rate: RateOpt = 100,
 ) -> None:
-    """SIGKILL one task under load; time detection and the replacement."""
-    with _rehearsal(env, env_file, tasks, time_scale) as r:
-        _header(r)
-        print_failover(r.failover(load_rate=rate))
+    """SIGKILL one task of a service under load; time detection and the replacement."""
+    config = load_env(env, env_file)
+    name, _ = select_service(config, service)  # before anything starts
+    _header(config, tasks, time_scale)
+    with _rehearsal(config, tasks, time_scale) as r:
+        _ready(r)
+        print_failover(r.failover(name, load_rate=rate))
 
 
 @local_app.command()
@@ -112,14 +169,19 @@ def failover(
 def restart(
     env: EnvOption = None,
     env_file: EnvFileOption = None,
+    service: ServiceOpt = None,
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
-    rate: RateOpt = 200,
+    rate: RateOpt = 100,
 ) -> None:
-    """Rolling restart under load, the way ECS and the ALB deploy."""
-    with _rehearsal(env, env_file, tasks, time_scale) as r:
-        _header(r)
-        report = r.restart(load_rate=rate)
+    """Rolling restart of one service under load on every service, the way ECS and the ALB
+    deploy; exit 1 if any request failed."""
+    config = load_env(env, env_file)
+    name, _ = select_service(config, service)
+    _header(config, tasks, time_scale)
+    with _rehearsal(config, tasks, time_scale) as r:
+        _ready(r)
+        report = r.restart(name, load_rate=rate)
         print_restart(report)
-        if report.load is not None and report.load.failed():
+        if report.loads.failed():
             raise typer.Exit(1)

@@ -1,12 +1,17 @@
-"""HAProxy standing in for the ALB: its config is generated from the environment's health check.
+"""HAProxy standing in for the ALB: one frontend routing like the shared listener, one backend
+per service with that service's target-group health check.
 
-Mapping (ALB target group -> HAProxy):
-  health_check.path / matcher        -> option httpchk GET <path> / http-check expect rstatus
-  interval / timeout                 -> inter / timeout check
-  healthy / unhealthy threshold      -> rise / fall
-  registering a target               -> a server slot leaves maintenance, must pass `rise` checks
-  deregistration delay               -> slot in drain (no new requests), then maintenance
-  the ALB never retries elsewhere    -> retries 0, no option redispatch
+Mapping (ALB -> HAProxy):
+  listener rules, lowest priority first -> ACLs + `use_backend` in priority order
+  host-header condition (* and ?)      -> hdr(host) regex, case-insensitive, port ignored
+  path-pattern condition (* and ?)     -> path / path_beg / path_reg, case-sensitive
+  default service / fixed 404          -> default_backend: the service, or a `return 404`
+  health_check.path / matcher          -> option httpchk GET <path> / http-check expect rstatus
+  interval / timeout                   -> inter / timeout check (per backend)
+  healthy / unhealthy threshold        -> rise / fall
+  registering a target                 -> a server slot leaves maintenance, must pass `rise` checks
+  deregistration delay                 -> slot in drain (no new requests), then maintenance
+  the ALB never retries elsewhere      -> retries 0, no option redispatch
 """
 
 from __future__ import annotations
@@ -14,18 +19,25 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fargate_env.config import HealthCheckConfig
+from fargate_env.config import HealthCheckConfig, Route
 from fargate_env.local.instances import LocalError, ensure_port_free
 
-BACKEND = "tasks"
 SLOT_PREFIX = "task"
+# Service names are lowercase letters, digits and dashes: an underscore never clashes.
+NO_MATCH_BACKEND = "_no_match"
+# What the ALB listener answers when no rule matches and no service is the default; the same
+# text as fargate_env.stacks.platform.NO_MATCH_BODY (a test keeps them equal; importing the
+# stack here would load aws_cdk for a local command).
+NO_MATCH_BODY = "no service matches this host and path"
 
 
 def matcher_regex(matcher: str) -> str:
@@ -79,9 +91,110 @@ def _ms(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
 
 
-def render_config(timing: CheckTiming, *, port: int, socket_path: Path, slots: int) -> str:
+def _word(text: str) -> str:
+    """One HAProxy config word: escape what its parser would otherwise interpret."""
+    return text.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"')
+
+
+def _glob_regex(pattern: str) -> str:
+    """An ALB wildcard pattern (`*` any run of characters, `?` exactly one) as a regex body."""
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+
+
+def host_condition(hosts: Iterable[str]) -> str:
+    """ACL criteria for a host-header condition: case-insensitive, any port, wildcards."""
+    alternatives = "|".join(_glob_regex(h) for h in hosts)
+    return f"hdr(host) -m reg -i {_word(f'^({alternatives})(:[0-9]+)?$')}"
+
+
+def path_conditions(paths: Iterable[str]) -> list[str]:
+    """ACL criteria for a path-pattern condition (ORed lines of one ACL): exact paths with
+    `path`, a trailing `*` with `path_beg`, any other wildcard with an anchored `path_reg`.
+    Case-sensitive and without the query string, like the ALB."""
+    exact, prefixes, regexes = [], [], []
+    for p in paths:
+        body = p[:-1]
+        if "*" not in p and "?" not in p:
+            exact.append(p)
+        elif p.endswith("*") and "*" not in body and "?" not in body:
+            prefixes.append(body)
+        else:
+            regexes.append(f"^{_glob_regex(p)}$")
+    lines = []
+    if exact:
+        lines.append("path " + " ".join(_word(p) for p in exact))
+    if prefixes:
+        lines.append("path_beg " + " ".join(_word(p) for p in prefixes))
+    lines.extend(f"path_reg {_word(r)}" for r in regexes)
+    return lines
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One service's target group: its name, health check and how many task slots it has."""
+
+    name: str
+    timing: CheckTiming
+    slots: int
+
+
+def _frontend_rules(routes: list[Route], default: str | None) -> list[str]:
+    lines = []
+    for route in sorted((r for r in routes if not r.catch_all), key=lambda r: r.priority):
+        acls = []
+        if route.hosts:
+            acls.append(f"r{route.priority}_host")
+            lines.append(f"    acl r{route.priority}_host {host_condition(route.hosts)}")
+        if route.paths:
+            acls.append(f"r{route.priority}_path")
+            lines.extend(
+                f"    acl r{route.priority}_path {criteria}"
+                for criteria in path_conditions(route.paths)
+            )
+        # Conditions of one rule are ANDed; values within a condition are ORed.
+        lines.append(f"    use_backend {route.service} if {' '.join(acls)}")
+    lines.append(f"    default_backend {default or NO_MATCH_BACKEND}")
+    return lines
+
+
+def _backend(spec: BackendSpec) -> str:
+    t = spec.timing
+    return f"""
+# {spec.name}: health check at scale {t.scale:g}
+backend {spec.name}
+    balance roundrobin
+    timeout check {_ms(t.timeout_s)}
+    option httpchk GET {_word(t.path)}
+    http-check expect rstatus {matcher_regex(t.matcher)}
+    http-response set-header X-Served-By %[be_name]/%[srv_name]
+    default-server inter {_ms(t.interval_s)} fall {t.fall} rise {t.rise}
+    # Empty target slots, in maintenance until a task is registered into one.
+    server-template {SLOT_PREFIX} 1-{spec.slots} 127.0.0.1:1 check disabled
+"""
+
+
+def render_config(
+    backends: list[BackendSpec],
+    routes: list[Route],
+    default: str | None,
+    *,
+    port: int,
+    socket_path: Path,
+) -> str:
+    """The whole HAProxy config: the listener's rules in priority order, a backend per service,
+    and the fixed 404 when there is no default service."""
+    frontend = "\n".join(_frontend_rules(routes, default))
+    no_match = (
+        ""
+        if default
+        else f"""
+# No rule matched and no service is the default: the listener's fixed response.
+backend {NO_MATCH_BACKEND}
+    http-request return status 404 content-type text/plain string "{_word(NO_MATCH_BODY)}"
+"""
+    )
     return f"""\
-# Generated by fargate-env local from the environment's [health_check] (scale {timing.scale:g}).
+# Generated by fargate-env local from the environment's services, routing and health checks.
 global
     stats socket {socket_path} mode 600 level admin
     maxconn 4096
@@ -92,24 +205,14 @@ defaults
     # The ALB's default idle timeout.
     timeout client 60s
     timeout server 60s
-    timeout check {_ms(timing.timeout_s)}
     # Like the ALB: a request that fails on its target is not retried on another one.
     retries 0
     option http-keep-alive
 
 frontend alb
     bind 127.0.0.1:{port}
-    default_backend {BACKEND}
-
-backend {BACKEND}
-    balance roundrobin
-    option httpchk GET {timing.path}
-    http-check expect rstatus {matcher_regex(timing.matcher)}
-    http-response set-header X-Served-By %[srv_name]
-    default-server inter {_ms(timing.interval_s)} fall {timing.fall} rise {timing.rise}
-    # Empty target slots, in maintenance until a task is registered into one.
-    server-template {SLOT_PREFIX} 1-{slots} 127.0.0.1:1 check disabled
-"""
+{frontend}
+{"".join(_backend(b) for b in backends)}{no_match}"""
 
 
 def haproxy_binary() -> str:
@@ -128,31 +231,55 @@ class ServerStat:
 
 
 class HAProxy:
-    """A foreground haproxy process plus its runtime API (the admin socket)."""
+    """A foreground haproxy process plus its runtime API (the admin socket).
 
-    def __init__(self, timing: CheckTiming, *, port: int, workdir: Path, slots: int) -> None:
-        self.timing = timing
+    A slot is named the way HAProxy names the server and the X-Served-By header reports it:
+    "<backend>/<server>", e.g. "web/task1".
+    """
+
+    def __init__(
+        self,
+        backends: list[BackendSpec],
+        routes: list[Route],
+        default: str | None,
+        *,
+        port: int,
+        workdir: Path,
+    ) -> None:
+        self.backends = {b.name: b for b in backends}
+        self.routes = routes
+        self.default = default
         self.port = port
-        self.slots = slots
         self.workdir = workdir
         self.socket_path = workdir / "haproxy.sock"
         self.config_path = workdir / "haproxy.cfg"
         self.log_path = workdir / "haproxy.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        self._free = [f"{SLOT_PREFIX}{i}" for i in range(1, slots + 1)]
+        self._free = {
+            b.name: [f"{b.name}/{SLOT_PREFIX}{i}" for i in range(1, b.slots + 1)] for b in backends
+        }
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def render(self) -> str:
+        return render_config(
+            list(self.backends.values()),
+            self.routes,
+            self.default,
+            port=self.port,
+            socket_path=self.socket_path,
+        )
+
     def start(self, timeout: float = 5.0) -> None:
         binary = haproxy_binary()
         ensure_port_free(self.port)
-        self.config_path.write_text(
-            render_config(
-                self.timing, port=self.port, socket_path=self.socket_path, slots=self.slots
-            )
-        )
+        self.config_path.write_text(self.render())
         check = subprocess.run(
             [binary, "-c", "-q", "-f", str(self.config_path)], capture_output=True, text=True
         )
@@ -199,44 +326,47 @@ class HAProxy:
         return b"".join(chunks).decode()
 
     def servers(self) -> dict[str, ServerStat]:
-        raw = self.command(f"show stat {BACKEND} 4 -1")
+        """Every server slot of every backend, keyed "<backend>/<server>"."""
+        raw = self.command("show stat -1 4 -1")
         rows = csv.DictReader(io.StringIO(raw.lstrip("# ")))
         return {
-            row["svname"]: ServerStat(
-                name=row["svname"],
+            f"{row['pxname']}/{row['svname']}": ServerStat(
+                name=f"{row['pxname']}/{row['svname']}",
                 status=row["status"],
                 address=row.get("addr", ""),
                 current_sessions=int(row["scur"] or 0),
             )
             for row in rows
-            if row.get("svname")
+            if row.get("svname") and row.get("pxname") in self.backends
         }
 
     def status(self, slot: str) -> str:
         return self.servers()[slot].status
 
-    def register(self, port: int) -> str:
-        """Put a task into a free slot; it serves traffic once `rise` checks pass."""
-        if not self._free:
-            raise LocalError(f"all {self.slots} HAProxy slots are in use")
-        slot = self._free.pop(0)
-        self._expect_empty(self.command(f"set server {BACKEND}/{slot} addr 127.0.0.1 port {port}"))
+    def register(self, backend: str, port: int) -> str:
+        """Put a task into a free slot of `backend`; it serves once `rise` checks pass."""
+        free = self._free[backend]
+        if not free:
+            raise LocalError(
+                f"all {self.backends[backend].slots} HAProxy slots of {backend} are in use"
+            )
+        slot = free.pop(0)
+        self._expect_empty(self.command(f"set server {slot} addr 127.0.0.1 port {port}"))
         # Out of maintenance HAProxy would trust the slot at once; forcing health down in the
         # same command batch makes it earn `rise` passing checks first, like an ALB target in
         # its "initial" state.
-        server = f"{BACKEND}/{slot}"
         self._expect_empty(
-            self.command(f"set server {server} state ready; set server {server} health down")
+            self.command(f"set server {slot} state ready; set server {slot} health down")
         )
         return slot
 
     def drain(self, slot: str) -> None:
         """Deregistration starts: no new requests, in-flight ones finish."""
-        self._expect_empty(self.command(f"set server {BACKEND}/{slot} state drain"))
+        self._expect_empty(self.command(f"set server {slot} state drain"))
 
     def deregister(self, slot: str) -> None:
-        self._expect_empty(self.command(f"set server {BACKEND}/{slot} state maint"))
-        self._free.append(slot)
+        self._expect_empty(self.command(f"set server {slot} state maint"))
+        self._free[slot.split("/", 1)[0]].append(slot)
 
     def wait_status(self, slot: str, wanted: str, timeout: float, poll: float = 0.02) -> float:
         """Seconds until the slot's status is exactly `wanted` (e.g. "UP", "DOWN")."""

@@ -1,34 +1,94 @@
-"""The rehearsal itself: N tasks behind HAProxy, and what ECS + the ALB do to them."""
+"""The rehearsal itself: every service's tasks behind one HAProxy routing like the shared ALB,
+and what ECS + the ALB do to them."""
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
 import math
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fargate_env.config import EnvironmentConfig
+from fargate_env.config import EnvironmentConfig, ServiceConfig, select_service
 from fargate_env.local.cgroup import Capper, describe
-from fargate_env.local.haproxy import CheckTiming, HAProxy
+from fargate_env.local.haproxy import BackendSpec, CheckTiming, HAProxy
 from fargate_env.local.instances import Instance, LocalError, free_port, start_instance
 from fargate_env.ops.load import BackgroundLoad, LoadReport
 
-# Keep-alive connections the load spreads over, and how long one request may take.
+# Keep-alive connections each service's load spreads over, and how long one request may take.
 LOAD_CONNECTIONS = 8
 LOAD_TIMEOUT_S = 5.0
+# How often the runtime API is asked for every slot's status while waiting on several.
+POLL_S = 0.01
+
+Progress = Callable[[str], None]
+
+
+def route_of(config: EnvironmentConfig, host: str | None, path: str) -> str | None:
+    """The service the ALB sends a request to (None: the fixed 404), by its own rules:
+    lowest priority first, hosts case-insensitive, paths case-sensitive, `*` and `?`."""
+    hostname = (host or "").split(":")[0].lower()
+    for route in sorted(config.routes(), key=lambda r: r.priority):
+        host_ok = not route.hosts or any(
+            fnmatch.fnmatchcase(hostname, h.lower()) for h in route.hosts
+        )
+        path_ok = not route.paths or any(fnmatch.fnmatchcase(path, p) for p in route.paths)
+        if host_ok and path_ok:
+            return route.service
+    return None
+
+
+@dataclass
+class ServiceTasks:
+    """One service of the rehearsal: its config, its check numbers and its running tasks."""
+
+    name: str
+    config: ServiceConfig
+    timing: CheckTiming
+    running: dict[str, Instance] = field(default_factory=dict)  # HAProxy slot -> task
+    serial: int = 0
+
+    @property
+    def registration_timeout_s(self) -> float:
+        # Start-up plus `rise` checks, with room for a loaded 2-core machine.
+        return self.timing.registration_bound_s + 10.0
+
+
+@dataclass
+class LoadSet:
+    """The load on every service at once, one report per service; `skipped` says why a
+    service got none."""
+
+    reports: dict[str, LoadReport] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def failed(self) -> int:
+        return sum(len(r.failed()) for r in self.reports.values())
 
 
 @dataclass
 class FailoverReport:
+    service: str
     killed: str
     detection_s: float  # SIGKILL -> HAProxy reports the target DOWN
     detection_bound_s: float
     replacement_healthy_s: float  # SIGKILL -> the replacement task is UP in HAProxy
-    load: LoadReport | None = None
+    loads: LoadSet = field(default_factory=LoadSet)
     kill_at: float = 0.0
     down_at: float = 0.0
+    replacement: str = ""
     survivors: list[str] = field(default_factory=list)
+
+    @property
+    def load(self) -> LoadReport | None:
+        """The load on the service that lost a task."""
+        return self.loads.reports.get(self.service)
 
 
 @dataclass
@@ -43,8 +103,27 @@ class RestartStep:
 
 @dataclass
 class RestartReport:
+    service: str
     steps: list[RestartStep]
-    load: LoadReport | None = None
+    loads: LoadSet = field(default_factory=LoadSet)
+
+    @property
+    def load(self) -> LoadReport | None:
+        return self.loads.reports.get(self.service)
+
+
+@contextlib.contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """Let a clean-up finish: a second Ctrl-C while processes are being stopped is ignored
+    (only the main thread may change signal handlers; elsewhere this is a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Rehearsal:
@@ -59,30 +138,47 @@ class Rehearsal:
         port: int | None = None,
         workdir: Path | None = None,
         capper: Capper | None = None,
+        progress: Progress | None = None,
     ) -> None:
         if tasks < 1:
             raise LocalError("--tasks must be at least 1")
         self.config = config
         self.tasks = tasks
-        self.timing = CheckTiming.from_config(config.health_check, scale)
+        self.scale = scale
+        self.progress: Progress = progress or (lambda _line: None)
+        self.services = {
+            name: ServiceTasks(name, svc, CheckTiming.from_config(svc.health_check, scale))
+            for name, svc in config.services.items()
+        }
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="fargate-env-local-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
         self.capper = capper or Capper.detect()
-        # Twice the tasks: a rolling deploy runs old and new side by side.
+        # Twice the tasks per service: a rolling deploy runs old and new side by side.
         self.haproxy = HAProxy(
-            self.timing, port=port or free_port(), workdir=self.workdir, slots=2 * tasks + 1
+            [BackendSpec(s.name, s.timing, 2 * tasks + 1) for s in self.services.values()],
+            config.routes(),
+            config.default_service,
+            port=port or free_port(),
+            workdir=self.workdir,
         )
-        self.running: dict[str, Instance] = {}  # HAProxy slot -> task
-        self._serial = 0
 
     @property
     def url(self) -> str:
         return self.haproxy.url
 
-    @property
-    def cap_description(self) -> str:
-        svc = self.config.service
+    def service(self, name: str | None = None) -> ServiceTasks:
+        """`--service NAME`: required with several services (ConfigError: one line, exit 2)."""
+        name, _ = select_service(self.config, name)
+        return self.services[name]
+
+    def cap_description(self, service: str) -> str:
+        svc = self.services[service].config
         return describe(svc.cpu, svc.memory, self.capper)
+
+    @property
+    def running(self) -> dict[str, Instance]:
+        """Every running task of every service, by slot ("web/task1")."""
+        return {slot: i for s in self.services.values() for slot, i in s.running.items()}
 
     def __enter__(self) -> Rehearsal:
         try:
@@ -97,125 +193,205 @@ class Rehearsal:
 
     def start(self) -> None:
         self.haproxy.start()
-        slots = [self.launch() for _ in range(self.tasks)]
-        for slot in slots:
-            self.haproxy.wait_status(slot, "UP", self._registration_timeout())
+        self.progress(f"HAProxy (pid {self.haproxy.pid}) listening at {self.url}")
+        waiting: dict[str, float] = {}
+        for svc in self.services.values():
+            for _ in range(self.tasks):
+                waiting[self.launch(svc)] = time.monotonic()
+        timeout = max(s.registration_timeout_s for s in self.services.values())
+        for slot, seconds in self._await({s: "UP" for s in waiting}, timeout, since=waiting):
+            self.progress(f"{slot}: healthy after {seconds:.2f} s")
 
     def close(self) -> None:
-        for instance in self.running.values():
-            instance.cleanup()
-        self.running.clear()
-        self.haproxy.stop()
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        with _no_interrupt():
+            for svc in self.services.values():
+                for instance in svc.running.values():
+                    instance.cleanup()
+                svc.running.clear()
+            self.haproxy.stop()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
 
-    def _registration_timeout(self) -> float:
-        # Start-up plus `rise` checks, with room for a loaded 2-core machine.
-        return self.timing.registration_bound_s + 10.0
+    def task_environment(self, svc: ServiceTasks, port: int) -> dict[str, str]:
+        """What the task definition gives the container (constructs/web_service.py), with the
+        local port and a version that tells the tasks apart."""
+        hc = svc.config.health_check
+        return {
+            **svc.config.environment,
+            "PORT": str(port),
+            "HEALTH_PATH": hc.path,
+            "HEALTH_TIMEOUT_SECONDS": str(max(hc.container_timeout_seconds - 1, 1)),
+            # Finish draining before the stop timeout, after which ECS would SIGKILL.
+            "SHUTDOWN_TIMEOUT_SECONDS": str(svc.config.drain_seconds),
+            "SERVICE_NAME": svc.name,
+            "APP_VERSION": f"local-{svc.serial}",
+        }
 
-    def launch(self) -> str:
+    def launch(self, svc: ServiceTasks) -> str:
         """Start a task and register it at once, as ECS registers a RUNNING task: HAProxy
         routes to it only after `rise` passing checks."""
-        self._serial += 1
-        svc = self.config.service
-        env = {
-            **svc.environment,
-            "APP_VERSION": f"local-{self._serial}",
-            # Finish draining before the stop timeout, after which ECS would SIGKILL.
-            "SHUTDOWN_TIMEOUT_SECONDS": str(svc.drain_seconds),
-        }
+        svc.serial += 1
+        port = free_port()
         instance = start_instance(
-            f"task-{self._serial}",
-            port=free_port(),
+            f"{svc.name}-task-{svc.serial}",
+            port=port,
             log_dir=self.workdir,
             capper=self.capper,
-            cpu_units=svc.cpu,
-            memory_mib=svc.memory,
-            env=env,
+            cpu_units=svc.config.cpu,
+            memory_mib=svc.config.memory,
+            env=self.task_environment(svc, port),
         )
         try:
-            slot = self.haproxy.register(instance.port)
+            slot = self.haproxy.register(svc.name, instance.port)
         except BaseException:
             instance.cleanup()
             raise
-        self.running[slot] = instance
+        svc.running[slot] = instance
+        self.progress(f"{slot}: started {instance.name} (pid {instance.pid}, port {port})")
         return slot
 
+    def _await(
+        self, wanted: dict[str, str], timeout: float, *, since: dict[str, float] | float
+    ) -> Iterator[tuple[str, float]]:
+        """Yield (slot, seconds) as each slot reaches its wanted status, timed from `since`
+        (one instant, or one per slot); LocalError when a task dies starting or time is up."""
+        pending = dict(wanted)
+        deadline = time.monotonic() + timeout
+        while pending:
+            servers = self.haproxy.servers()
+            now = time.monotonic()
+            for slot, status in list(pending.items()):
+                if servers[slot].status == status:
+                    del pending[slot]
+                    start = since[slot] if isinstance(since, dict) else since
+                    yield slot, now - start
+                elif status == "UP" and not self.running[slot].alive():
+                    task = self.running[slot]
+                    raise LocalError(
+                        f"{slot}: {task.name} exited with code {task.proc.returncode} while"
+                        f" starting; see {task.log_path}"
+                    )
+            if not pending:
+                return
+            if now > deadline:
+                slot, status = next(iter(pending.items()))
+                raise LocalError(f"HAProxy did not report {slot} {status} within {timeout:g} s")
+            time.sleep(POLL_S)
+
+    @contextlib.contextmanager
+    def _loads(self, max_duration_s: float, rate: float) -> Iterator[LoadSet]:
+        """Paced load on every service's route at once, for at most `max_duration_s`; the
+        reports land in the LoadSet when the block ends."""
+        result = LoadSet()
+        loads: dict[str, BackgroundLoad] = {}
+        for name in self.services:
+            url = self.load_url(name)
+            if url is None:
+                result.skipped[name] = "its route needs a Host header the load cannot send"
+                continue
+            result.urls[name] = url
+            loads[name] = BackgroundLoad(
+                url,
+                duration_s=max_duration_s,
+                rate=rate,
+                connections=LOAD_CONNECTIONS,
+                max_requests=math.ceil(rate * max_duration_s) + 1,
+                timeout_s=LOAD_TIMEOUT_S,
+            )
+        try:
+            for load in loads.values():
+                load.start()
+            yield result
+        finally:
+            for name, load in loads.items():
+                report = load.finish()
+                if report is not None:
+                    result.reports[name] = report
+
+    def load_url(self, service: str) -> str | None:
+        """Where a service answers through the HAProxy (None: only with a Host header)."""
+        host, path = self.config.service_endpoint(service)
+        path = path or "/"
+        if host is not None or route_of(self.config, None, path) != service:
+            return None
+        return self.url + path
+
     def failover(
-        self, *, load_rate: float = 200.0, settle_s: float | None = None
+        self, service: str | None = None, *, load_rate: float = 100.0, settle_s: float | None = None
     ) -> FailoverReport:
-        """SIGKILL one task under load; time HAProxy's detection and the replacement."""
-        settle = self.timing.interval_s if settle_s is None else settle_s
-        victim_slot = next(iter(self.running))
-        victim = self.running[victim_slot]
-        survivors = [s for s in self.running if s != victim_slot]
-        budget = self.timing.detection_bound_s + self._registration_timeout() + settle + 10
-        with self._background_load(budget, load_rate) as load:
+        """SIGKILL one task of a service under load on every service; time, each from the
+        kill, HAProxy marking it DOWN and the replacement becoming UP."""
+        svc = self.service(service)
+        settle = svc.timing.interval_s if settle_s is None else settle_s
+        victim_slot = next(iter(svc.running))
+        victim = svc.running[victim_slot]
+        survivors = [s for s in svc.running if s != victim_slot]
+        detection_timeout = svc.timing.detection_bound_s + 5
+        budget = max(detection_timeout, svc.registration_timeout_s) + 2 * settle + 10
+        with self._loads(budget, load_rate) as loads:
             time.sleep(settle)  # steady state first, so failures stand out
             kill_at = time.monotonic()
             victim.kill()
             # ECS sees the essential container exit and starts a replacement straight away;
-            # the ALB notices on its own, through failed checks.
-            new_slot = self.launch()
-            detection = self.haproxy.wait_status(
-                victim_slot, "DOWN", self.timing.detection_bound_s + 5, poll=0.01
+            # the ALB notices on its own, through failed checks. Both clocks run from the kill.
+            new_slot = self.launch(svc)
+            times = dict(
+                self._await(
+                    {victim_slot: "DOWN", new_slot: "UP"},
+                    max(detection_timeout, svc.registration_timeout_s),
+                    since=kill_at,
+                )
             )
-            down_at = kill_at + detection
-            detection = time.monotonic() - kill_at
-            self.haproxy.wait_status(new_slot, "UP", self._registration_timeout(), poll=0.01)
-            replacement = time.monotonic() - kill_at
             time.sleep(settle)
-            result = load.finish()
         self.haproxy.deregister(victim_slot)
-        self.running.pop(victim_slot).cleanup()
+        svc.running.pop(victim_slot).cleanup()
         return FailoverReport(
+            service=svc.name,
             killed=victim_slot,
-            detection_s=detection,
-            detection_bound_s=self.timing.detection_bound_s,
-            replacement_healthy_s=replacement,
-            load=result,
+            detection_s=times[victim_slot],
+            detection_bound_s=svc.timing.detection_bound_s,
+            replacement_healthy_s=times[new_slot],
+            loads=loads,
             kill_at=kill_at,
-            down_at=down_at,
+            down_at=kill_at + times[victim_slot],
+            replacement=new_slot,
             survivors=survivors,
         )
 
-    def _background_load(self, max_duration_s: float, rate: float) -> BackgroundLoad:
-        """Paced load at HAProxy for at most `max_duration_s` (the caller stops it sooner)."""
-        return BackgroundLoad(
-            self.url,
-            duration_s=max_duration_s,
-            rate=rate,
-            connections=LOAD_CONNECTIONS,
-            max_requests=math.ceil(rate * max_duration_s) + 1,
-            timeout_s=LOAD_TIMEOUT_S,
-        )
-
-    def restart(self, *, load_rate: float = 200.0) -> RestartReport:
-        """A rolling deploy, one task at a time, as ECS does with minimum healthy 100 %:
-        start new -> wait healthy -> deregister old (drain for the delay) -> SIGTERM -> exit."""
+    def restart(self, service: str | None = None, *, load_rate: float = 100.0) -> RestartReport:
+        """A rolling deploy of one service, one task at a time, as ECS does with minimum
+        healthy 100 %: start new -> wait healthy -> deregister old (drain for the delay) ->
+        SIGTERM -> exit. Every service is under load meanwhile."""
+        svc = self.service(service)
         steps: list[RestartStep] = []
-        stop_timeout = self.config.service.stop_timeout_seconds
-        per_step = self._registration_timeout() + self.timing.deregistration_delay_s + stop_timeout
-        with self._background_load(per_step * len(self.running) + 10, load_rate) as load:
-            for old_slot in list(self.running):
+        stop_timeout = svc.config.stop_timeout_seconds
+        t = svc.timing
+        per_step = svc.registration_timeout_s + t.deregistration_delay_s + stop_timeout
+        with self._loads(per_step * len(svc.running) + 10, load_rate) as loads:
+            time.sleep(t.interval_s)  # steady state first
+            for old_slot in list(svc.running):
                 started = time.monotonic()
-                new_slot = self.launch()
-                self.haproxy.wait_status(new_slot, "UP", self._registration_timeout())
-                healthy = time.monotonic() - started
+                new_slot = self.launch(svc)
+                ((_, healthy),) = self._await(
+                    {new_slot: "UP"}, svc.registration_timeout_s, since=started
+                )
+                self.progress(f"{new_slot}: healthy after {healthy:.2f} s")
 
                 drain_start = time.monotonic()
                 self.haproxy.drain(old_slot)
-                time.sleep(self.timing.deregistration_delay_s)
+                time.sleep(t.deregistration_delay_s)
                 # The ALB cuts what is left after the delay; anything still open is lost there.
                 self.haproxy.wait_idle(old_slot, timeout=0.5)
                 self.haproxy.deregister(old_slot)
                 drain = time.monotonic() - drain_start
 
-                old = self.running.pop(old_slot)
+                old = svc.running.pop(old_slot)
                 stop_start = time.monotonic()
                 code = old.terminate(timeout=stop_timeout)
                 stop = time.monotonic() - stop_start
                 old.cleanup()  # SIGKILL if it outlived the stop timeout, as ECS would
                 steps.append(RestartStep(old_slot, new_slot, healthy, drain, code, stop))
-            result = load.finish()
-        return RestartReport(steps=steps, load=result)
+                self.progress(f"{old_slot}: drained {drain:.2f} s, exited {code}")
+            time.sleep(t.interval_s)  # the last new task serves alone for a while
+        return RestartReport(service=svc.name, steps=steps, loads=loads)
