@@ -1,5 +1,6 @@
-"""MonitoringStack: alarms, scale-to-zero quietness, event rules, topic + key policies,
-subscriptions, budget, dashboard and outputs, read from the synthesized templates."""
+"""Alarms and event rules of a service (ServiceAlarms, in its stack), the ALB alarm and the
+dashboard (monitoring stack), topic + key policies, subscriptions and budget (alerts stack),
+read from the synthesized templates."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from typing import Any
 import pytest
 
 from fargate_env import outputs
-from fargate_env.stacks.monitoring import UNEXPECTED_STOP_CODES
+from fargate_env.constructs.service_alarms import UNEXPECTED_STOP_CODES
 
 MON = outputs.MONITORING
+# Where each kind of resource lives now that services have stacks of their own.
+PART = {
+    "AWS::Events::Rule": "service:web",
+    "AWS::SNS::Topic": outputs.ALERTS,
+    "AWS::SNS::TopicPolicy": outputs.ALERTS,
+    "AWS::SNS::Subscription": outputs.ALERTS,
+    "AWS::KMS::Key": outputs.ALERTS,
+    "AWS::Budgets::Budget": outputs.ALERTS,
+}
 ALARM = "AWS::CloudWatch::Alarm"
 EMAILS = ["ops@example.com", "dev+alerts@example.org"]
 
@@ -35,11 +45,12 @@ TUNED = {
         },
     },
     "cost": {"monthly_budget_usd": 123.5},
-    "service": {"scaling": {"memory_target_percent": 70, "requests_per_target": 500}},
+    "services": {"web": {"scaling": {"memory_target_percent": 70, "requests_per_target": 500}}},
 }
-SCHEDULED = {"service": {"schedule": {"timezone": "Europe/Berlin"}}}
+SCHEDULED = {"services": {"web": {"schedule": {"timezone": "Europe/Berlin"}}}}
 INSIGHTS = {
-    "service": {"container_insights": True, "schedule": {}},
+    "cluster": {"container_insights": True},
+    "services": {"web": {"schedule": {}}},
     "monitoring": {"dashboard": False},
 }
 
@@ -66,8 +77,10 @@ FIXED_THRESHOLDS = {"UnhealthyHosts": 0, "NoHealthyHosts": 1}
 # -- template helpers --------------------------------------------------------------------------
 
 
-def resources(synthesized, kind: str, part: str = MON) -> dict[str, dict]:
-    tpl = synthesized.template_json(part)
+def resources(synthesized, kind: str, part: str | None = None) -> dict[str, dict]:
+    if part is None and kind == ALARM:
+        return {**resources(synthesized, kind, "service:web"), **resources(synthesized, kind, MON)}
+    tpl = synthesized.template_json(part or PART.get(kind, MON))
     return {k: r for k, r in tpl["Resources"].items() if r["Type"] == kind}
 
 
@@ -79,11 +92,22 @@ def the(synthesized, kind: str) -> tuple[str, dict]:
 
 def alarms(synthesized) -> dict[str, dict]:
     """Alarm properties by construct id (the logical id minus CDK's hash suffix)."""
-    return {k[:-8]: r["Properties"] for k, r in resources(synthesized, ALARM).items()}
+    return {
+        k[:-8].removeprefix("Alarms"): r["Properties"]
+        for k, r in resources(synthesized, ALARM).items()
+    }
 
 
 def topic_ref(synthesized) -> dict:
+    """Inside the alerts stack: a Ref to the topic."""
     return {"Ref": the(synthesized, "AWS::SNS::Topic")[0]}
+
+
+def topic_arn(synthesized) -> dict:
+    """Everywhere else: the topic's ARN by name, so no stack imports an export for it."""
+    name = f"{synthesized.config.name}-alarms"
+    parts = ["arn:", {"Ref": "AWS::Partition"}, ":sns:", {"Ref": "AWS::Region"}, ":"]
+    return {"Fn::Join": ["", [*parts, {"Ref": "AWS::AccountId"}, f":{name}"]]}
 
 
 def imports(value: Any) -> list[str]:
@@ -111,8 +135,25 @@ def exported_resource(synthesized, export_name: str) -> dict:
     return tpl["Resources"][logical]
 
 
-def pointed_types(synthesized, fragment: Any) -> set[str]:
-    return {exported_resource(synthesized, n)["Type"] for n in imports(fragment)}
+def local_refs(value: Any) -> list[str]:
+    """Logical ids a fragment points at in its own stack (Ref / Fn::GetAtt)."""
+    if isinstance(value, dict):
+        if "Ref" in value and not value["Ref"].startswith("AWS::"):
+            return [value["Ref"]]
+        if "Fn::GetAtt" in value:
+            return [value["Fn::GetAtt"][0]]
+        return [name for v in value.values() for name in local_refs(v)]
+    if isinstance(value, list):
+        return [name for v in value for name in local_refs(v)]
+    return []
+
+
+def pointed_types(synthesized, fragment: Any, part: str = "service:web") -> set[str]:
+    """Types of the resources a fragment points at: exports of other stacks, or `part`'s own."""
+    own = synthesized.template_json(part)["Resources"]
+    return {exported_resource(synthesized, n)["Type"] for n in imports(fragment)} | {
+        own[n]["Type"] for n in local_refs(fragment)
+    }
 
 
 def metric_stats(props: dict) -> list[dict]:
@@ -163,9 +204,10 @@ def test_alarm_definition(synth, overrides, spec):
     assert props["Threshold"] == (getattr(th, threshold_key) if threshold_key else expected)
     assert props["EvaluationPeriods"] == getattr(th, periods_key)
     assert props["TreatMissingData"] == missing
-    assert props["AlarmActions"] == [topic_ref(synthesized)]
-    assert props["OKActions"] == [topic_ref(synthesized)]
-    assert props["AlarmName"] == f"{synthesized.config.name}-{alarm_id}"
+    assert props["AlarmActions"] == [topic_arn(synthesized)]
+    assert props["OKActions"] == [topic_arn(synthesized)]
+    service = "" if alarm_id == "Alb5xx" else "web-"
+    assert props["AlarmName"] == f"{synthesized.config.name}-{service}{alarm_id}"
     low_samples = "ignore" if alarm_id == "LatencyP95" else None
     assert props.get("EvaluateLowSampleCountPercentile") == low_samples
 
@@ -175,12 +217,13 @@ def test_alarm_dimensions_point_at_this_environment(demo, spec):
     alarm_id, namespace = spec[0], spec[1]
     (ms,) = metric_stats(alarms(demo)[alarm_id])
     dims = {d["Name"]: d["Value"] for d in ms["Metric"]["Dimensions"]}
+    part = MON if alarm_id == "Alb5xx" else "service:web"
     if namespace == "AWS/ECS":
         assert pointed_types(demo, dims.pop("ClusterName")) == {"AWS::ECS::Cluster"}
         assert pointed_types(demo, dims.pop("ServiceName")) == {"AWS::ECS::Service"}
     else:
         # TG metrics name the ALB through its listener's ARN (CDK derives it from there).
-        lb_types = pointed_types(demo, dims.pop("LoadBalancer"))
+        lb_types = pointed_types(demo, dims.pop("LoadBalancer"), part)
         assert lb_types & {
             "AWS::ElasticLoadBalancingV2::LoadBalancer",
             "AWS::ElasticLoadBalancingV2::Listener",
@@ -197,9 +240,7 @@ def test_listener_behind_the_target_group_dimension_belongs_to_the_alb(demo):
     (ms,) = metric_stats(alarms(demo)["Target5xx"])
     lb_value = next(d["Value"] for d in ms["Metric"]["Dimensions"] if d["Name"] == "LoadBalancer")
     (listener,) = {json.dumps(exported_resource(demo, n)) for n in imports(lb_value)}
-    alb_id = next(
-        iter(resources(demo, "AWS::ElasticLoadBalancingV2::LoadBalancer", "load-balancer"))
-    )
+    alb_id = next(iter(resources(demo, "AWS::ElasticLoadBalancingV2::LoadBalancer", "platform")))
     assert json.loads(listener)["Properties"]["LoadBalancerArn"] == {"Ref": alb_id}
 
 
@@ -254,7 +295,9 @@ def test_no_alarm_fires_when_scaled_to_zero_on_schedule(synth, overrides):
     found = alarms(synth(overrides))
     assert len(found) == len(ALARMS)
     firing = [name for name, props in found.items() if fires_when_scaled_to_zero(props)]
-    assert firing == []
+    # The ALB's own 5xx cannot be told apart per service (a shared load balancer): a request
+    # to a service scaled to zero is a 503 there, and it says so in the alarm's description.
+    assert firing == ["Alb5xx"]
 
 
 def test_without_a_schedule_zero_healthy_hosts_is_an_outage(demo):
@@ -274,7 +317,7 @@ def test_without_a_schedule_zero_healthy_hosts_is_an_outage(demo):
 )
 def test_gate_reads_this_service_task_count(synth, overrides, gate):
     synthesized = synth(overrides)
-    for alarm_id in ("Alb5xx", "NoHealthyHosts"):
+    for alarm_id in ("NoHealthyHosts",):
         metrics = {m["Id"]: m for m in alarms(synthesized)[alarm_id]["Metrics"]}
         stat = metrics["tasks"]["MetricStat"]
         assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"]) == gate
@@ -286,7 +329,7 @@ def test_gate_reads_this_service_task_count(synth, overrides, gate):
 
 
 def test_min_tasks_zero_also_gates(synth):
-    props = alarms(synth({"service": {"scaling": {"min_tasks": 0}}}))["NoHealthyHosts"]
+    props = alarms(synth({"services": {"web": {"scaling": {"min_tasks": 0}}}}))["NoHealthyHosts"]
     assert any("Expression" in m for m in props["Metrics"])
     assert not fires_when_scaled_to_zero(props)
 
@@ -295,7 +338,8 @@ def test_min_tasks_zero_also_gates(synth):
 
 
 def rules(synthesized) -> dict[str, dict]:
-    return {k[:-8]: r["Properties"] for k, r in resources(synthesized, "AWS::Events::Rule").items()}
+    found = resources(synthesized, "AWS::Events::Rule")
+    return {k[:-8].removeprefix("Alarms"): r["Properties"] for k, r in found.items()}
 
 
 def test_deployment_failure_rule(demo):
@@ -306,7 +350,7 @@ def test_deployment_failure_rule(demo):
     assert pattern["detail"] == {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}
     assert pointed_types(demo, pattern["resources"]) == {"AWS::ECS::Service"}
     (target,) = rule["Targets"]
-    assert target["Arn"] == topic_ref(demo)
+    assert target["Arn"] == topic_arn(demo)
     assert target["InputTransformer"]["InputPathsMap"]["detail-reason"] == "$.detail.reason"
 
 
@@ -317,12 +361,15 @@ def test_task_stopped_rule_is_scoped_to_this_cluster_and_unexpected_stops(demo):
     assert pattern["detail-type"] == ["ECS Task State Change"]
     detail = pattern["detail"]
     assert pointed_types(demo, detail.pop("clusterArn")) == {"AWS::ECS::Cluster"}
+    # The cluster is shared: only this service's tasks ("service:<its ECS name>").
+    (group,) = detail.pop("group")
+    assert pointed_types(demo, group) == {"AWS::ECS::Service"}
     assert detail == {"lastStatus": ["STOPPED"], "stopCode": list(UNEXPECTED_STOP_CODES)}
     # Scale-in, deploys, scheduled stops and the failover drill stop tasks on purpose.
     assert {"EssentialContainerExited", "SpotInterruption"} <= set(detail["stopCode"])
     assert not {"ServiceSchedulerInitiated", "UserInitiated"} & set(detail["stopCode"])
     (target,) = rule["Targets"]
-    assert target["Arn"] == topic_ref(demo)
+    assert target["Arn"] == topic_arn(demo)
     assert target["InputTransformer"]["InputPathsMap"]["detail-stopCode"] == "$.detail.stopCode"
 
 
@@ -360,10 +407,11 @@ def test_topic_policy_is_tls_only_and_admits_the_three_publishers(demo):
     }
     for publisher, stmt in allowed.items():
         assert stmt["Action"] == "sns:Publish" and stmt["Resource"] == topic_ref(demo), publisher
-    # Confused-deputy guards: only this account's alarms and budgets.
+    # Confused-deputy guards: only this account's alarms, budgets and event rules.
     for publisher, kind in (
         ("cloudwatch.amazonaws.com", ":alarm:*"),
         ("budgets.amazonaws.com", ":*"),
+        ("events.amazonaws.com", ":rule/*"),
     ):
         cond = allowed[publisher]["Condition"]
         assert cond["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
@@ -384,6 +432,11 @@ def test_key_policy_lets_every_publisher_encrypt_through_sns(demo):
                 granted.setdefault(principal, set()).update(actions)
     for publisher in ("cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"):
         assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= granted.get(publisher, set()), publisher
+    # ... and only through this topic: SNS names it in the encryption context.
+    (grant,) = [s for s in statements(props["KeyPolicy"]) if "Service" in s["Principal"]]
+    assert grant["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn(demo)}
+    }
 
 
 def test_no_subscriptions_without_emails(demo):
@@ -443,70 +496,60 @@ def test_budget_filter_matches_the_tag_build_app_puts_on_resources(synth, overri
 
 
 def widgets_by_title(synthesized) -> dict[str, dict]:
-    return {
-        w["properties"]["title"]: w["properties"] for w in dashboard_body(synthesized)["widgets"]
-    }
+    widgets = dashboard_body(synthesized)["widgets"]
+    return {w["properties"]["title"]: w["properties"] for w in widgets if w["type"] != "text"}
 
 
 def metric_names(widget: dict) -> set[str]:
     return {m[1] for m in widget.get("metrics", []) if isinstance(m[0], str) and len(m) > 1}
 
 
-def test_dashboard_widgets(demo):
+def test_dashboard_has_the_alb_then_each_services_rows(demo):
     w = widgets_by_title(demo)
-    assert metric_names(w["Requests"]) == {"RequestCount"}
-    latency = w["Target response time p50 / p95 / p99 (s)"]
-    assert [m[-1]["stat"] for m in latency["metrics"]] == ["p50", "p95", "p99"]
-    assert metric_names(w["HTTP 4xx / 5xx"]) == {
+    assert metric_names(w["ALB: requests"]) == {"RequestCount"}
+    assert metric_names(w["ALB: its own 4xx / 5xx"]) == {
         "HTTPCode_ELB_4XX_Count",
         "HTTPCode_ELB_5XX_Count",
-        "HTTPCode_Target_4XX_Count",
-        "HTTPCode_Target_5XX_Count",
     }
-    assert metric_names(w["Healthy / unhealthy hosts"]) == {
-        "HealthyHostCount",
-        "UnHealthyHostCount",
-    }
-    cpu_mem = w["CPU / memory utilisation (%)"]
-    assert metric_names(cpu_mem) == {"CPUUtilization", "MemoryUtilization"}
-    lines = {a["label"]: a["value"] for a in cpu_mem["annotations"]["horizontal"]}
-    assert lines == {"CPU alarm": 85, "memory alarm": 85}
-    (tasks_title,) = [t for t in w if t.startswith("Running tasks")]
-    assert any("expression" in m[0] for m in w[tasks_title]["metrics"] if isinstance(m[0], dict))
-    bounds = {a["label"]: a["value"] for a in w[tasks_title]["annotations"]["horizontal"]}
-    assert bounds == {"min tasks": 1, "max tasks": 4}
-    (scaling_title,) = [t for t in w if t.startswith("Scaling activity")]
-    targets = {a["label"]: a["value"] for a in w[scaling_title]["annotations"]["horizontal"]}
-    assert targets == {"CPU scaling target": 60}
-    alarm_widget = next(v for v in dashboard_body(demo)["widgets"] if v["type"] == "alarm")
-    assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS)
-
-
-def test_dashboard_shows_every_configured_scaling_target(synth):
-    w = widgets_by_title(synth(TUNED))
-    (scaling_title,) = [t for t in w if t.startswith("Scaling activity")]
-    targets = {a["label"]: a["value"] for a in w[scaling_title]["annotations"]["horizontal"]}
-    assert targets == {
-        "CPU scaling target": 60,
-        "memory scaling target": 70,
-        "requests/target scaling target": 500,
-    }
-    assert "RequestCountPerTarget" in metric_names(w[scaling_title])
+    for service in demo.config.services:
+        label = f"demo-{service}"
+        latency = w[f"{label}: response time p50 / p95 / p99 (s)"]
+        assert [m[-1]["stat"] for m in latency["metrics"]] == ["p50", "p95", "p99"]
+        assert metric_names(w[f"{label}: requests, target 4xx / 5xx"]) == {
+            "RequestCount",
+            "HTTPCode_Target_4XX_Count",
+            "HTTPCode_Target_5XX_Count",
+        }
+        assert metric_names(w[f"{label}: healthy / unhealthy hosts"]) == {
+            "HealthyHostCount",
+            "UnHealthyHostCount",
+        }
+        cpu_mem = w[f"{label}: CPU / memory (%) and scaling target"]
+        assert metric_names(cpu_mem) == {"CPUUtilization", "MemoryUtilization"}
+        lines = {a["label"]: a["value"] for a in cpu_mem["annotations"]["horizontal"]}
+        assert lines == {"CPU scaling target": 60, "CPU alarm": 85, "memory alarm": 85}
+        tasks = w[f"{label}: tasks vs scaling range"]
+        bounds = {a["label"]: a["value"] for a in tasks["annotations"]["horizontal"]}
+        assert bounds == {"min tasks": 1, "max tasks": 4}
+        alarm_widget = w[f"{label}: alarms"]
+        # By name: the dashboard's stack imports no alarm of a service stack.
+        assert len(alarm_widget["alarms"]) == len(ALARMS) - 1
+        assert all(f":alarm:{label}-" in a for a in alarm_widget["alarms"])
 
 
 def test_running_vs_desired_from_container_insights(synth):
     # INSIGHTS turns the dashboard off; build the same with it on.
-    synthesized = synth({"service": {"container_insights": True}})
-    w = widgets_by_title(synthesized)
-    tasks = w["Running vs desired tasks"]
+    synthesized = synth({"cluster": {"container_insights": True}})
+    tasks = widgets_by_title(synthesized)["demo-web: tasks vs scaling range"]
     assert metric_names(tasks) == {"RunningTaskCount", "DesiredTaskCount", "PendingTaskCount"}
     assert {m[0] for m in tasks["metrics"]} == {"ECS/ContainerInsights"}
 
 
 def test_outputs(demo):
-    tpl = demo.template_json(MON)
-    out = tpl["Outputs"]
-    assert out[outputs.TOPIC_ARN]["Value"] == topic_ref(demo)
+    out = demo.template_json(MON)["Outputs"]
+    assert demo.template_json(outputs.ALERTS)["Outputs"][outputs.TOPIC_ARN]["Value"] == (
+        topic_ref(demo)
+    )
     url = out[outputs.DASHBOARD_URL]["Value"]
     _, dash = the(demo, "AWS::CloudWatch::Dashboard")
     name = dash["Properties"]["DashboardName"]
@@ -519,5 +562,4 @@ def test_outputs(demo):
 def test_dashboard_off_means_no_dashboard_and_no_url(synth):
     synthesized = synth(INSIGHTS)
     assert resources(synthesized, "AWS::CloudWatch::Dashboard") == {}
-    out = synthesized.template_json(MON)["Outputs"]
-    assert outputs.DASHBOARD_URL not in out and outputs.TOPIC_ARN in out
+    assert outputs.DASHBOARD_URL not in synthesized.template_json(MON).get("Outputs", {})
