@@ -68,6 +68,16 @@ def test_up_runs_every_service_for_a_bounded_time() -> None:
     assert not [p for p in pids(out) if alive(p)]
 
 
+def read_until(proc: subprocess.Popen[str], text: str, lines: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        lines.append(line)
+        if not line or text in line:
+            break
+    assert text in lines[-1], "".join(lines)
+
+
 def test_ctrl_c_stops_everything_and_exits_0() -> None:
     proc = subprocess.Popen(
         [*CLI, "up", "--env", "demo", "--tasks", "1", "--time-scale", "0.1"],
@@ -76,15 +86,14 @@ def test_ctrl_c_stops_everything_and_exits_0() -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
     try:
-        lines = []
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            lines.append(line)
-            if not line or "Ctrl-C stops everything." in line:
-                break
-        assert "Ctrl-C stops everything.\n" in lines, "".join(lines)
+        read_until(proc, "Ctrl-C stops everything.", lines, timeout=40)
+        # While it runs, what happens to a task shows up on its own.
+        (web_pid,) = re.findall(r"web/task1: started web-task-1 \(pid (\d+)", "".join(lines))
+        os.kill(int(web_pid), signal.SIGKILL)
+        read_until(proc, "web/task1: ", lines, timeout=10)
+        assert "exited with code -9" in lines[-1]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:

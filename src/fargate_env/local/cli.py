@@ -138,6 +138,8 @@ def up(
             deadline = time.monotonic() + duration if duration else float("inf")
             while time.monotonic() < deadline:
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+                for line in r.changes():  # a task going DOWN or exiting shows at once
+                    _progress(line)
     except KeyboardInterrupt:
         # The context manager has already stopped every process it started.
         typer.echo("interrupted: stopped every task and HAProxy")

@@ -161,6 +161,7 @@ class Rehearsal:
             port=port or free_port(),
             workdir=self.workdir,
         )
+        self._seen: dict[str, str] = {}  # slot -> the status changes() last saw
 
     @property
     def url(self) -> str:
@@ -201,6 +202,21 @@ class Rehearsal:
         timeout = max(s.registration_timeout_s for s in self.services.values())
         for slot, seconds in self._await({s: "UP" for s in waiting}, timeout, since=waiting):
             self.progress(f"{slot}: healthy after {seconds:.2f} s")
+        self.changes()
+
+    def changes(self) -> list[str]:
+        """What changed since the last call: a slot's HAProxy status, a task that exited."""
+        lines = []
+        servers = self.haproxy.servers()
+        for slot, instance in self.running.items():
+            seen = self._seen.get(slot)
+            status = servers[slot].status
+            if not instance.alive():
+                status = f"{status}, {instance.name} exited with code {instance.proc.returncode}"
+            if seen is not None and seen != status:
+                lines.append(f"{slot}: {status}")
+            self._seen[slot] = status
+        return lines
 
     def close(self) -> None:
         with _no_interrupt():
