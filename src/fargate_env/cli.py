@@ -114,17 +114,35 @@ def diagram(
 
 
 # --- operations (src/fargate_env/ops) ---
-def _aws(env: str | None, env_file: Path | None) -> Any:
-    """The environment's AWS session; refuses demo placeholders before touching AWS."""
+ServiceOption = Annotated[
+    str | None,
+    typer.Option("--service", "-s", help="Service name (required when there are several)."),
+]
+EveryServiceOption = Annotated[
+    str | None, typer.Option("--service", "-s", help="One service (default: every service).")
+]
+
+
+def _aws(
+    env: str | None, env_file: Path | None, service: str | None = None, *, every: bool = False
+) -> Any:
+    """The environment's AWS session. Before anything touches AWS: --service must name a
+    service (and is required with several unless `every`: None means every service), and demo
+    placeholders are refused."""
+    from fargate_env.config import select_service
     from fargate_env.ops.aws import Aws, refuse_placeholders
 
     config = load_env(env, env_file)
+    if service is not None or not every:
+        select_service(config, service)
     refuse_placeholders(config)
     return Aws.for_environment(config)
 
 
-def _checked_aws(env: str | None, env_file: Path | None) -> Any:
-    aws = _aws(env, env_file)
+def _checked_aws(
+    env: str | None, env_file: Path | None, service: str | None = None, *, every: bool = False
+) -> Any:
+    aws = _aws(env, env_file, service, every=every)
     with console.status("checking AWS credentials (STS)"):
         aws.check_credentials()
     return aws
@@ -135,14 +153,15 @@ def _checked_aws(env: str | None, env_file: Path | None) -> Any:
 def push(
     env: EnvOption = None,
     env_file: EnvFileOption = None,
+    service: ServiceOption = None,
     tag: Annotated[
         str | None, typer.Option("--tag", help="Image tag (default: git commit).")
     ] = None,
 ):
-    """Build the sample image for the environment's architecture and push it to its ECR repo."""
+    """Build the sample image for a service's architecture and push it to its ECR repository."""
     from fargate_env.ops.images import push_image
 
-    image = push_image(_aws(env, env_file), tag=tag, progress=console.print)
+    image = push_image(_aws(env, env_file, service), service, tag=tag, progress=console.print)
     console.print(f"pushed {image}")
 
 
@@ -151,33 +170,43 @@ def push(
 def deploy(
     env: EnvOption = None,
     env_file: EnvFileOption = None,
-    image_tag: Annotated[str | None, typer.Option("--image-tag", help="Image tag to run.")] = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--service", "-s", help="Deploy only this service (and what it needs)."),
+    ] = None,
+    image_tag: Annotated[
+        str | None, typer.Option("--image-tag", help="Image tag of the service to run.")
+    ] = None,
     only: Annotated[
-        str | None, typer.Option("--only", help="One stack part, e.g. registry.")
+        str | None, typer.Option("--only", help="One shared stack part, e.g. registry.")
     ] = None,
     out: OutOption = Path("cdk.out"),
 ):
-    """Check credentials, synthesize, run the pinned `cdk deploy`; exit code follows cdk's."""
+    """Check credentials and images, synthesize, run the pinned `cdk deploy` (every stack, or
+    one service's with --service); exit code follows cdk's."""
     from fargate_env.ops.deploy import run_deploy
     from fargate_env.synth import refuse_foreign_directory
 
     refuse_foreign_directory(out)
+    aws = _aws(env, env_file, service, every=True)
     rc = run_deploy(
-        _aws(env, env_file), image_tag=image_tag, outdir=out, only=only, progress=console.print
+        aws, image_tag=image_tag, outdir=out, only=only, service=service, progress=console.print
     )
     raise typer.Exit(rc)
 
 
 @app.command()
 @user_errors
-def verify(env: EnvOption = None, env_file: EnvFileOption = None):
-    """Service stable, every target healthy, URL/health answers 200: exit 0 pass, 1 fail."""
+def verify(
+    env: EnvOption = None, env_file: EnvFileOption = None, service: EveryServiceOption = None
+):
+    """Per service: stable, targets healthy, URL + health path answers 200; exit 0 pass, 1 fail."""
     from fargate_env.ops import render
     from fargate_env.ops.verify import run_verify
 
-    aws = _checked_aws(env, env_file)
+    aws = _checked_aws(env, env_file, service, every=True)
     with console.status("verifying") as status:
-        results = run_verify(aws, progress=status.update)
+        results = run_verify(aws, service, progress=status.update)
     render.checks(console, f"verify: {aws.config.name}", results)
     if not all(check.ok for check in results):
         raise typer.Exit(1)
@@ -206,12 +235,12 @@ def load(
 
 @app.command()
 @user_errors
-def failover(env: EnvOption = None, env_file: EnvFileOption = None):
-    """Stop one running task; time until desired count runs and all targets are healthy."""
+def failover(env: EnvOption = None, env_file: EnvFileOption = None, service: ServiceOption = None):
+    """Stop one running task of a service; time until desired count runs and targets are healthy."""
     from fargate_env.ops import render
     from fargate_env.ops.failover import run_failover
 
-    report = run_failover(_checked_aws(env, env_file), progress=console.print)
+    report = run_failover(_checked_aws(env, env_file, service), service, progress=console.print)
     render.failover(console, report)
     if not report.ok:
         raise typer.Exit(1)
@@ -222,15 +251,17 @@ def failover(env: EnvOption = None, env_file: EnvFileOption = None):
 def scale_test(
     env: EnvOption = None,
     env_file: EnvFileOption = None,
+    service: ServiceOption = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Load seconds.")] = None,
 ):
-    """Drive /cpu load, report scale-out and scale-in times; leaves the desired count as found."""
+    """Drive /cpu load at a service, report scale-out and scale-in times; leaves the desired
+    count as found."""
     from fargate_env.ops import render
     from fargate_env.ops.scale_test import run_scale_test
 
-    aws = _checked_aws(env, env_file)
+    aws = _checked_aws(env, env_file, service)
     seconds = duration if duration is not None else aws.config.ops.scale_test_load_seconds
-    report = run_scale_test(aws, load_seconds=seconds, progress=console.print)
+    report = run_scale_test(aws, service, load_seconds=seconds, progress=console.print)
     render.scale(console, report)
     if not report.ok:
         raise typer.Exit(1)
@@ -241,15 +272,17 @@ def scale_test(
 def rightsize(
     env: EnvOption = None,
     env_file: EnvFileOption = None,
+    service: ServiceOption = None,
     days: Annotated[int, typer.Option("--days", help="Days of CloudWatch data.")] = 14,
 ):
-    """Recommend the cheapest Fargate size keeping p95 CPU/memory under the headroom; read-only."""
+    """Recommend the cheapest Fargate size keeping a service's p95 CPU/memory under the
+    headroom; read-only."""
     from fargate_env.ops import render
     from fargate_env.ops.rightsize import run_rightsize
 
-    aws = _checked_aws(env, env_file)
+    aws = _checked_aws(env, env_file, service)
     with console.status(f"reading {days} days of CloudWatch metrics"):
-        rec = run_rightsize(aws, days)
+        rec = run_rightsize(aws, days, service)
     render.rightsize(console, rec, days)
 
 

@@ -16,7 +16,7 @@ from moto import mock_aws
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
 from fargate_env.ops.aws import Aws
-from tests.conftest import DEMO_TOML, make_config
+from tests.conftest import DEMO_TOML, demo_data, make_config, merge
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -24,11 +24,53 @@ CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-4000-8000-0000
 REAL = {"account": ACCOUNT, "load_balancer": {"certificate_arn": CERT}}
 
 
+# The demo environment's two services: `web` takes every request no rule matches, `api` /api.
+WEB, API = "web", "api"
+# Overrides that leave the demo with `web` alone (--service is then implied).
+ONE_SERVICE = {"services": {API: None}}
+
+
 def real_config(overrides: dict | None = None) -> EnvironmentConfig:
     """The demo environment with a (moto) account instead of its placeholders."""
-    from tests.conftest import merge
-
     return make_config(merge(REAL, overrides or {}))
+
+
+def service_overrides(service: str, overrides: dict) -> dict:
+    """`overrides` for one service's table: {"cpu": 1024} -> {"services": {"web": {...}}}."""
+    return {"services": {service: overrides}}
+
+
+def toml_text(data: dict) -> str:
+    """A TOML file of `data` (strings, numbers, booleans, lists of those, nested tables)."""
+
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, str):
+            return json.dumps(v)
+        return str(v)
+
+    lines: list[str] = []
+
+    def table(prefix: list[str], body: dict) -> None:
+        scalars = {k: v for k, v in body.items() if not isinstance(v, dict)}
+        if prefix and (scalars or not body):
+            lines.append(f"[{'.'.join(json.dumps(p) for p in prefix)}]")
+        lines.extend(f"{json.dumps(k)} = {value(v)}" for k, v in scalars.items())
+        for k, v in body.items():
+            if isinstance(v, dict):
+                table([*prefix, k], v)
+
+    table([], data)
+    return "\n".join(lines) + "\n"
+
+
+def write_env_file(path: Path, overrides: dict | None = None) -> Path:
+    """A filled-in environment file: the demo with REAL and `overrides` merged in."""
+    path.write_text(toml_text(merge(merge(demo_data(), REAL), overrides or {})))
+    return path
 
 
 @pytest.fixture
@@ -39,6 +81,12 @@ def env_file(tmp_path: Path) -> Path:
     path = tmp_path / "real.toml"
     path.write_text(text)
     return path
+
+
+@pytest.fixture
+def one_service_env_file(tmp_path: Path) -> Path:
+    """A filled-in environment with the single service `web`."""
+    return write_env_file(tmp_path / "one.toml", ONE_SERVICE)
 
 
 @pytest.fixture
@@ -86,75 +134,112 @@ def create_stack(name: str, values: dict[str, str]) -> None:
 
 
 @dataclass
+class DeployedService:
+    """One service of the World: its ECS service, target group and started tasks."""
+
+    name: str
+    service: str  # the ECS service name
+    target_group_arn: str
+    task_arns: list[str] = field(default_factory=list)
+
+
+@dataclass
 class World:
     """What a deployed environment looks like to the ops tools, built with boto3 on moto."""
 
     config: EnvironmentConfig
     cluster: str
-    service: str
-    target_group_arn: str
-    task_arns: list[str] = field(default_factory=list)
+    services: dict[str, DeployedService]
 
     def aws(self) -> Aws:
         return Aws.for_environment(self.config)
 
+    # The first service's (`web` in the demo): most tests look at one service.
+    @property
+    def first(self) -> DeployedService:
+        return next(iter(self.services.values()))
 
-def build_world(config: EnvironmentConfig, url: str, *, running: int = 2) -> World:
+    @property
+    def service(self) -> str:
+        return self.first.service
+
+    @property
+    def target_group_arn(self) -> str:
+        return self.first.target_group_arn
+
+    @property
+    def task_arns(self) -> list[str]:
+        return self.first.task_arns
+
+
+def build_world(
+    config: EnvironmentConfig, url: str, *, running: int = 2, skip: tuple[str, ...] = ()
+) -> World:
+    """The platform stack (cluster, BaseUrl `url`) and, but for `skip`, every service's stack,
+    ECS service (`running` tasks) and target group (`running` registered targets)."""
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.40.0.0/20")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.0.0/24")["Subnet"]["SubnetId"]
     sg = ec2.create_security_group(GroupName="svc", Description="svc", VpcId=vpc)["GroupId"]
-
     elbv2 = boto3.client("elbv2", region_name=REGION)
-    tg = elbv2.create_target_group(
-        Name=f"{config.name}-tg", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
-
     ecs = boto3.client("ecs", region_name=REGION)
-    cluster, service = f"{config.name}-cluster", f"{config.name}-service"
+    cluster = f"{config.name}-cluster"
     ecs.create_cluster(clusterName=cluster)
-    ecs.register_task_definition(
-        family="sample",
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu=str(config.service.cpu),
-        memory=str(config.service.memory),
-        containerDefinitions=[{"name": "app", "image": "sample", "memory": 512}],
-    )
-    ecs.create_service(
-        cluster=cluster,
-        serviceName=service,
-        taskDefinition="sample",
-        desiredCount=running,
-        launchType="FARGATE",
-    )
-    world = World(config, cluster, service, tg)
-    if running:
-        tasks = ecs.run_task(
-            cluster=cluster,
-            taskDefinition="sample",
-            count=running,
-            launchType="FARGATE",
-            startedBy=service,
-            networkConfiguration={
-                "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}
-            },
-        )["tasks"]
-        world.task_arns = [t["taskArn"] for t in tasks]
-        elbv2.register_targets(
-            TargetGroupArn=tg,
-            Targets=[{"Id": f"10.40.0.{10 + i}", "Port": 8080} for i in range(running)],
-        )
-    create_stack(config.stack_name(outputs.LOAD_BALANCER), {
-        outputs.SERVICE_URL: url,
-        outputs.TARGET_GROUP_ARN: tg,
+    create_stack(config.stack_name(outputs.PLATFORM), {
+        outputs.CLUSTER_NAME: cluster,
+        outputs.BASE_URL: url,
+        outputs.LISTENER_ARN: "arn:aws:elasticloadbalancing:listener/app/x",
         outputs.LOAD_BALANCER_DNS: "alb.example",
     })  # fmt: skip
-    create_stack(config.stack_name(outputs.SERVICE), {
-        outputs.CLUSTER_NAME: cluster,
-        outputs.SERVICE_NAME: service,
-    })  # fmt: skip
+    world = World(config, cluster, {})
+    for index, (name, svc) in enumerate(config.services.items()):
+        if name in skip:
+            continue
+        tg = elbv2.create_target_group(
+            Name=f"{config.name}-{name}-tg", Protocol="HTTP", Port=8080, VpcId=vpc,
+            TargetType="ip",
+        )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
+        family, service = f"{config.name}-{name}", f"{config.name}-{name}-service"
+        ecs.register_task_definition(
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu=str(svc.cpu),
+            memory=str(svc.memory),
+            containerDefinitions=[{"name": "app", "image": "sample", "memory": 512}],
+        )
+        ecs.create_service(
+            cluster=cluster,
+            serviceName=service,
+            taskDefinition=family,
+            desiredCount=running,
+            launchType="FARGATE",
+        )
+        deployed = DeployedService(name, service, tg)
+        if running:
+            tasks = ecs.run_task(
+                cluster=cluster,
+                taskDefinition=family,
+                count=running,
+                launchType="FARGATE",
+                startedBy=service,
+                networkConfiguration={
+                    "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}
+                },
+            )["tasks"]
+            deployed.task_arns = [t["taskArn"] for t in tasks]
+            elbv2.register_targets(
+                TargetGroupArn=tg,
+                Targets=[{"Id": f"10.40.{index}.{10 + i}", "Port": 8080} for i in range(running)],
+            )
+        create_stack(config.service_stack_name(name), {
+            outputs.SERVICE_NAME: service,
+            outputs.TARGET_GROUP_ARN: tg,
+            outputs.LOG_GROUP_NAME: f"/ecs/{family}",
+            outputs.TASK_ROLE_ARN: f"arn:aws:iam::{ACCOUNT}:role/{family}-task",
+        })  # fmt: skip
+        world.services[name] = deployed
     return world
 
 
@@ -182,7 +267,8 @@ def http_server() -> Iterator[LocalServer]:
                 state.hits[path] = state.hits.get(path, 0) + 1
             if state.delay_s:
                 threading.Event().wait(state.delay_s)
-            status = state.health_status if path == "/health" else 200
+            # Every service's health path (/health, /api/health) shares one status.
+            status = state.health_status if path.endswith("/health") else 200
             body = b'{"status":"ok"}'
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -208,4 +294,11 @@ def http_server() -> Iterator[LocalServer]:
 
 @pytest.fixture
 def world(moto: None, http_server: LocalServer) -> World:
+    """The demo's two services, deployed; `env_file` is its filled-in file."""
     return build_world(real_config(), http_server.url)
+
+
+@pytest.fixture
+def one_world(moto: None, http_server: LocalServer) -> World:
+    """`web` alone, deployed; `one_service_env_file` is its filled-in file."""
+    return build_world(real_config(ONE_SERVICE), http_server.url)

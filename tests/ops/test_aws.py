@@ -64,17 +64,42 @@ def test_unreachable_endpoint(aws_credentials, monkeypatch) -> None:
 
 def test_stack_outputs(moto) -> None:
     config = real_config()
-    create_stack(config.stack_name(outputs.SERVICE), {outputs.CLUSTER_NAME: "c"})
+    create_stack(config.stack_name(outputs.PLATFORM), {outputs.CLUSTER_NAME: "c"})
+    create_stack(config.service_stack_name("api"), {outputs.SERVICE_NAME: "s"})
     aws = Aws.for_environment(config)
-    assert aws.stack_outputs(outputs.SERVICE, outputs.CLUSTER_NAME)[outputs.CLUSTER_NAME] == "c"
-    with pytest.raises(UserError, match="has no output ServiceName"):
-        aws.stack_outputs(outputs.SERVICE, outputs.SERVICE_NAME)
+    assert aws.stack_outputs(outputs.PLATFORM, outputs.CLUSTER_NAME)[outputs.CLUSTER_NAME] == "c"
+    assert aws.service_outputs("api", outputs.SERVICE_NAME)[outputs.SERVICE_NAME] == "s"
+    with pytest.raises(UserError, match="stack demo-platform has no output BaseUrl"):
+        aws.stack_outputs(outputs.PLATFORM, outputs.BASE_URL)
+    with pytest.raises(
+        UserError,
+        match=r"stack demo-service-api has no output TargetGroupArn: .*redeploy with"
+        r" `fargate-env deploy --env demo --service api`",
+    ):
+        aws.service_outputs("api", outputs.TARGET_GROUP_ARN)
+
+
+def test_missing_per_service_registry_output_names_the_registry_fix(moto) -> None:
+    config = real_config()
+    key = outputs.per_service(outputs.REPOSITORY_URI, "api")
+    create_stack(config.stack_name(outputs.REGISTRY), {key: "uri"})
+    aws = Aws.for_environment(config)
+    assert aws.stack_outputs(outputs.REGISTRY, key)[key] == "uri"
+    web = outputs.per_service(outputs.REPOSITORY_URI, "web")
+    with pytest.raises(UserError, match=rf"no output {web}: .*deploy --env demo --only registry`"):
+        aws.stack_outputs(outputs.REGISTRY, web)
 
 
 def test_missing_stack_names_stack_region_and_fix(moto) -> None:
     aws = Aws.for_environment(real_config())
-    with pytest.raises(UserError, match=r"stack demo-service not found in us-east-1: run"):
-        aws.stack_outputs(outputs.SERVICE)
+    with pytest.raises(
+        UserError,
+        match=r"^stack demo-service-api not found in us-east-1: run"
+        r" `fargate-env deploy --env demo --service api` first",
+    ):
+        aws.service_outputs("api")
+    with pytest.raises(UserError, match=r"stack demo-platform not found .* --env demo` first"):
+        aws.stack_outputs(outputs.PLATFORM)
     with pytest.raises(UserError, match=r"deploy --env demo --only registry"):
         aws.stack_outputs(outputs.REGISTRY)
 
@@ -82,12 +107,16 @@ def test_missing_stack_names_stack_region_and_fix(moto) -> None:
 def test_rolled_back_stack_is_refused(aws_credentials) -> None:
     aws = Aws.for_environment(real_config())
     cfn = aws.client("cloudformation")
+    name = "demo-service-web"
     stack = {
-        "StackName": "demo-service",
+        "StackName": name,
         "CreationTime": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
         "StackStatus": "ROLLBACK_COMPLETE",
     }
     with Stubber(cfn) as stub:
-        stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "demo-service"})
-        with pytest.raises(UserError, match="stack demo-service is ROLLBACK_COMPLETE"):
-            aws.stack_outputs(outputs.SERVICE)
+        stub.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": name})
+        with pytest.raises(
+            UserError,
+            match=rf"stack {name} is ROLLBACK_COMPLETE: .*deploy --env demo --service web`",
+        ):
+            aws.service_outputs("web")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from fargate_env.config import ConfigError
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.deploy import run_deploy
-from tests.ops.conftest import REGION, real_config
+from tests.ops.conftest import ONE_SERVICE, REGION, real_config
 
 cli = CliRunner()
 
@@ -46,34 +47,91 @@ def cdk_bin(tmp_path: Path) -> Path:
     return path
 
 
-def push(config, tag: str) -> None:
+def push(config, service: str, tag: str) -> None:
     ecr = boto3.client("ecr", region_name=REGION)
-    ecr.create_repository(repositoryName=config.repository_name)
+    repository = config.repository_name(service)
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository)
     ecr.put_image(
-        repositoryName=config.repository_name,
+        repositoryName=repository,
         imageManifest=MANIFEST,
         imageManifestMediaType=MEDIA_TYPE,
         imageTag=tag,
     )
 
 
+def deploy(config, tmp_path, cdk_bin, **kwargs) -> tuple[int, list[str], Path]:
+    """run_deploy with the cdk call recorded; (exit code, cdk command, --out)."""
+    runner = Recorder(code=kwargs.pop("code", 0))
+    out = tmp_path / "cdk.out"
+    kwargs.setdefault("image_tag", None)
+    rc = run_deploy(Aws.for_environment(config), outdir=out, runner=runner, which=npx,
+                    cdk_bin=cdk_bin, validation=False, **kwargs)  # fmt: skip
+    ((cmd, _cwd),) = runner.calls
+    return rc, cmd, out
+
+
+def targets(cmd: list[str]) -> list[str]:
+    """What follows `--app <dir>` up to --require-approval: the stacks and --all/--exclusively."""
+    return cmd[cmd.index("--app") + 2 : cmd.index("--require-approval")]
+
+
 def test_synthesizes_then_hands_the_assembly_to_pinned_cdk(moto, tmp_path, cdk_bin) -> None:
     config = real_config()
-    push(config, "abc123")
-    runner = Recorder(code=3)
-    out = tmp_path / "cdk.out"
-    rc = run_deploy(Aws.for_environment(config), image_tag="abc123", outdir=out, runner=runner,
-                    which=npx, cdk_bin=cdk_bin, validation=False)  # fmt: skip
+    push(config, "web", "initial")
+    push(config, "api", "initial")
+    rc, cmd, out = deploy(config, tmp_path, cdk_bin, code=3)
     assert rc == 3  # cdk's exit code is ours
-    ((cmd, _cwd),) = runner.calls
     assert cmd == [
         "npx", "--no-install", "cdk", "deploy", "--app", str(out.resolve()), "--all",
         "--require-approval", "never", "--progress", "events",
         "--outputs-file", str(out.resolve() / "outputs.json"),
     ]  # fmt: skip
     assert (out / "manifest.json").is_file()
-    # the --image-tag override reached the synthesized service
-    assert "abc123" in "".join(p.read_text() for p in out.glob("*.template.json"))
+
+
+def test_service_deploys_its_stack_after_the_shared_ones_it_needs(moto, tmp_path, cdk_bin):
+    config = real_config()
+    push(config, "api", "abc123")  # web has no image: not deployed, not checked
+    _, cmd, out = deploy(config, tmp_path, cdk_bin, service="api", image_tag="abc123")
+    assert targets(cmd) == [
+        "demo-network", "demo-registry", "demo-platform", "demo-alerts", "demo-service-api",
+        "--exclusively",
+    ]  # fmt: skip
+    # the --image-tag override reached api's stack, and only api's
+    assert "abc123" in (out / "demo-service-api.template.json").read_text()
+    assert "abc123" not in (out / "demo-service-web.template.json").read_text()
+
+
+def test_one_service_needs_no_service_option(moto, tmp_path, cdk_bin) -> None:
+    config = real_config(ONE_SERVICE)
+    push(config, "web", "t1")
+    _, cmd, out = deploy(config, tmp_path, cdk_bin, image_tag="t1")
+    assert targets(cmd) == ["--all"]
+    assert "t1" in (out / "demo-service-web.template.json").read_text()
+
+
+def test_image_tag_with_several_services_needs_the_service(moto, tmp_path, cdk_bin) -> None:
+    aws = Aws.for_environment(real_config())
+    with pytest.raises(UserError, match=r"^--image-tag sets one service's image: add --service"):
+        run_deploy(aws, image_tag="t1", outdir=tmp_path, which=npx, cdk_bin=cdk_bin)
+
+
+def test_every_deployed_service_needs_its_image(moto, tmp_path, cdk_bin) -> None:
+    config = real_config()
+    push(config, "web", "initial")
+    aws = Aws.for_environment(config)
+    kwargs = {"outdir": tmp_path / "o", "runner": Recorder(), "which": npx, "cdk_bin": cdk_bin}
+    with pytest.raises(UserError, match="repository demo/api of service api does not exist yet"):
+        run_deploy(aws, image_tag=None, **kwargs)
+    push(config, "api", "other")
+    with pytest.raises(
+        UserError,
+        match=r"^image demo/api:initial of service api is not in ECR: run `fargate-env push"
+        r" --env demo --service api` and deploy with --service api --image-tag",
+    ):
+        run_deploy(aws, image_tag=None, **kwargs)
+    assert kwargs["runner"].calls == []
 
 
 def test_only_registry_skips_the_image_check(moto, tmp_path, cdk_bin) -> None:
@@ -83,30 +141,34 @@ def test_only_registry_skips_the_image_check(moto, tmp_path, cdk_bin) -> None:
     run_deploy(aws, image_tag=None, outdir=out, only="registry", runner=runner, which=npx,
                cdk_bin=cdk_bin, validation=False)  # fmt: skip
     cmd = runner.calls[0][0]
-    assert cmd[cmd.index("--app") + 2 : cmd.index("--app") + 4] == [
-        "demo-registry",
-        "--exclusively",
-    ]
+    assert targets(cmd) == ["demo-registry", "--exclusively"]
 
 
-def test_missing_repository_and_image(moto, tmp_path, cdk_bin) -> None:
-    config = real_config()
-    aws = Aws.for_environment(config)
+def test_missing_repository_names_the_first_steps(moto, tmp_path, cdk_bin) -> None:
+    aws = Aws.for_environment(real_config())
     kwargs = {"outdir": tmp_path / "o", "runner": Recorder(), "which": npx, "cdk_bin": cdk_bin}
-    with pytest.raises(UserError, match="--only registry`, then `fargate-env push"):
-        run_deploy(aws, image_tag=None, **kwargs)
-    push(config, "other")
-    with pytest.raises(UserError, match="image demo/sample-server:initial is not in ECR"):
+    with pytest.raises(
+        UserError,
+        match=r"repository demo/web of service web does not exist yet: run `fargate-env deploy"
+        r" --env demo --only registry`, then `fargate-env push --env demo --service web`$",
+    ):
         run_deploy(aws, image_tag=None, **kwargs)
     assert kwargs["runner"].calls == []
 
 
-def test_bad_image_tag_and_stack_part(moto, tmp_path, cdk_bin) -> None:
+def test_bad_image_tag_service_and_stack_part(moto, tmp_path, cdk_bin) -> None:
     aws = Aws.for_environment(real_config())
-    with pytest.raises(ConfigError, match=r"--image-tag: service\.image_tag"):
-        run_deploy(aws, image_tag="bad tag!", outdir=tmp_path, which=npx, cdk_bin=cdk_bin)
-    with pytest.raises(UserError, match="--only must be one of"):
-        run_deploy(aws, image_tag=None, outdir=tmp_path, only="db", which=npx, cdk_bin=cdk_bin)
+    kwargs = {"outdir": tmp_path, "which": npx, "cdk_bin": cdk_bin}
+    with pytest.raises(ConfigError, match=r"--image-tag: services\.api\.image_tag"):
+        run_deploy(aws, image_tag="bad tag!", service="api", **kwargs)
+    with pytest.raises(UserError, match="--only must be one of network, registry, platform,"):
+        run_deploy(aws, image_tag=None, only="db", **kwargs)
+    with pytest.raises(UserError, match=r"--only must be one of .*; a service's stack: --service"):
+        run_deploy(aws, image_tag=None, only="service", **kwargs)
+    with pytest.raises(UserError, match="--only registry and --service api: pick one"):
+        run_deploy(aws, image_tag=None, only="registry", service="api", **kwargs)
+    with pytest.raises(ConfigError, match="--service 'db': environment 'demo' has web, api"):
+        run_deploy(aws, image_tag=None, service="db", **kwargs)
 
 
 def test_missing_cdk_cli(moto, tmp_path) -> None:
@@ -115,6 +177,15 @@ def test_missing_cdk_cli(moto, tmp_path) -> None:
         run_deploy(aws, image_tag=None, outdir=tmp_path, which=npx, cdk_bin=tmp_path / "nope")
     with pytest.raises(UserError, match="npx not found"):
         run_deploy(aws, image_tag=None, outdir=tmp_path, which=lambda _: None)
+
+
+def test_cli_unknown_service_is_one_line_exit_2(aws_credentials, env_file, tmp_path) -> None:
+    args = ["deploy", "--env-file", str(env_file), "--service", "db", "--out", str(tmp_path / "o")]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --service 'db': environment 'demo' has web, api"
+    ]
 
 
 def test_cli_refuses_placeholders(aws_credentials) -> None:

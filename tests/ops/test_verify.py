@@ -9,41 +9,97 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from fargate_env.cli import app
+from fargate_env.config import ConfigError
 from fargate_env.ops.verify import http_health, run_verify, service_stable, targets_healthy
-from tests.ops.conftest import LocalServer, World
+from tests.ops.conftest import LocalServer, World, build_world, real_config
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One table row per output line (the console is 80 columns when not a terminal)."""
+    from fargate_env.cli_support import console
+
+    monkeypatch.setattr(console, "_width", 200)
+
+
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
-def ecs_service(running: int, desired: int, rollout: str = "COMPLETED", extra: int = 0) -> dict:
+def ecs_service(
+    running: int,
+    desired: int,
+    rollout: str = "COMPLETED",
+    extra: int = 0,
+    name: str = "demo-web-service",
+) -> dict:
     """DescribeServices' service element, in the real API's shape."""
     primary = {"id": "ecs-svc/1", "status": "PRIMARY", "rolloutState": rollout,
                "desiredCount": desired, "runningCount": running, "createdAt": NOW}  # fmt: skip
     old = [{"id": f"ecs-svc/{i}", "status": "ACTIVE", "desiredCount": 0, "runningCount": 0}
            for i in range(2, 2 + extra)]  # fmt: skip
-    return {"serviceName": "demo-service", "status": "ACTIVE", "runningCount": running,
+    return {"serviceName": name, "status": "ACTIVE", "runningCount": running,
             "desiredCount": desired, "deployments": [primary, *old]}  # fmt: skip
 
 
-def stub_service(world: World, aws, service: dict) -> Stubber:
+def stub_service(world: World, aws, service: dict, *names: str) -> Stubber:
+    """One stable-looking DescribeServices answer per service in `names` (default: the first)."""
     stub = Stubber(aws.client("ecs"))
-    stub.add_response(
-        "describe_services",
-        {"services": [service], "failures": []},
-        {"cluster": world.cluster, "services": [world.service]},
-    )
+    for name in names or [world.first.name]:
+        ecs_name = world.services[name].service
+        stub.add_response(
+            "describe_services",
+            {"services": [{**service, "serviceName": ecs_name}], "failures": []},
+            {"cluster": world.cluster, "services": [ecs_name]},
+        )
     return stub
 
 
-def test_all_checks_pass(world: World, http_server: LocalServer) -> None:
+def test_every_service_is_checked_at_its_own_url(world: World, http_server: LocalServer) -> None:
     aws = world.aws()
-    with stub_service(world, aws, ecs_service(2, 2)):
+    with stub_service(world, aws, ecs_service(2, 2), "web", "api"):
         checks = run_verify(aws)
-    assert [c.ok for c in checks] == [True, True, True], checks
+    assert [(c.service, c.name) for c in checks] == [
+        ("web", "service stable"),
+        ("web", "targets healthy"),
+        ("web", f"GET {http_server.url}/health"),
+        ("api", "service stable"),
+        ("api", "targets healthy"),
+        ("api", f"GET {http_server.url}/api/health"),  # the route's path prefix
+    ]
+    assert all(c.ok for c in checks), checks
     assert checks[1].detail == "2/2 healthy"
-    assert checks[2].name == f"GET {http_server.url}/health"
-    assert http_server.hits["/health"] == 1
+    assert http_server.hits["/health"] == 1 and http_server.hits["/api/health"] == 1
+
+
+def test_one_service_with_its_own_health_path(moto, http_server: LocalServer) -> None:
+    config = real_config({"services": {"api": {"health_check": {"path": "/ready"}}}})
+    world = build_world(config, http_server.url)
+    aws = world.aws()
+    with stub_service(world, aws, ecs_service(2, 2), "api"):
+        checks = run_verify(aws, "api")
+    assert {c.service for c in checks} == {"api"}
+    assert checks[2].name == f"GET {http_server.url}/api/ready" and checks[2].ok
+    assert "/health" not in http_server.hits
+
+
+def test_a_missing_service_stack_fails_that_service_only(moto, http_server) -> None:
+    world = build_world(real_config(), http_server.url, skip=("api",))
+    aws = world.aws()
+    with stub_service(world, aws, ecs_service(2, 2), "web"):
+        checks = run_verify(aws)
+    assert [c.ok for c in checks if c.service == "web"] == [True, True, True]
+    (api,) = [c for c in checks if c.service == "api"]
+    assert not api.ok and api.detail.startswith(
+        "stack demo-service-api not found in us-east-1: run"
+        " `fargate-env deploy --env demo --service api` first"
+    )
+
+
+def test_unknown_service_is_a_config_error(world: World) -> None:
+    with pytest.raises(ConfigError, match="--service 'db': environment 'demo' has web, api"):
+        run_verify(world.aws(), "db")
 
 
 @pytest.mark.parametrize(
@@ -93,8 +149,6 @@ def test_unhealthy_target(world: World) -> None:
 
 
 def test_no_registered_target(moto, http_server: LocalServer) -> None:
-    from tests.ops.conftest import build_world, real_config
-
     world = build_world(real_config(), http_server.url, running=0)
     aws = world.aws()
     check = targets_healthy(aws.client("elbv2"), world.target_group_arn)
@@ -115,18 +169,41 @@ def test_unreachable_url_is_a_failed_check() -> None:
     assert not check.ok and "ConnectError" in check.detail
 
 
-def test_cli_failed_check_exits_1_with_table(world: World, env_file) -> None:
+def test_cli_failed_check_exits_1_with_a_row_per_service_and_check(world, env_file, wide):
     result = runner.invoke(app, ["verify", "--env-file", str(env_file)])
     assert result.exit_code == 1, result.output
-    assert "service stable" in result.output and "fail" in result.output
-    assert "targets healthy" in result.output
+    rows = [line for line in result.output.splitlines() if "service stable" in line]
+    assert len(rows) == 2 and "web" in rows[0] and "api" in rows[1]
+    assert all("fail" in row for row in rows)  # moto runs no service task: running 0/2
+    assert result.output.count("targets healthy") == 2 and "/api/health" in result.output
+
+
+def test_cli_service_limits_the_checks(world, env_file, wide) -> None:
+    args = ["verify", "--env-file", str(env_file), "--service", "api"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "/api/health" in result.output and "│ web" not in result.output
+
+
+def test_cli_one_service_needs_no_service_option(one_world, one_service_env_file, wide):
+    result = runner.invoke(app, ["verify", "--env-file", str(one_service_env_file)])
+    assert result.exit_code == 1, result.output  # moto: running 0/2
+    assert result.output.count("│ web") == 3
+
+
+def test_cli_unknown_service_is_one_line_exit_2(aws_credentials, env_file) -> None:
+    result = runner.invoke(app, ["verify", "--env-file", str(env_file), "--service", "db"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --service 'db': environment 'demo' has web, api"
+    ]
 
 
 def test_cli_missing_stack_is_one_line_exit_2(moto, env_file) -> None:
     result = runner.invoke(app, ["verify", "--env-file", str(env_file)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "stack demo-load-balancer not found" in lines[0]
+    assert len(lines) == 1 and "stack demo-platform not found" in lines[0]
 
 
 def test_cli_no_credentials_exit_2(no_credentials, env_file) -> None:

@@ -84,17 +84,24 @@ class Aws:
         return identity["Arn"]
 
     def stack_outputs(self, part: str, *keys: str) -> dict[str, str]:
-        """Outputs of one of the environment's stacks; every requested key must be present."""
-        name = self.config.stack_name(part)
+        """Outputs of one of the environment's shared stacks ("registry", "platform", ...)."""
+        only = f" --only {part}" if part == outputs.REGISTRY else ""
+        return self._outputs(self.config.stack_name(part), keys, only)
+
+    def service_outputs(self, service: str, *keys: str) -> dict[str, str]:
+        """Outputs of one service's own stack ("<env>-service-<name>")."""
+        return self._outputs(self.config.service_stack_name(service), keys, f" --service {service}")
+
+    def _outputs(self, name: str, keys: tuple[str, ...], deploy_args: str) -> dict[str, str]:
+        """Every requested key must be present; each failure names the stack and the fix."""
+        fix = f"`fargate-env deploy --env {self.config.name}{deploy_args}`"
         cfn = self.client("cloudformation")
         try:
             stacks = cfn.describe_stacks(StackName=name)["Stacks"]
         except botocore.exceptions.ClientError as exc:
             if "does not exist" in str(exc):
-                only = f" --only {part}" if part == outputs.REGISTRY else ""
                 raise UserError(
-                    f"stack {name} not found in {self.region}:"
-                    f" run `fargate-env deploy --env {self.config.name}{only}` first"
+                    f"stack {name} not found in {self.region}: run {fix} first"
                     " (or set AWS_REGION to the region it lives in)"
                 ) from None
             raise aws_error(exc, f"CloudFormation DescribeStacks {name}") from None
@@ -103,16 +110,13 @@ class Aws:
         stack = stacks[0]
         status = stack["StackStatus"]
         if not status.endswith("_COMPLETE") or "ROLLBACK" in status or "DELETE" in status:
-            raise UserError(
-                f"stack {name} is {status}: wait for it to finish or redeploy"
-                f" (`fargate-env deploy --env {self.config.name}`)"
-            )
+            raise UserError(f"stack {name} is {status}: wait for it to finish or redeploy ({fix})")
         found = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         missing = [key for key in keys if key not in found]
         if missing:
             raise UserError(
-                f"stack {name} has no output {missing[0]}: it was deployed by an older version;"
-                f" redeploy with `fargate-env deploy --env {self.config.name}`"
+                f"stack {name} has no output {missing[0]}: it was deployed by an older version"
+                f" or before this service existed; redeploy with {fix}"
             )
         return found
 

@@ -2,7 +2,12 @@
 
 Flags given to `cdk deploy`, and why:
   --app <outdir>          deploy exactly what we synthesized (and checked), not a re-synth
-  --all / <stack>         every stack in dependency order, or `--only registry` for the first push
+  --all                   every stack in dependency order (no --service, no --only)
+  <stacks> --exclusively  `--service NAME`: the shared stacks it depends on (network, registry,
+                          platform, alerts; cdk skips the unchanged ones) and that service's
+                          stack, nothing else; `--only PART`: that one shared stack (registry
+                          before the first push). The monitoring stack (dashboard rows of a new
+                          service) follows on the next deploy without --service.
   --require-approval never  the security review is `fargate-env check` (cdk-nag) before this;
                           an approval prompt would hang a non-interactive run
   --progress events       one line per resource event: readable in CI logs and terminals
@@ -20,7 +25,7 @@ import botocore.exceptions
 
 from fargate_env import outputs
 from fargate_env.app import PROJECT_ROOT
-from fargate_env.config import EnvironmentConfig, parse_config
+from fargate_env.config import EnvironmentConfig, parse_config, select_service
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, refuse_placeholders
 from fargate_env.ops.runner import Runner, run
@@ -29,42 +34,67 @@ from fargate_env.synth import synthesize
 Which = Callable[[str], str | None]
 
 
-def with_image_tag(config: EnvironmentConfig, tag: str | None) -> EnvironmentConfig:
+# The shared stacks a service stack depends on: those deployed before any service stack.
+SERVICE_DEPENDENCIES = outputs.SHARED_PARTS[: outputs.SHARED_PARTS.index(outputs.ALERTS) + 1]
+
+
+def with_image_tag(
+    config: EnvironmentConfig, service: str | None, tag: str | None
+) -> EnvironmentConfig:
+    """`--image-tag` sets one service's image: `service`'s, or the only service's."""
     if tag is None:
         return config
+    if service is None and len(config.services) > 1:
+        raise UserError(
+            f"--image-tag sets one service's image: add --service NAME (environment"
+            f" {config.name!r} has {', '.join(config.services)})"
+        )
+    name, _ = select_service(config, service)
     data = config.model_dump()
-    data["service"]["image_tag"] = tag
+    data["services"][name]["image_tag"] = tag
     return parse_config(data, "--image-tag")
 
 
-def cdk_command(config: EnvironmentConfig, outdir: Path, only: str | None) -> list[str]:
-    targets = [config.stack_name(only), "--exclusively"] if only else ["--all"]
+def stack_targets(config: EnvironmentConfig, only: str | None, service: str | None) -> list[str]:
+    """What `cdk deploy` is given after --app: see the module docstring."""
+    if only:
+        return [config.stack_name(only), "--exclusively"]
+    if service:
+        shared = [config.stack_name(part) for part in SERVICE_DEPENDENCIES]
+        return [*shared, config.service_stack_name(service), "--exclusively"]
+    return ["--all"]
+
+
+def cdk_command(
+    config: EnvironmentConfig, outdir: Path, only: str | None, service: str | None = None
+) -> list[str]:
     return [
         "npx", "--no-install", "cdk", "deploy",
         "--app", str(outdir),
-        *targets,
+        *stack_targets(config, only, service),
         "--require-approval", "never",
         "--progress", "events",
         "--outputs-file", str(outdir / "outputs.json"),
     ]  # fmt: skip
 
 
-def ensure_image(aws: Aws, config: EnvironmentConfig) -> None:
+def ensure_image(aws: Aws, config: EnvironmentConfig, service: str) -> None:
     """The service stack waits hours for tasks whose image is missing: check before deploying."""
-    repo, tag = config.repository_name, config.service.image_tag
+    repo, tag = config.repository_name(service), config.services[service].image_tag
+    push = f"`fargate-env push --env {config.name} --service {service}`"
     try:
         aws.client("ecr").describe_images(repositoryName=repo, imageIds=[{"imageTag": tag}])
     except botocore.exceptions.ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code == "RepositoryNotFoundException":
             raise UserError(
-                f"repository {repo} does not exist yet: run `fargate-env deploy --env"
-                f" {config.name} --only registry`, then `fargate-env push --env {config.name}`"
+                f"repository {repo} of service {service} does not exist yet: run `fargate-env"
+                f" deploy --env {config.name} --only registry`, then {push}"
             ) from None
         if code == "ImageNotFoundException":
             raise UserError(
-                f"image {repo}:{tag} is not in ECR: run `fargate-env push --env {config.name}`"
-                " and deploy with --image-tag set to the pushed tag"
+                f"image {repo}:{tag} of service {service} is not in ECR: run {push} and deploy"
+                f" with --service {service} --image-tag set to the pushed tag"
             ) from None
         raise aws_error(exc, "ECR DescribeImages") from None
     except botocore.exceptions.BotoCoreError as exc:
@@ -77,17 +107,27 @@ def run_deploy(
     image_tag: str | None,
     outdir: Path,
     only: str | None = None,
+    service: str | None = None,
     runner: Runner = run,
     which: Which = shutil.which,
     validation: bool = True,
     cdk_bin: Path = PROJECT_ROOT / "node_modules" / ".bin" / "cdk",
     progress: Callable[[str], None] = lambda _: None,
 ) -> int:
-    """Returns cdk's exit code."""
-    config = with_image_tag(aws.config, image_tag)
+    """`service`: deploy only that service (None: every stack); returns cdk's exit code."""
+    if only is not None and service is not None:
+        raise UserError(
+            f"--only {only} and --service {service}: pick one (--only names a shared stack)"
+        )
+    if only is not None and only not in outputs.SHARED_PARTS:
+        raise UserError(
+            f"--only must be one of {', '.join(outputs.SHARED_PARTS)} (got {only!r});"
+            " a service's stack: --service NAME"
+        )
+    if service is not None:
+        service, _ = select_service(aws.config, service)
+    config = with_image_tag(aws.config, service, image_tag)
     refuse_placeholders(config)
-    if only is not None and only not in outputs.STACK_PARTS:
-        raise UserError(f"--only must be one of {', '.join(outputs.STACK_PARTS)} (got {only!r})")
     if which("npx") is None:
         raise UserError("npx not found: install Node.js 20 (with npm), then run `npm ci`")
     if not cdk_bin.exists():
@@ -95,9 +135,10 @@ def run_deploy(
     progress("checking AWS credentials")
     caller = aws.check_credentials()
     progress(f"deploying as {caller}")
-    if only != outputs.REGISTRY:
-        ensure_image(aws, config)
+    if only is None:
+        for name in [service] if service else config.services:
+            ensure_image(aws, config, name)
     outdir = outdir.resolve()
     progress("synthesizing")
     synthesize(config, outdir, validation=validation)
-    return runner(cdk_command(config, outdir, only), cwd=PROJECT_ROOT)
+    return runner(cdk_command(config, outdir, only, service), cwd=PROJECT_ROOT)

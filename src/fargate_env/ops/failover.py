@@ -16,14 +16,14 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
-def recovery_bound_seconds(config: EnvironmentConfig) -> int:
-    """Longest acceptable recovery, derived from the environment's own numbers.
+def recovery_bound_seconds(config: EnvironmentConfig, service: str) -> int:
+    """Longest acceptable recovery, derived from the environment's and the service's numbers.
 
     ECS notices the stopped task and launches a replacement (provisioning + image pull + start:
     ops.task_launch_seconds), the container may take its start period, then the ALB needs
     healthy_threshold consecutive passing checks, interval_seconds apart, before routing to it.
     """
-    hc = config.health_check
+    hc = config.services[service].health_check
     return (
         config.ops.task_launch_seconds
         + hc.container_start_period_seconds
@@ -33,6 +33,7 @@ def recovery_bound_seconds(config: EnvironmentConfig) -> int:
 
 @dataclass
 class FailoverReport:
+    service: str
     stopped_task: str
     bound_s: int
     timeline: list[tuple[float, str]] = field(default_factory=list)
@@ -63,18 +64,20 @@ def _snapshot(ecs: Any, elbv2: Any, deployed: Deployed) -> tuple[int, int, list[
 
 def run_failover(
     aws: Aws,
+    service: str | None = None,
     *,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
     progress: Callable[[str], None] = lambda _: None,
 ) -> FailoverReport:
-    deployed = Deployed.read(aws)
+    deployed = Deployed.read(aws, service)
     ecs, elbv2 = aws.client("ecs"), aws.client("elbv2")
     before = service_stable(ecs, deployed.cluster, deployed.service)
     if not before.ok:
         raise UserError(
             f"service {deployed.service} is not stable ({before.detail}): a failover test needs"
-            " a healthy start; run `fargate-env verify` and wait"
+            f" a healthy start; run `fargate-env verify --env {aws.config.name} --service"
+            f" {deployed.name}` and wait"
         )
     tasks = running_tasks(ecs, deployed.cluster, deployed.service)
     if not tasks:
@@ -83,7 +86,9 @@ def run_failover(
         )
     victim = tasks[0]
     report = FailoverReport(
-        stopped_task=victim.rsplit("/", 1)[-1], bound_s=recovery_bound_seconds(aws.config)
+        service=deployed.name,
+        stopped_task=victim.rsplit("/", 1)[-1],
+        bound_s=recovery_bound_seconds(aws.config, deployed.name),
     )
     progress(f"stopping task {report.stopped_task}")
     call(

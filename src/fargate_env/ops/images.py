@@ -1,4 +1,4 @@
-"""`push`: build the sample image for the environment's architecture and push it to its ECR repo.
+"""`push`: build the sample image for one service's architecture and push it to its ECR repo.
 
 Tags are immutable (the repository says so), so the default tag is the git commit of server/:
 a tag always means one build. A dirty server/ tree would make that a lie, so it is refused.
@@ -16,6 +16,7 @@ import botocore.exceptions
 
 from fargate_env import outputs
 from fargate_env.app import PROJECT_ROOT
+from fargate_env.config import select_service
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call, refuse_placeholders
 from fargate_env.ops.runner import CommandFailed, Runner, run
@@ -94,6 +95,7 @@ def build_command(docker: str, platform: str, image: str, context: Path) -> list
 
 def push_image(
     aws: Aws,
+    service: str | None = None,
     *,
     tag: str | None,
     runner: Runner = run,
@@ -101,14 +103,17 @@ def push_image(
     root: Path = PROJECT_ROOT,
     progress: Callable[[str], None] = lambda _: None,
 ) -> str:
-    """Build and push; returns the pushed image reference."""
+    """Build and push to `service`'s repository (None: the only service); returns the image."""
+    name, svc = select_service(aws.config, service)
     refuse_placeholders(aws.config)
     docker = ensure_docker(runner, which)
     progress("checking AWS credentials")
     aws.check_credentials()
     tag = tag or git_tag(root)
-    found = aws.stack_outputs(outputs.REGISTRY, outputs.REPOSITORY_URI, outputs.REPOSITORY_NAME)
-    uri, repository = found[outputs.REPOSITORY_URI], found[outputs.REPOSITORY_NAME]
+    uri_key = outputs.per_service(outputs.REPOSITORY_URI, name)
+    name_key = outputs.per_service(outputs.REPOSITORY_NAME, name)
+    found = aws.stack_outputs(outputs.REGISTRY, uri_key, name_key)
+    uri, repository = found[uri_key], found[name_key]
     if tag_exists(aws.client("ecr"), repository, tag):
         raise UserError(
             f"{repository}:{tag} already exists and tags are immutable: commit, or pass a new --tag"
@@ -119,7 +124,7 @@ def push_image(
     if runner(login, stdin=password.encode()) != 0:
         raise CommandFailed(f"docker login to {registry} failed (see above)")
     image = f"{uri}:{tag}"
-    platform = PLATFORMS[aws.config.service.architecture]
+    platform = PLATFORMS[svc.architecture]
     progress(f"building {platform} and pushing {image}")
     rc = runner(build_command(docker, platform, image, root / "server"), cwd=root)
     if rc != 0:

@@ -16,10 +16,10 @@ PASS, FAIL = "[green]pass[/]", "[red]fail[/]"
 
 def checks(console: Console, title: str, results: list[Check]) -> None:
     table = Table(title=title)
-    for column in ("check", "result", "detail"):
+    for column in ("service", "check", "result", "detail"):
         table.add_column(column)
     for check in results:
-        table.add_row(check.name, PASS if check.ok else FAIL, check.detail)
+        table.add_row(check.service, check.name, PASS if check.ok else FAIL, check.detail)
     console.print(table)
 
 
@@ -39,7 +39,7 @@ def load(console: Console, report: LoadReport) -> None:
 
 
 def failover(console: Console, report: FailoverReport) -> None:
-    table = Table(title=f"failover: stopped {report.stopped_task}")
+    table = Table(title=f"failover of {report.service}: stopped {report.stopped_task}")
     table.add_column("t (s)", justify="right")
     table.add_column("event")
     for t, event in report.timeline:
@@ -56,7 +56,9 @@ def failover(console: Console, report: FailoverReport) -> None:
 
 
 def scale(console: Console, report: ScaleReport) -> None:
-    table = Table(title=f"scale-test: started at desired {report.initial_desired}")
+    table = Table(
+        title=f"scale-test of {report.service}: started at desired {report.initial_desired}"
+    )
     for column in ("t (s)", "desired", "running"):
         table.add_column(column, justify="right")
     for t, desired, running in report.timeline:
@@ -74,7 +76,7 @@ def scale(console: Console, report: ScaleReport) -> None:
 
 
 def rightsize(console: Console, rec: Recommendation, days: int) -> None:
-    table = Table(title=f"utilisation over {days} days (% of the current size)")
+    table = Table(title=f"{rec.service}: utilisation over {days} days (% of the current size)")
     for column in ("metric", "datapoints", "p95 %", "max %"):
         table.add_column(column, justify="right")
     for usage in (rec.cpu, rec.memory):
@@ -90,4 +92,7 @@ def rightsize(console: Console, rec: Recommendation, days: int) -> None:
             f" at {rec.tasks} task(s) always on)"
         )
     console.print(rec.note)
-    console.print("nothing was changed: set service.cpu / service.memory and deploy to apply")
+    console.print(
+        f"nothing was changed: set services.{rec.service}.cpu / .memory and deploy"
+        f" (--service {rec.service}) to apply"
+    )

@@ -1,4 +1,4 @@
-"""Read the service's CPU and memory use from CloudWatch and recommend a Fargate size.
+"""Read one service's CPU and memory use from CloudWatch and recommend a Fargate size.
 
 Read-only: it prints a recommendation and its monthly cost difference, it never changes a thing.
 p95 is taken over the period's `ops.rightsize_period_seconds` averages (CloudWatch's own
@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from fargate_env.config import FARGATE_SIZES, EnvironmentConfig
+from fargate_env import outputs
+from fargate_env.config import FARGATE_SIZES, OpsConfig, ServiceConfig, select_service
 from fargate_env.cost.prices import HOURS_PER_MONTH, PriceTable
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, call
@@ -31,6 +32,7 @@ class Usage:
 
 @dataclass(frozen=True)
 class Recommendation:
+    service: str
     cpu: Usage
     memory: Usage
     current: tuple[int, int]
@@ -92,14 +94,14 @@ def read_usage(
     return usage("CPUUtilization", "cpu"), usage("MemoryUtilization", "mem")
 
 
-def task_hour_usd(config: EnvironmentConfig, prices: PriceTable, cpu: int, memory: int) -> float:
-    """One task-hour at this size, with the environment's architecture and Spot share."""
+def task_hour_usd(svc: ServiceConfig, prices: PriceTable, cpu: int, memory: int) -> float:
+    """One task-hour at this size, with the service's architecture and Spot share."""
     vcpu, gb = cpu / 1024, memory / 1024
-    arch = "arm" if config.service.architecture == "arm64" else "x86"
+    arch = "arm" if svc.architecture == "arm64" else "x86"
     on_demand = vcpu * prices.usd(f"fargate_{arch}_vcpu_hour") + gb * prices.usd(
         f"fargate_{arch}_gb_hour"
     )
-    share = config.service.spot_share
+    share = svc.spot_share
     if not share:
         return on_demand
     # Spot is x86-only (the config refuses arm64 + spot).
@@ -110,10 +112,10 @@ def task_hour_usd(config: EnvironmentConfig, prices: PriceTable, cpu: int, memor
 
 
 def smallest_fit(
-    config: EnvironmentConfig, prices: PriceTable, need_cpu: float, need_mem: float
+    svc: ServiceConfig, ops: OpsConfig, prices: PriceTable, need_cpu: float, need_mem: float
 ) -> tuple[int, int]:
     """Cheapest valid Fargate pair whose headroom share still covers the measured p95 need."""
-    headroom = config.ops.rightsize_headroom_percent / 100
+    headroom = ops.rightsize_headroom_percent / 100
     fits = [
         (cpu, mem)
         for cpu, mems in FARGATE_SIZES.items()
@@ -122,40 +124,42 @@ def smallest_fit(
     ]
     if not fits:
         return max(FARGATE_SIZES), FARGATE_SIZES[max(FARGATE_SIZES)][-1]
-    return min(fits, key=lambda size: (task_hour_usd(config, prices, *size), size))
+    return min(fits, key=lambda size: (task_hour_usd(svc, prices, *size), size))
 
 
 def recommend(
-    config: EnvironmentConfig, cpu: Usage, memory: Usage, prices: PriceTable
+    service: str, svc: ServiceConfig, ops: OpsConfig, cpu: Usage, memory: Usage, prices: PriceTable
 ) -> Recommendation:
-    current = (config.service.cpu, config.service.memory)
-    tasks = max(config.service.scaling.min_tasks, 1)
+    current = (svc.cpu, svc.memory)
+    tasks = max(svc.scaling.min_tasks, 1)
     monthly = tasks * HOURS_PER_MONTH
-    current_usd = task_hour_usd(config, prices, *current) * monthly
+    current_usd = task_hour_usd(svc, prices, *current) * monthly
     thin = min(cpu.datapoints, memory.datapoints)
-    needed = config.ops.rightsize_min_datapoints
+    needed = ops.rightsize_min_datapoints
     if thin < needed:
         return Recommendation(
-            cpu, memory, current, None, current_usd, None, tasks,
+            service, cpu, memory, current, None, current_usd, None, tasks,
             f"too little data to judge: {thin} of the {needed} datapoints needed"
             " (ops.rightsize_min_datapoints); let the service run longer before resizing",
         )  # fmt: skip
     need_cpu = cpu.p95 / 100 * current[0]
     need_mem = memory.p95 / 100 * current[1]
-    best = smallest_fit(config, prices, need_cpu, need_mem)
-    best_usd = task_hour_usd(config, prices, *best) * monthly
+    best = smallest_fit(svc, ops, prices, need_cpu, need_mem)
+    best_usd = task_hour_usd(svc, prices, *best) * monthly
     if best == current:
         note = "keep the current size: it is the cheapest that keeps p95 under the headroom"
     elif best_usd < current_usd:
         note = "downsize: p95 fits a cheaper size with headroom to spare"
     else:
         note = "upsize: p95 is above the headroom share of the current size"
-    return Recommendation(cpu, memory, current, best, current_usd, best_usd, tasks, note)
+    return Recommendation(service, cpu, memory, current, best, current_usd, best_usd, tasks, note)
 
 
-def run_rightsize(aws: Aws, days: int, now: dt.datetime | None = None) -> Recommendation:
-    from fargate_env import outputs
-
+def run_rightsize(
+    aws: Aws, days: int, service: str | None = None, now: dt.datetime | None = None
+) -> Recommendation:
+    """`service`: the config's name; None is the only service (several: ConfigError)."""
+    name, svc = select_service(aws.config, service)
     period = aws.config.ops.rightsize_period_seconds
     retention = RETENTION_DAYS[period]
     if not 1 <= days <= retention:
@@ -163,14 +167,15 @@ def run_rightsize(aws: Aws, days: int, now: dt.datetime | None = None) -> Recomm
             f"--days must be 1-{retention}: CloudWatch keeps {period}-second data"
             f" {retention} days (got {days})"
         )
-    svc = aws.stack_outputs(outputs.SERVICE, outputs.CLUSTER_NAME, outputs.SERVICE_NAME)
+    cluster = aws.stack_outputs(outputs.PLATFORM, outputs.CLUSTER_NAME)[outputs.CLUSTER_NAME]
+    ecs_service = aws.service_outputs(name, outputs.SERVICE_NAME)[outputs.SERVICE_NAME]
     prices = PriceTable(aws.config.region)
     cpu, mem = read_usage(
         aws.client("cloudwatch"),
-        svc[outputs.CLUSTER_NAME],
-        svc[outputs.SERVICE_NAME],
+        cluster,
+        ecs_service,
         days,
         period,
         now or dt.datetime.now(dt.UTC),
     )
-    return recommend(aws.config, cpu, mem, prices)
+    return recommend(name, svc, aws.config.ops, cpu, mem, prices)

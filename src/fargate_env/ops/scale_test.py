@@ -18,6 +18,7 @@ Sleep = Callable[[float], None]
 
 @dataclass
 class ScaleReport:
+    service: str
     initial_desired: int
     timeline: list[tuple[float, int, int]] = field(default_factory=list)  # (t, desired, running)
     scaled_out_s: float | None = None
@@ -33,6 +34,7 @@ class ScaleReport:
 
 def run_scale_test(
     aws: Aws,
+    service: str | None = None,
     *,
     load_seconds: float,
     clock: Clock = time.monotonic,
@@ -41,14 +43,25 @@ def run_scale_test(
 ) -> ScaleReport:
     ops = aws.config.ops
     check_duration(load_seconds, ops)
-    deployed = Deployed.read(aws)
+    deployed = Deployed.read(aws, service)
+    scaling = aws.config.services[deployed.name].scaling
     ecs = aws.client("ecs")
     svc = describe_service(ecs, deployed.cluster, deployed.service)
     if svc is None:
         raise UserError(f"service {deployed.service} not found in cluster {deployed.cluster}")
     if svc["desiredCount"] == 0:
         raise UserError(f"service {deployed.service} is scaled to 0 (off-hours?): nothing to load")
-    report = ScaleReport(initial_desired=svc["desiredCount"], peak_desired=svc["desiredCount"])
+    if svc["desiredCount"] >= scaling.max_tasks:
+        raise UserError(
+            f"service {deployed.service} already runs {svc['desiredCount']} task(s), its"
+            f" scaling.max_tasks ({scaling.max_tasks}): no scale-out to observe; raise"
+            f" services.{deployed.name}.scaling.max_tasks and deploy"
+        )
+    report = ScaleReport(
+        service=deployed.name,
+        initial_desired=svc["desiredCount"],
+        peak_desired=svc["desiredCount"],
+    )
     url = f"{deployed.url}/cpu?ms={ops.scale_test_cpu_ms}"
     preflight(url, ops.http_timeout_seconds)
     progress(f"loading {url} for {load_seconds:g} s with {ops.scale_test_connections} connections")

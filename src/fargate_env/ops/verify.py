@@ -1,15 +1,18 @@
-"""Post-deploy checks: the service is stable, every target is healthy, the URL answers /health."""
+"""Post-deploy checks, per service: it is stable, every target is healthy, its URL answers its
+health path."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
 from fargate_env import outputs
+from fargate_env.config import select_service
+from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, call
 
 
@@ -18,26 +21,44 @@ class Check:
     name: str
     ok: bool
     detail: str
+    service: str = ""  # the config's service name ("" for an environment-wide check)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The shared platform stack's outputs the per-service reads build on."""
+
+    cluster: str
+    base_url: str
+
+    @classmethod
+    def read(cls, aws: Aws) -> Platform:
+        found = aws.stack_outputs(outputs.PLATFORM, outputs.CLUSTER_NAME, outputs.BASE_URL)
+        return cls(cluster=found[outputs.CLUSTER_NAME], base_url=found[outputs.BASE_URL])
 
 
 @dataclass(frozen=True)
 class Deployed:
-    """What the ops commands read from the stack outputs."""
+    """One service as the ops commands see it, from the platform's and its own stack outputs."""
 
+    name: str  # the config's service name
     cluster: str
-    service: str
+    service: str  # the ECS service name
     target_group_arn: str
-    url: str
+    url: str  # where the listener routes to this service (host and path prefix of its route)
 
     @classmethod
-    def read(cls, aws: Aws) -> Deployed:
-        lb = aws.stack_outputs(outputs.LOAD_BALANCER, outputs.SERVICE_URL, outputs.TARGET_GROUP_ARN)
-        svc = aws.stack_outputs(outputs.SERVICE, outputs.CLUSTER_NAME, outputs.SERVICE_NAME)
+    def read(cls, aws: Aws, service: str | None, platform: Platform | None = None) -> Deployed:
+        """`service`: the config's name; None is the only service (several: ConfigError)."""
+        name, _ = select_service(aws.config, service)
+        platform = platform or Platform.read(aws)
+        svc = aws.service_outputs(name, outputs.SERVICE_NAME, outputs.TARGET_GROUP_ARN)
         return cls(
-            cluster=svc[outputs.CLUSTER_NAME],
+            name=name,
+            cluster=platform.cluster,
             service=svc[outputs.SERVICE_NAME],
-            target_group_arn=lb[outputs.TARGET_GROUP_ARN],
-            url=lb[outputs.SERVICE_URL].rstrip("/"),
+            target_group_arn=svc[outputs.TARGET_GROUP_ARN],
+            url=outputs.service_url(platform.base_url, *aws.config.service_endpoint(name)),
         )
 
 
@@ -112,15 +133,35 @@ def http_health(url: str, timeout_s: float, *, verify_tls: bool = True) -> Check
     return Check(name, ok, f"{response.status_code} in {elapsed_ms:.0f} ms")
 
 
-def run_verify(aws: Aws, progress: Callable[[str], None] = lambda _: None) -> list[Check]:
-    """All checks, each independent of the others' result (a red table says more than one)."""
+def run_verify(
+    aws: Aws, service: str | None = None, progress: Callable[[str], None] = lambda _: None
+) -> list[Check]:
+    """Every service's checks (or `service`'s), each independent of the others' result: a red
+    table says more than one line. A service whose stack is missing is one failed check."""
+    names = [select_service(aws.config, service)[0]] if service else list(aws.config.services)
     progress("reading stack outputs")
-    deployed = Deployed.read(aws)
-    hc = aws.config.health_check
-    progress(f"describing service {deployed.service}")
+    platform = Platform.read(aws)
+    checks: list[Check] = []
+    for name in names:
+        try:
+            deployed = Deployed.read(aws, name, platform)
+        except UserError as exc:
+            checks.append(Check("stack outputs", False, str(exc), name))
+            continue
+        checks.extend(
+            replace(check, service=name) for check in verify_service(aws, deployed, progress)
+        )
+    return checks
+
+
+def verify_service(
+    aws: Aws, deployed: Deployed, progress: Callable[[str], None] = lambda _: None
+) -> list[Check]:
+    hc = aws.config.services[deployed.name].health_check
+    progress(f"{deployed.name}: describing service {deployed.service}")
     checks = [service_stable(aws.client("ecs"), deployed.cluster, deployed.service)]
-    progress("reading target health")
+    progress(f"{deployed.name}: reading target health")
     checks.append(targets_healthy(aws.client("elbv2"), deployed.target_group_arn))
-    progress(f"GET {deployed.url}{hc.path}")
+    progress(f"{deployed.name}: GET {deployed.url}{hc.path}")
     checks.append(http_health(deployed.url + hc.path, aws.config.ops.http_timeout_seconds))
     return checks
