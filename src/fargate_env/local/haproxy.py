@@ -51,7 +51,7 @@ def matcher_regex(matcher: str) -> str:
 
 @dataclass(frozen=True)
 class CheckTiming:
-    """The health-check numbers of one environment, optionally scaled down for a quick run."""
+    """One service's health-check numbers, optionally scaled down for a quick run."""
 
     path: str
     matcher: str
