@@ -22,7 +22,16 @@ def test_synth_command_prints_every_stack_and_replaces_the_old_assembly(tmp_path
     (out / "manifest.json").write_text("{}")
     result = runner.invoke(app, ["synth", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    for part in ("network", "registry", "load-balancer", "service", "monitoring"):
+    parts = (
+        "network",
+        "registry",
+        "platform",
+        "alerts",
+        "service-web",
+        "service-api",
+        "monitoring",
+    )
+    for part in parts:
         assert f"demo-{part}" in result.stdout
         assert (out / f"demo-{part}.template.json").is_file()
     assert not (out / "stale.template.json").exists()

@@ -1,4 +1,5 @@
-"""RegistryStack: scanning, immutability, encryption, lifecycle, cross-account pull."""
+"""RegistryStack: one repository per service; scanning, immutability, encryption, lifecycle,
+cross-account pull."""
 
 from __future__ import annotations
 
@@ -9,16 +10,28 @@ from aws_cdk.assertions import Match
 from fargate_env.stacks.registry import PULL_ACTIONS
 
 
-def repository(template: dict) -> dict:
-    [repo] = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECR::Repository"]
+def repository(template: dict, service: str = "web") -> dict:
+    [repo] = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ECR::Repository"
+        and r["Properties"]["RepositoryName"] == f"demo/{service}"
+    ]
     return repo
+
+
+def test_one_repository_per_service_with_its_own_outputs(demo):
+    template = demo.template_json("registry")
+    repos = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECR::Repository"]
+    assert sorted(r["Properties"]["RepositoryName"] for r in repos) == ["demo/api", "demo/web"]
+    assert {"RepositoryUriWeb", "RepositoryUriApi", "RepositoryNameApi"} <= set(template["Outputs"])
 
 
 def test_repository_scans_on_push_and_is_immutable_and_encrypted(demo):
     demo.template("registry").has_resource_properties(
         "AWS::ECR::Repository",
         {
-            "RepositoryName": "demo/sample-server",
+            "RepositoryName": "demo/web",
             "ImageScanningConfiguration": {"ScanOnPush": True},
             "ImageTagMutability": "IMMUTABLE",
             "EncryptionConfiguration": {"EncryptionType": "AES256"},
@@ -72,4 +85,4 @@ def test_destroy_removal_policy_empties_the_repository(synth):
         "AWS::ECR::Repository",
         {"DeletionPolicy": "Delete", "Properties": Match.object_like({"EmptyOnDelete": True})},
     )
-    t.has_output("RepositoryUri", {"Value": Match.any_value()})
+    t.has_output("RepositoryUriWeb", {"Value": Match.any_value()})
