@@ -80,3 +80,91 @@ def test_python_app_py_writes_the_assembly_where_told(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert "demo-network" in manifest["artifacts"]
     shutil.rmtree(out)
+
+
+# --- several services: 1, 2 and 25 in one environment ------------------------------------------
+
+
+def many(count: int) -> dict:
+    """The demo's web (default) and api, plus `count - 2` more on /sN/*; count 1: web alone."""
+    if count == 1:
+        return {"services": {"api": None}}
+    extra = {f"s{i}": {"routing": {"path_patterns": [f"/s{i}/*"]}} for i in range(count - 2)}
+    return {"services": extra}
+
+
+def counts(synthesized, rtype: str) -> dict[str, int]:
+    return {
+        synthesized.stack_name(p): sum(
+            r["Type"] == rtype for r in synthesized.template_json(p)["Resources"].values()
+        )
+        for p in ["platform", *(f"service:{s}" for s in synthesized.config.services)]
+    }
+
+
+def rule_priorities(synthesized) -> dict[str, list[int]]:
+    return {
+        s: sorted(
+            r["Properties"]["Priority"]
+            for r in synthesized.template_json(f"service:{s}")["Resources"].values()
+            if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+        )
+        for s in synthesized.config.services
+    }
+
+
+@pytest.mark.parametrize("count", [1, 2, 25])
+def test_one_alb_and_one_stack_per_service(synth, count):
+    synthesized = synth(many(count))
+    assert len(synthesized.config.services) == count
+    assert counts(synthesized, "AWS::ElasticLoadBalancingV2::LoadBalancer") == {
+        synthesized.stack_name("platform"): 1,
+        **{synthesized.stack_name(f"service:{s}"): 0 for s in synthesized.config.services},
+    }
+    for rtype in ("AWS::ECS::Service", "AWS::ElasticLoadBalancingV2::TargetGroup"):
+        per_stack = counts(synthesized, rtype)
+        assert per_stack.pop(synthesized.stack_name("platform")) == 0
+        assert set(per_stack.values()) == {1}, rtype
+    priorities = [p for ps in rule_priorities(synthesized).values() for p in ps]
+    assert len(priorities) == len(set(priorities)), "listener-rule priorities must be unique"
+    # The default service's catch-all takes the last priority; every other service one rule.
+    assert rule_priorities(synthesized)["web"][-1] == 50000
+    # The listener itself answers a fixed 404 when nothing matches.
+    (listener,) = [
+        r["Properties"]
+        for r in synthesized.template_json("platform")["Resources"].values()
+        if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"]["Port"] == 443
+    ]
+    assert listener["DefaultActions"][0]["Type"] == "fixed-response"
+
+
+def test_a_26th_service_changes_no_existing_stack_but_the_dashboard(synth):
+    before, after = (
+        synth(many(25)),
+        synth(
+            many(25)
+            | {
+                "services": {
+                    **many(25)["services"],
+                    "late": {"routing": {"path_patterns": ["/late/*"]}},
+                }
+            }
+        ),
+    )
+    assert rule_priorities(after)["late"]
+    for service, priorities in rule_priorities(before).items():
+        assert rule_priorities(after)[service] == priorities, service
+        assert before.template_json(f"service:{service}") == after.template_json(
+            f"service:{service}"
+        ), f"adding a service changed {service}'s stack"
+    for part in ("network", "platform", "alerts"):
+        assert before.template_json(part) == after.template_json(part), part
+
+
+def test_25_services_stay_far_below_the_stack_resource_limit(synth):
+    synthesized = synth(many(25))
+    for name in synthesized.built.stacks:
+        resources = synthesized.template_json(
+            name.stack_name.removeprefix("demo-").replace("service-", "service:", 1)
+        )["Resources"]
+        assert len(resources) < 250, f"{name.stack_name}: {len(resources)} of 500"
