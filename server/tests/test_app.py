@@ -170,3 +170,61 @@ def test_settings_from_env() -> None:
     for bad in ({"PORT": "http"}, {"PORT": "70000"}, {"LOG_LEVEL": "loud"}):
         with pytest.raises(SettingsError):
             Settings.from_env(bad)
+
+
+@pytest.fixture
+def prefixed() -> Iterator[TestClient]:
+    settings = Settings.from_env({"PATH_PREFIX": "/api", "SERVICE_NAME": "svc"})
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_path_prefix_moves_app_routes_under_it(prefixed: TestClient) -> None:
+    resp = prefixed.get("/api/")
+    assert resp.status_code == 200
+    assert resp.json()["service"] == "svc"
+    assert prefixed.get("/api/cpu?ms=1").status_code == 200
+    # The ALB does not strip the prefix, so unprefixed app routes are someone else's paths.
+    assert prefixed.get("/").status_code == 404
+    assert prefixed.get("/cpu?ms=1").status_code == 404
+
+
+def test_path_prefix_keeps_probes_at_root_and_under_it(prefixed: TestClient) -> None:
+    for path in ("/health", "/api/health", "/ready", "/api/ready"):
+        assert prefixed.get(path).status_code == 200, path
+
+
+def test_access_log_skips_prefixed_probes(
+    prefixed: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="sample_server.access")
+    for path in ("/health", "/api/health", "/ready", "/api/ready", "/api/"):
+        prefixed.get(path)
+    paths = [r.path for r in caplog.records if r.name == "sample_server.access"]  # type: ignore[attr-defined]
+    assert paths == ["/api/"]
+
+
+@pytest.mark.parametrize("prefix", ["/api", "/team-a/api.v2", "/_~x"])
+def test_path_prefix_accepts(prefix: str) -> None:
+    assert Settings.from_env({"PATH_PREFIX": prefix}).path_prefix == prefix
+    assert Settings.from_env({}).path_prefix == ""
+
+
+@pytest.mark.parametrize(
+    ("prefix", "problem"),
+    [
+        ("api", "must start with '/'"),
+        ("/api/", "must not end with '/'"),
+        ("/", "must not end with '/'"),
+        ("/a//b", "segment"),
+        ("/a b", "segment"),
+        ("/a?b", "segment"),
+        ("/../etc", "segment"),
+        ("/a/.", "segment"),
+    ],
+)
+def test_path_prefix_rejects(prefix: str, problem: str) -> None:
+    with pytest.raises(SettingsError, match="PATH_PREFIX") as info:
+        Settings.from_env({"PATH_PREFIX": prefix})
+    assert problem in str(info.value)
+    assert repr(prefix) in str(info.value)

@@ -126,6 +126,33 @@ def test_bad_setting_is_one_line_and_exit_2() -> None:
     assert proc.stderr.strip() == "sample_server: PORT must be an integer, got 'eighty'"
 
 
+def test_path_prefix_serves_under_it_with_probes_at_root(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server(PATH_PREFIX="/api", SERVICE_NAME="orders")
+    resp = httpx.get(server.url + "/api/", timeout=2)
+    assert resp.status_code == 200
+    assert resp.json()["service"] == "orders"
+    assert httpx.get(server.url + "/", timeout=2).status_code == 404
+    assert httpx.get(server.url + "/health", timeout=2).status_code == 200
+    assert httpx.get(server.url + "/api/health", timeout=2).status_code == 200
+    # The container check keeps its default path.
+    assert run_healthcheck(PORT=str(server.port)) == 0
+
+
+def test_bad_path_prefix_is_one_line_and_exit_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sample_server"],
+        env={**os.environ, "PATH_PREFIX": "api/"},
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == "sample_server: PATH_PREFIX must start with '/', got 'api/'\n"
+    assert proc.stdout == ""
+
+
 def run_healthcheck(**env: str) -> int:
     return subprocess.run(
         [sys.executable, "-m", "sample_server.healthcheck"],

@@ -21,9 +21,6 @@ from sample_server.metadata import TaskInfo, fetch_task_info
 from sample_server.settings import Settings
 
 CPU_MS_MAX = 1000
-# Probes hit these every few seconds per target; logging them would drown the real traffic
-# and cost CloudWatch ingestion for nothing.
-QUIET_PATHS = frozenset({"/health", "/ready"})
 _HEALTH_BODY = b'{"status":"ok"}'
 
 
@@ -44,16 +41,20 @@ class ServiceState:
 class AccessLogMiddleware:
     """One JSON line per request (probes excepted) and an in-flight count for the drain log.
 
+    Probes hit quiet_paths every few seconds per target; logging them would drown the real
+    traffic and cost CloudWatch ingestion for nothing.
+
     Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request, which matters at
     a quarter of a vCPU.
     """
 
-    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
+    def __init__(self, app: ASGIApp, state: ServiceState, quiet_paths: frozenset[str]) -> None:
         self.app = app
         self.state = state
+        self.quiet_paths = quiet_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in QUIET_PATHS:
+        if scope["type"] != "http" or scope["path"] in self.quiet_paths:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -181,14 +182,23 @@ def create_app(settings: Settings, state: ServiceState | None = None) -> Starlet
         yield
         task.cancel()
 
+    prefix = settings.path_prefix
+    # The ALB routes by path without stripping it, so the app's routes live under the prefix.
+    # Probes answer there too, and at the root where the target group and container checks
+    # hit them (a dict: with no prefix the two paths are one).
+    probes = {
+        path: handler
+        for base, handler in (("/health", health), ("/ready", ready))
+        for path in (base, prefix + base)
+    }
+    routes = [Route(path, handler, methods=["GET"]) for path, handler in probes.items()]
+    routes += [
+        Route(prefix + "/", index, methods=["GET"]),
+        Route(prefix + "/cpu", cpu, methods=["GET"]),
+    ]
     app = Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            Route("/ready", ready, methods=["GET"]),
-            Route("/", index, methods=["GET"]),
-            Route("/cpu", cpu, methods=["GET"]),
-        ],
-        middleware=[Middleware(AccessLogMiddleware, state=state)],
+        routes=routes,
+        middleware=[Middleware(AccessLogMiddleware, state=state, quiet_paths=frozenset(probes))],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
