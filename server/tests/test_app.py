@@ -12,10 +12,13 @@ from sample_server.app import CPU_MS_MAX, ServiceState, burn_cpu, create_app
 from sample_server.settings import Settings, SettingsError
 from starlette.testclient import TestClient
 
+TOKEN = "t0k3n-for-the-cpu-endpoint"
+
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(version="1.2.3", service_name="svc"))) as c:
+    settings = Settings(version="1.2.3", service_name="svc", cpu_endpoint_token=TOKEN)
+    with TestClient(create_app(settings), headers={"X-Cpu-Token": TOKEN}) as c:
         yield c
 
 
@@ -174,8 +177,8 @@ def test_settings_from_env() -> None:
 
 @pytest.fixture
 def prefixed() -> Iterator[TestClient]:
-    settings = Settings.from_env({"PATH_PREFIX": "/api", "SERVICE_NAME": "svc"})
-    with TestClient(create_app(settings)) as c:
+    env = {"PATH_PREFIX": "/api", "SERVICE_NAME": "svc", "CPU_ENDPOINT_TOKEN": TOKEN}
+    with TestClient(create_app(Settings.from_env(env)), headers={"X-Cpu-Token": TOKEN}) as c:
         yield c
 
 
@@ -228,3 +231,54 @@ def test_path_prefix_rejects(prefix: str, problem: str) -> None:
         Settings.from_env({"PATH_PREFIX": prefix})
     assert problem in str(info.value)
     assert repr(prefix) in str(info.value)
+
+
+def test_cpu_is_off_without_a_token() -> None:
+    with TestClient(create_app(Settings()), headers={"X-Cpu-Token": TOKEN}) as c:
+        not_found = c.get("/nope")
+        for method in ("GET", "POST"):
+            resp = c.request(method, "/cpu?ms=1")
+            assert resp.status_code == 404, method
+            assert resp.json() == not_found.json()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "wrong-token-of-some-length",
+        TOKEN[:-1],
+        TOKEN + "x",
+        TOKEN.upper(),
+        " " + TOKEN + "x",
+        "t\u00f6ken-non-ascii-value",
+    ],
+)
+def test_cpu_without_the_right_token_is_404_like_any_unknown_path(header: str | None) -> None:
+    settings = Settings(cpu_endpoint_token=TOKEN)
+    with TestClient(create_app(settings)) as c:
+        headers = {} if header is None else {"X-Cpu-Token": header.encode()}
+        not_found = c.get("/nope")
+        for method in ("GET", "POST"):
+            resp = c.request(method, "/cpu?ms=500", headers=headers)
+            assert resp.status_code == 404, method
+            assert resp.json() == not_found.json()
+
+
+def test_cpu_with_the_right_token_checks_the_method(client: TestClient) -> None:
+    resp = client.post("/cpu?ms=1")
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "GET"
+
+
+def test_cpu_token_setting() -> None:
+    assert Settings.from_env({}).cpu_endpoint_token is None
+    assert Settings.from_env({"CPU_ENDPOINT_TOKEN": ""}).cpu_endpoint_token is None
+    settings = Settings.from_env({"CPU_ENDPOINT_TOKEN": TOKEN})
+    assert settings.cpu_endpoint_token == TOKEN
+    assert TOKEN not in repr(settings)
+    for bad in ("short", "has a space in it ok", "tab\there-and-long-enough", "\u00e9" * 20):
+        with pytest.raises(SettingsError, match=r"^CPU_ENDPOINT_TOKEN must") as info:
+            Settings.from_env({"CPU_ENDPOINT_TOKEN": bad})
+        assert bad not in str(info.value)  # a secret is never echoed

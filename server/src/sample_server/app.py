@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sample_server.logs import access_logger, logger
@@ -137,7 +138,22 @@ def burn_cpu(ms: int) -> float:
     return (time.thread_time() - start) * 1000
 
 
+def cpu_token_ok(request: Request) -> bool:
+    token = request.app.state.settings.cpu_endpoint_token
+    if token is None:
+        return False
+    # Bytes, not str: compare_digest rejects non-ASCII str, and a client controls the header.
+    given = request.headers.get("x-cpu-token", "").encode("latin-1")
+    return hmac.compare_digest(given, token.encode())
+
+
 async def cpu(request: Request) -> Response:
+    # The same 404 as an unknown path, whatever the method (see AnyMethod): a caller without
+    # the token cannot tell that the endpoint exists.
+    if not cpu_token_ok(request):
+        raise HTTPException(404)
+    if request.method != "GET":
+        raise HTTPException(405, headers={"Allow": "GET"})
     ms = parse_cpu_ms(request.query_params.get("ms"))
     wall = time.perf_counter()
     # In a worker thread so the event loop keeps answering health checks meanwhile.
@@ -149,6 +165,18 @@ async def cpu(request: Request) -> Response:
             "wall_ms": round((time.perf_counter() - wall) * 1000, 1),
         }
     )
+
+
+class AnyMethod:
+    """A request/response endpoint as a bare ASGI app: Starlette then routes every method to
+    it instead of answering 405 itself, which would tell a caller without the token that
+    the path exists."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 async def http_error(_: Request, exc: Exception) -> Response:
@@ -192,10 +220,9 @@ def create_app(settings: Settings, state: ServiceState | None = None) -> Starlet
         for path in (base, prefix + base)
     }
     routes = [Route(path, handler, methods=["GET"]) for path, handler in probes.items()]
-    routes += [
-        Route(prefix + "/", index, methods=["GET"]),
-        Route(prefix + "/cpu", cpu, methods=["GET"]),
-    ]
+    routes.append(Route(prefix + "/", index, methods=["GET"]))
+    if settings.cpu_endpoint_token is not None:
+        routes.append(Route(prefix + "/cpu", AnyMethod(cpu), name="cpu"))
     app = Starlette(
         routes=routes,
         middleware=[Middleware(AccessLogMiddleware, state=state, quiet_paths=frozenset(probes))],
