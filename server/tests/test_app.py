@@ -12,10 +12,13 @@ from sample_server.app import CPU_MS_MAX, ServiceState, burn_cpu, create_app
 from sample_server.settings import Settings, SettingsError
 from starlette.testclient import TestClient
 
+TOKEN = "t0k3n-for-the-cpu-endpoint"
+
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(version="1.2.3", service_name="svc"))) as c:
+    settings = Settings(version="1.2.3", service_name="svc", cpu_endpoint_token=TOKEN)
+    with TestClient(create_app(settings), headers={"X-Cpu-Token": TOKEN}) as c:
         yield c
 
 
@@ -170,3 +173,112 @@ def test_settings_from_env() -> None:
     for bad in ({"PORT": "http"}, {"PORT": "70000"}, {"LOG_LEVEL": "loud"}):
         with pytest.raises(SettingsError):
             Settings.from_env(bad)
+
+
+@pytest.fixture
+def prefixed() -> Iterator[TestClient]:
+    env = {"PATH_PREFIX": "/api", "SERVICE_NAME": "svc", "CPU_ENDPOINT_TOKEN": TOKEN}
+    with TestClient(create_app(Settings.from_env(env)), headers={"X-Cpu-Token": TOKEN}) as c:
+        yield c
+
+
+def test_path_prefix_moves_app_routes_under_it(prefixed: TestClient) -> None:
+    resp = prefixed.get("/api/")
+    assert resp.status_code == 200
+    assert resp.json()["service"] == "svc"
+    assert prefixed.get("/api/cpu?ms=1").status_code == 200
+    # The ALB does not strip the prefix, so unprefixed app routes are someone else's paths.
+    assert prefixed.get("/").status_code == 404
+    assert prefixed.get("/cpu?ms=1").status_code == 404
+
+
+def test_path_prefix_keeps_probes_at_root_and_under_it(prefixed: TestClient) -> None:
+    for path in ("/health", "/api/health", "/ready", "/api/ready"):
+        assert prefixed.get(path).status_code == 200, path
+
+
+def test_access_log_skips_prefixed_probes(
+    prefixed: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="sample_server.access")
+    for path in ("/health", "/api/health", "/ready", "/api/ready", "/api/"):
+        prefixed.get(path)
+    paths = [r.path for r in caplog.records if r.name == "sample_server.access"]  # type: ignore[attr-defined]
+    assert paths == ["/api/"]
+
+
+@pytest.mark.parametrize("prefix", ["/api", "/team-a/api.v2", "/_~x"])
+def test_path_prefix_accepts(prefix: str) -> None:
+    assert Settings.from_env({"PATH_PREFIX": prefix}).path_prefix == prefix
+    assert Settings.from_env({}).path_prefix == ""
+
+
+@pytest.mark.parametrize(
+    ("prefix", "problem"),
+    [
+        ("api", "must start with '/'"),
+        ("/api/", "must not end with '/'"),
+        ("/", "must not end with '/'"),
+        ("/a//b", "segment"),
+        ("/a b", "segment"),
+        ("/a?b", "segment"),
+        ("/../etc", "segment"),
+        ("/a/.", "segment"),
+    ],
+)
+def test_path_prefix_rejects(prefix: str, problem: str) -> None:
+    with pytest.raises(SettingsError, match="PATH_PREFIX") as info:
+        Settings.from_env({"PATH_PREFIX": prefix})
+    assert problem in str(info.value)
+    assert repr(prefix) in str(info.value)
+
+
+def test_cpu_is_off_without_a_token() -> None:
+    with TestClient(create_app(Settings()), headers={"X-Cpu-Token": TOKEN}) as c:
+        not_found = c.get("/nope")
+        for method in ("GET", "POST"):
+            resp = c.request(method, "/cpu?ms=1")
+            assert resp.status_code == 404, method
+            assert resp.json() == not_found.json()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "wrong-token-of-some-length",
+        TOKEN[:-1],
+        TOKEN + "x",
+        TOKEN.upper(),
+        " " + TOKEN + "x",
+        "t\u00f6ken-non-ascii-value",
+    ],
+)
+def test_cpu_without_the_right_token_is_404_like_any_unknown_path(header: str | None) -> None:
+    settings = Settings(cpu_endpoint_token=TOKEN)
+    with TestClient(create_app(settings)) as c:
+        headers = {} if header is None else {"X-Cpu-Token": header.encode()}
+        not_found = c.get("/nope")
+        for method in ("GET", "POST"):
+            resp = c.request(method, "/cpu?ms=500", headers=headers)
+            assert resp.status_code == 404, method
+            assert resp.json() == not_found.json()
+
+
+def test_cpu_with_the_right_token_checks_the_method(client: TestClient) -> None:
+    resp = client.post("/cpu?ms=1")
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "GET"
+
+
+def test_cpu_token_setting() -> None:
+    assert Settings.from_env({}).cpu_endpoint_token is None
+    assert Settings.from_env({"CPU_ENDPOINT_TOKEN": ""}).cpu_endpoint_token is None
+    settings = Settings.from_env({"CPU_ENDPOINT_TOKEN": TOKEN})
+    assert settings.cpu_endpoint_token == TOKEN
+    assert TOKEN not in repr(settings)
+    for bad in ("short", "has a space in it ok", "tab\there-and-long-enough", "\u00e9" * 20):
+        with pytest.raises(SettingsError, match=r"^CPU_ENDPOINT_TOKEN must") as info:
+            Settings.from_env({"CPU_ENDPOINT_TOKEN": bad})
+        assert bad not in str(info.value)  # a secret is never echoed

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sample_server.logs import access_logger, logger
@@ -21,9 +22,6 @@ from sample_server.metadata import TaskInfo, fetch_task_info
 from sample_server.settings import Settings
 
 CPU_MS_MAX = 1000
-# Probes hit these every few seconds per target; logging them would drown the real traffic
-# and cost CloudWatch ingestion for nothing.
-QUIET_PATHS = frozenset({"/health", "/ready"})
 _HEALTH_BODY = b'{"status":"ok"}'
 
 
@@ -44,16 +42,20 @@ class ServiceState:
 class AccessLogMiddleware:
     """One JSON line per request (probes excepted) and an in-flight count for the drain log.
 
+    Probes hit quiet_paths every few seconds per target; logging them would drown the real
+    traffic and cost CloudWatch ingestion for nothing.
+
     Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request, which matters at
     a quarter of a vCPU.
     """
 
-    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
+    def __init__(self, app: ASGIApp, state: ServiceState, quiet_paths: frozenset[str]) -> None:
         self.app = app
         self.state = state
+        self.quiet_paths = quiet_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in QUIET_PATHS:
+        if scope["type"] != "http" or scope["path"] in self.quiet_paths:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -136,7 +138,22 @@ def burn_cpu(ms: int) -> float:
     return (time.thread_time() - start) * 1000
 
 
+def cpu_token_ok(request: Request) -> bool:
+    token = request.app.state.settings.cpu_endpoint_token
+    if token is None:
+        return False
+    # Bytes, not str: compare_digest rejects non-ASCII str, and a client controls the header.
+    given = request.headers.get("x-cpu-token", "").encode("latin-1")
+    return hmac.compare_digest(given, token.encode())
+
+
 async def cpu(request: Request) -> Response:
+    # The same 404 as an unknown path, whatever the method (see AnyMethod): a caller without
+    # the token cannot tell that the endpoint exists.
+    if not cpu_token_ok(request):
+        raise HTTPException(404)
+    if request.method != "GET":
+        raise HTTPException(405, headers={"Allow": "GET"})
     ms = parse_cpu_ms(request.query_params.get("ms"))
     wall = time.perf_counter()
     # In a worker thread so the event loop keeps answering health checks meanwhile.
@@ -148,6 +165,18 @@ async def cpu(request: Request) -> Response:
             "wall_ms": round((time.perf_counter() - wall) * 1000, 1),
         }
     )
+
+
+class AnyMethod:
+    """A request/response endpoint as a bare ASGI app: Starlette then routes every method to
+    it instead of answering 405 itself, which would tell a caller without the token that
+    the path exists."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 async def http_error(_: Request, exc: Exception) -> Response:
@@ -181,14 +210,22 @@ def create_app(settings: Settings, state: ServiceState | None = None) -> Starlet
         yield
         task.cancel()
 
+    prefix = settings.path_prefix
+    # The ALB routes by path without stripping it, so the app's routes live under the prefix.
+    # Probes answer there too, and at the root where the target group and container checks
+    # hit them (a dict: with no prefix the two paths are one).
+    probes = {
+        path: handler
+        for base, handler in (("/health", health), ("/ready", ready))
+        for path in (base, prefix + base)
+    }
+    routes = [Route(path, handler, methods=["GET"]) for path, handler in probes.items()]
+    routes.append(Route(prefix + "/", index, methods=["GET"]))
+    if settings.cpu_endpoint_token is not None:
+        routes.append(Route(prefix + "/cpu", AnyMethod(cpu), name="cpu"))
     app = Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            Route("/ready", ready, methods=["GET"]),
-            Route("/", index, methods=["GET"]),
-            Route("/cpu", cpu, methods=["GET"]),
-        ],
-        middleware=[Middleware(AccessLogMiddleware, state=state)],
+        routes=routes,
+        middleware=[Middleware(AccessLogMiddleware, state=state, quiet_paths=frozenset(probes))],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

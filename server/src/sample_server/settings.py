@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sample_server import __version__
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Path segments of RFC 3986 unreserved characters: what an ALB path rule matches literally.
+_PREFIX_SEGMENTS = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+# Long enough not to be guessed by someone probing a public ALB.
+CPU_TOKEN_MIN_LEN = 16
 
 
 class SettingsError(ValueError):
@@ -41,6 +46,34 @@ def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: flo
     return value
 
 
+def _path_prefix(env: Mapping[str, str]) -> str:
+    raw = env.get("PATH_PREFIX", "")
+    if raw == "":
+        return ""
+    if not raw.startswith("/"):
+        raise SettingsError(f"PATH_PREFIX must start with '/', got {raw!r}")
+    if raw.endswith("/"):
+        raise SettingsError(f"PATH_PREFIX must not end with '/' (unset it for none), got {raw!r}")
+    segments = raw.split("/")[1:]
+    if not _PREFIX_SEGMENTS.fullmatch(raw) or any(s in (".", "..") for s in segments):
+        raise SettingsError(
+            f"PATH_PREFIX must be /segment[/segment...] of letters, digits and . _ ~ -, got {raw!r}"
+        )
+    return raw
+
+
+def _cpu_token(env: Mapping[str, str]) -> str | None:
+    raw = env.get("CPU_ENDPOINT_TOKEN", "")
+    if raw == "":
+        return None
+    # Never echo the value: it is a secret, and this message goes to the logs.
+    if not all("!" <= c <= "~" for c in raw):
+        raise SettingsError("CPU_ENDPOINT_TOKEN must be printable ASCII without spaces")
+    if len(raw) < CPU_TOKEN_MIN_LEN:
+        raise SettingsError(f"CPU_ENDPOINT_TOKEN must be at least {CPU_TOKEN_MIN_LEN} characters")
+    return raw
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     host: str = "0.0.0.0"  # in a container the task ENI is the boundary
@@ -55,6 +88,12 @@ class Settings:
     # Optional pause between "not ready" and closing the listener, for load balancers that
     # watch /ready; the ALB deregisters before SIGTERM, so 0 is right on ECS.
     shutdown_delay_seconds: float = 0.0
+    # Services sharing one ALB are routed by path and the ALB does not strip it: the app's
+    # routes answer under this prefix ("" = at the root).
+    path_prefix: str = ""
+    # /cpu burns the task's CPU on demand: off (404) unless this is set, then only for requests
+    # carrying it in X-Cpu-Token. Kept out of repr so it never lands in a log line.
+    cpu_endpoint_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,4 +110,6 @@ class Settings:
             metadata_uri=env.get("ECS_CONTAINER_METADATA_URI_V4") or None,
             shutdown_timeout_seconds=_float(env, "SHUTDOWN_TIMEOUT_SECONDS", 20.0, 0.1, 3600),
             shutdown_delay_seconds=_float(env, "SHUTDOWN_DELAY_SECONDS", 0.0, 0.0, 3600),
+            path_prefix=_path_prefix(env),
+            cpu_endpoint_token=_cpu_token(env),
         )
