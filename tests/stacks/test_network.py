@@ -11,12 +11,18 @@ PUBLIC = {"network": {"egress": "public"}}
 
 
 def subnets_by_kind(template: dict) -> dict[str, list[dict]]:
+    """Subnet properties by CDK's subnet-type tag."""
     out: dict[str, list[dict]] = {"public": [], "private": []}
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::EC2::Subnet":
-            public = resource["Properties"].get("MapPublicIpOnLaunch", False)
+            tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+            public = tags["aws-cdk:subnet-type"] == "Public"
             out["public" if public else "private"].append(resource["Properties"])
     return out
+
+
+def resources_of(template: dict, kind: str) -> list[dict]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == kind]
 
 
 def test_vpc_spans_two_azs_with_public_and_private_subnets(demo):
@@ -63,15 +69,38 @@ def test_nat_instance_mode_runs_one_small_graviton_instance(synth):
     )
     routes = t.find_resources("AWS::EC2::Route", {"Properties": {"InstanceId": Match.any_value()}})
     assert len(routes) == 2
-    # The instance's security group admits the VPC only, never the internet.
-    t.has_resource_properties(
-        "AWS::EC2::SecurityGroup",
-        {"SecurityGroupIngress": [Match.object_like({"IpProtocol": "-1"})]},
-    )
-    groups = t.find_resources("AWS::EC2::SecurityGroup")
-    for group in groups.values():
-        for rule in group["Properties"].get("SecurityGroupIngress", []):
-            assert rule.get("CidrIp") == "10.40.0.0/20"
+
+
+def test_nat_instance_admits_only_https_from_each_private_subnet(synth):
+    template = synth(NAT_INSTANCE).template_json("network")
+    private_cidrs = sorted(s["CidrBlock"] for s in subnets_by_kind(template)["private"])
+    [group] = resources_of(template, "AWS::EC2::SecurityGroup")  # the NAT instance's
+    ingress = group["SecurityGroupIngress"]
+    assert sorted(rule["CidrIp"] for rule in ingress) == private_cidrs
+    for rule in ingress:
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443)
+    # No stand-alone rule widens it either.
+    assert resources_of(template, "AWS::EC2::SecurityGroupIngress") == []
+
+
+def test_nat_instance_requires_imdsv2(synth):
+    [instance] = resources_of(synth(NAT_INSTANCE).template_json("network"), "AWS::EC2::Instance")
+    assert instance["MetadataOptions"] == {
+        "HttpEndpoint": "enabled",
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 1,
+    }
+
+
+def test_nat_instance_role_lets_ssm_patch_it(synth):
+    template = synth(NAT_INSTANCE).template_json("network")
+    [instance] = resources_of(template, "AWS::EC2::Instance")
+    profile = template["Resources"][instance["IamInstanceProfile"]["Ref"]]["Properties"]
+    [role_ref] = profile["Roles"]
+    role = template["Resources"][role_ref["Ref"]]["Properties"]
+    [policy] = role["ManagedPolicyArns"]
+    assert policy["Fn::Join"][1][-1] == ":iam::aws:policy/AmazonSSMManagedInstanceCore"
+    assert "Policies" not in role  # nothing beyond the SSM agent's managed policy
 
 
 def test_public_mode_has_no_nat_and_no_private_subnets(synth):
