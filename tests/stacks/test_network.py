@@ -10,8 +10,11 @@ NAT_INSTANCE = {"network": {"egress": "nat-instance"}}
 PUBLIC = {"network": {"egress": "public"}}
 
 
+EGRESS_MODES = {"nat-gateway": NAT_GATEWAY, "nat-instance": NAT_INSTANCE, "public": PUBLIC}
+
+
 def subnets_by_kind(template: dict) -> dict[str, list[dict]]:
-    """Subnet properties by CDK's subnet-type tag."""
+    """Subnet properties by CDK's subnet-type tag (MapPublicIpOnLaunch is false for all)."""
     out: dict[str, list[dict]] = {"public": [], "private": []}
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::EC2::Subnet":
@@ -101,6 +104,39 @@ def test_nat_instance_role_lets_ssm_patch_it(synth):
     [policy] = role["ManagedPolicyArns"]
     assert policy["Fn::Join"][1][-1] == ":iam::aws:policy/AmazonSSMManagedInstanceCore"
     assert "Policies" not in role  # nothing beyond the SSM agent's managed policy
+
+
+@pytest.mark.parametrize("mode", EGRESS_MODES)
+def test_public_subnets_never_auto_assign_public_ips(synth, mode):
+    template = synth(EGRESS_MODES[mode]).template_json("network")
+    subnets = subnets_by_kind(template)
+    assert len(subnets["public"]) == 2
+    for subnet in subnets["public"] + subnets["private"]:
+        assert subnet["MapPublicIpOnLaunch"] is False
+
+
+@pytest.mark.parametrize("mode", EGRESS_MODES)
+def test_what_needs_a_public_ip_asks_for_its_own(synth, mode):
+    """With no auto-assigned IPs, each egress path must request its public address."""
+    built = synth(EGRESS_MODES[mode])
+    network = built.template_json("network")
+    service = built.template_json("service")
+    [ecs_service] = resources_of(service, "AWS::ECS::Service")
+    assign = ecs_service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"]
+    instances = resources_of(network, "AWS::EC2::Instance")
+    gateways = resources_of(network, "AWS::EC2::NatGateway")
+    if mode == "public":
+        assert assign == "ENABLED" and instances == [] and gateways == []
+    elif mode == "nat-instance":
+        assert assign == "DISABLED" and gateways == []
+        [instance] = instances
+        [interface] = instance["NetworkInterfaces"]
+        assert interface["AssociatePublicIpAddress"] is True
+    else:
+        assert assign == "DISABLED" and instances == []
+        [gateway] = gateways
+        assert "Fn::GetAtt" in gateway["AllocationId"]  # its EIP
+        assert len(resources_of(network, "AWS::EC2::EIP")) == 1
 
 
 def test_public_mode_has_no_nat_and_no_private_subnets(synth):

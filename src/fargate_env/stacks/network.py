@@ -55,6 +55,10 @@ class NetworkStack(Stack):
                 name=PUBLIC_SUBNET,
                 subnet_type=ec2.SubnetType.PUBLIC,
                 cidr_mask=_mask(net.cidr),
+                # Nothing needs it: "public" tasks ask for an IP (assign_public_ip), the NAT
+                # instance asks for its own, the NAT gateway has an EIP. Anything else launched
+                # here stays private instead of getting a billed, reachable IPv4 by accident.
+                map_public_ip_on_launch=False,
             )
         ]
         if net.egress != "public":
