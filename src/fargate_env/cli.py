@@ -262,8 +262,12 @@ def main() -> None:
 def _usage_error(exc: typer.TyperException) -> int:
     """A wrong option or argument ends like every other user mistake: one line, exit 2."""
     ctx = getattr(exc, "ctx", None)
-    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-        console.print(ctx.get_help(), highlight=False)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        # no_args_is_help: building the exception already called ctx.get_help(), which with
+        # rich prints the help itself and leaves the message empty; without rich the message
+        # is the help text. Calling get_help() again here printed it twice.
+        if help_text := exc.format_message():
+            console.print(help_text, highlight=False, markup=False)
         return 0
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
