@@ -184,18 +184,31 @@ def load(
     duration: Annotated[float, typer.Option("--duration", help="Seconds (bounded).")] = 10.0,
     connections: Annotated[int, typer.Option("--connections", help="Concurrent.")] = 8,
     rate: Annotated[float | None, typer.Option("--rate", help="Total req/s (open loop).")] = None,
+    max_error_rate: Annotated[
+        float,
+        typer.Option("--max-error-rate", help="Allowed failed fraction, 0-1."),
+    ] = 0.0,
     env: EnvOption = None,
     env_file: EnvFileOption = None,
 ):
-    """Bounded load (time and request cap); requests, errors, req/s, latency p50/p95/p99."""
+    """Bounded load; errors by cause, latency p50/p95/p99; exit 1 over --max-error-rate."""
     from fargate_env.config import OpsConfig
     from fargate_env.ops import render
     from fargate_env.ops.load import load as run_load
 
     ops = load_env(env, env_file).ops if env or env_file else OpsConfig()
     with console.status(f"loading {url} for {duration:g} s"):
-        report = run_load(url, duration_s=duration, connections=connections, rate=rate, ops=ops)
-    render.load(console, report)
+        report = run_load(
+            url,
+            duration_s=duration,
+            connections=connections,
+            rate=rate,
+            ops=ops,
+            max_error_rate=max_error_rate,
+        )
+    render.load(console, report, max_error_rate)
+    if not report.within(max_error_rate):
+        raise typer.Exit(1)
 
 
 @app.command()
