@@ -33,10 +33,36 @@ def test_usage_errors_are_one_line_and_exit_2(args, words):
     assert "Traceback" not in result.stderr
 
 
-def test_no_arguments_prints_help_and_exits_0():
-    result = run()
-    assert result.returncode == 0
-    assert "synth" in result.stdout and "check" in result.stdout and "cost" in result.stdout
+@pytest.mark.parametrize(
+    ("args", "usage", "commands"),
+    [
+        ([], "Usage: fargate-env [OPTIONS] COMMAND", ["synth", "check", "cost", "local"]),
+        (["local"], "Usage: fargate-env local [OPTIONS] COMMAND", ["up", "failover", "restart"]),
+    ],
+    ids=["root", "local"],
+)
+def test_no_arguments_prints_help_once_and_exits_0(args, usage, commands):
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(usage) == 1, result.stdout
+    assert all(command in result.stdout for command in commands)
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("args", [[], ["local"]], ids=["root", "local"])
+def test_no_arguments_prints_plain_help_once_without_rich(args, monkeypatch, capsys):
+    """Without rich, typer puts the help text in the exception's message instead of printing."""
+    import typer.core
+
+    from fargate_env import cli
+
+    monkeypatch.setattr(typer.core, "HAS_RICH", False)
+    monkeypatch.setattr(sys, "argv", ["fargate-env", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.count("Usage: fargate-env") == 1, out
 
 
 def test_command_exit_codes_pass_through():

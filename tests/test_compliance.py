@@ -6,6 +6,7 @@ import json
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from typer.testing import CliRunner
 
@@ -52,6 +53,36 @@ def test_gate_fails_on_a_deliberately_non_compliant_bucket(tmp_path, monkeypatch
     assert any("AwsSolutions-S10" in f and "demo-registry/Sloppy" in f for f in nag)
     assert any("AwsSolutions-S1 " in f for f in nag)
     assert not out.exists(), "a failing check must not leave an assembly behind"
+
+
+SSM_CORE = "AmazonSSMManagedInstanceCore"
+
+
+def test_nat_instance_passes_and_its_ssm_waiver_covers_only_its_role(tmp_path, monkeypatch):
+    """The NAT instance's SSM policy is waived; the same policy on any other role still fails."""
+    real_build = compliance.build_app
+
+    def build_with_other_ssm_role(config, outdir, **kwargs):
+        built = real_build(config, outdir, **kwargs)
+        iam.Role(
+            built.network,
+            "OtherRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(SSM_CORE)],
+        )
+        return built
+
+    monkeypatch.setattr(compliance, "build_app", build_with_other_ssm_role)
+    config = make_config({"network": {"egress": "nat-instance"}})
+    report = compliance.run_checks(config, tmp_path / "cdk.out")
+    [finding] = report.findings
+    assert f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{SSM_CORE}]" in finding
+    assert "demo-network/OtherRole/Resource" in finding
+
+
+def test_public_egress_passes_every_gate(tmp_path):
+    report = compliance.run_checks(make_config({"network": {"egress": "public"}}), tmp_path / "o")
+    assert report.findings == []
 
 
 def test_cfn_lint_reports_a_broken_template(tmp_path):

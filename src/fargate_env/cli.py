@@ -219,18 +219,31 @@ def load(
     duration: Annotated[float, typer.Option("--duration", help="Seconds (bounded).")] = 10.0,
     connections: Annotated[int, typer.Option("--connections", help="Concurrent.")] = 8,
     rate: Annotated[float | None, typer.Option("--rate", help="Total req/s (open loop).")] = None,
+    max_error_rate: Annotated[
+        float,
+        typer.Option("--max-error-rate", help="Allowed failed fraction, 0-1."),
+    ] = 0.0,
     env: EnvOption = None,
     env_file: EnvFileOption = None,
 ):
-    """Bounded load (time and request cap); requests, errors, req/s, latency p50/p95/p99."""
+    """Bounded load; errors by cause, latency p50/p95/p99; exit 1 over --max-error-rate."""
     from fargate_env.config import OpsConfig
     from fargate_env.ops import render
     from fargate_env.ops.load import load as run_load
 
     ops = load_env(env, env_file).ops if env or env_file else OpsConfig()
     with console.status(f"loading {url} for {duration:g} s"):
-        report = run_load(url, duration_s=duration, connections=connections, rate=rate, ops=ops)
-    render.load(console, report)
+        report = run_load(
+            url,
+            duration_s=duration,
+            connections=connections,
+            rate=rate,
+            ops=ops,
+            max_error_rate=max_error_rate,
+        )
+    render.load(console, report, max_error_rate)
+    if not report.within(max_error_rate):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -301,8 +314,12 @@ def main() -> None:
 def _usage_error(exc: typer.TyperException) -> int:
     """A wrong option or argument ends like every other user mistake: one line, exit 2."""
     ctx = getattr(exc, "ctx", None)
-    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-        console.print(ctx.get_help(), highlight=False)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        # no_args_is_help: building the exception already called ctx.get_help(), which with
+        # rich prints the help itself and leaves the message empty; without rich the message
+        # is the help text. Calling get_help() again here printed it twice.
+        if help_text := exc.format_message():
+            console.print(help_text, highlight=False, markup=False)
         return 0
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

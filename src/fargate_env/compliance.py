@@ -66,6 +66,15 @@ WAIVERS: tuple[Waiver, ...] = (
         when=lambda c: c.network.egress == "nat-instance",
     ),
     Waiver(
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]",
+        "The NAT instance is patched through Systems Manager (Session Manager, Patch Manager) at"
+        " no extra cost; AWS maintains AmazonSSMManagedInstanceCore as exactly the SSM agent's"
+        " permissions, so a hand-copied policy would only drift from it. Waived for this one"
+        " policy on the NAT instance's role only.",
+        ("*-network/Vpc/*/NatInstance/InstanceRole",),
+        when=lambda c: c.network.egress == "nat-instance",
+    ),
+    Waiver(
         "AwsSolutions-EC23",
         "The internet-facing load balancer must accept 0.0.0.0/0 and ::/0, on ports 80 and 443"
         " only (80 only redirects to HTTPS); tasks admit nothing but the ALB's security group.",

@@ -1,4 +1,7 @@
-"""Bounded HTTP load with httpx: a time limit AND a request cap, latency percentiles at the end."""
+"""Bounded HTTP load with httpx: a time limit AND a request cap, latency percentiles at the end.
+
+A run passes when its error rate is within a bound (default 0: any failed request fails it).
+"""
 
 from __future__ import annotations
 
@@ -28,11 +31,17 @@ class Sample:
     latency_s: float
     status: int | None  # None: no HTTP response (connection refused, reset, timeout)
     served_by: str | None  # the X-Served-By header a load balancer may add
+    error: str | None = None  # with no response: the exception's class, e.g. "ConnectError"
 
     @property
     def ok(self) -> bool:
         # The ALB's matcher counts 2xx/3xx as success; so do we.
         return self.status is not None and 200 <= self.status < 400
+
+    @property
+    def outcome(self) -> str:
+        """What a failed request is counted under: its status code or its exception's class."""
+        return str(self.status) if self.status is not None else self.error or "no response"
 
 
 @dataclass
@@ -50,6 +59,24 @@ class LoadReport:
         return sum(not s.ok for s in self.samples)
 
     @property
+    def answered(self) -> int:
+        """Requests answered with 2xx/3xx: the ones the latency percentiles cover."""
+        return sum(s.ok for s in self.samples)
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    def error_breakdown(self) -> list[tuple[str, int]]:
+        """Failed requests by status code or exception class, most frequent first."""
+        counts = Counter(s.outcome for s in self.samples if not s.ok)
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    def within(self, max_error_rate: float) -> bool:
+        """The run's verdict; a run that sent nothing measured nothing and does not pass."""
+        return self.requests > 0 and self.error_rate <= max_error_rate
+
+    @property
     def statuses(self) -> Counter[int]:
         return Counter(s.status for s in self.samples if s.status is not None)
 
@@ -58,7 +85,7 @@ class LoadReport:
         return self.requests / self.duration_s if self.duration_s > 0 else 0.0
 
     def percentile_ms(self, p: float) -> float:
-        """Nearest-rank percentile of successful requests' latency."""
+        """Nearest-rank percentile of successful requests' latency (0 if none: check answered)."""
         return percentile([s.latency_s for s in self.samples if s.ok], p) * 1000
 
     def failed(self) -> list[Sample]:
@@ -83,7 +110,12 @@ def check_duration(duration_s: float, ops: OpsConfig) -> None:
 
 
 def validate(
-    url: str, duration_s: float, connections: int, rate: float | None, ops: OpsConfig
+    url: str,
+    duration_s: float,
+    connections: int,
+    rate: float | None,
+    ops: OpsConfig,
+    max_error_rate: float = 0.0,
 ) -> None:
     """Refuse anything unbounded or malformed before a single request is sent."""
     parts = urlsplit(url)
@@ -94,6 +126,10 @@ def validate(
         raise UserError(f"--connections must be 1-{MAX_CONNECTIONS} (got {connections})")
     if rate is not None and rate <= 0:
         raise UserError(f"--rate must be above 0 requests/s, or left out (got {rate:g})")
+    if not 0 <= max_error_rate <= 1:  # also refuses nan
+        raise UserError(
+            f"--max-error-rate is a fraction 0-1, e.g. 0.01 for 1 % (got {max_error_rate:g})"
+        )
 
 
 def preflight(url: str, timeout_s: float) -> None:
@@ -145,8 +181,9 @@ async def run_load(
                 return
             try:
                 response = await client.get(url)
-            except httpx.HTTPError:
-                report.samples.append(Sample(t0, time.monotonic() - t0, None, None))
+            except httpx.HTTPError as exc:
+                latency = time.monotonic() - t0
+                report.samples.append(Sample(t0, latency, None, None, type(exc).__name__))
                 continue
             served_by = response.headers.get("x-served-by")
             report.samples.append(
@@ -205,8 +242,9 @@ def load(
     connections: int,
     rate: float | None,
     ops: OpsConfig,
+    max_error_rate: float = 0.0,
 ) -> LoadReport:
-    validate(url, duration_s, connections, rate, ops)
+    validate(url, duration_s, connections, rate, ops, max_error_rate)
     preflight(url, ops.http_timeout_seconds)
     return asyncio.run(
         run_load(

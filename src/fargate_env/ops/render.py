@@ -23,19 +23,32 @@ def checks(console: Console, title: str, results: list[Check]) -> None:
     console.print(table)
 
 
-def load(console: Console, report: LoadReport) -> None:
+def load(console: Console, report: LoadReport, max_error_rate: float | None = None) -> None:
+    """The load table, errors by cause, what the percentiles cover, and the verdict if bounded."""
     table = Table(title=f"load: {report.url}")
     for column in ("requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"):
         table.add_column(column, justify="right")
-    table.add_row(
-        str(report.requests),
-        str(report.errors),
-        f"{report.rate:.1f}",
-        *(f"{report.percentile_ms(p):.1f}" for p in (50, 95, 99)),
-    )
+    # With nothing answered there is no latency: a dash, never a reassuring 0.0.
+    latencies = [f"{report.percentile_ms(p):.1f}" if report.answered else "-" for p in (50, 95, 99)]
+    table.add_row(str(report.requests), str(report.errors), f"{report.rate:.1f}", *latencies)
     console.print(table)
     codes = ", ".join(f"{code}: {n}" for code, n in sorted(report.statuses.items()))
-    console.print(f"{report.duration_s:.1f} s; status codes {codes or 'none'}")
+    console.print(f"{report.duration_s:.1f} s; status codes {codes or 'none'}", highlight=False)
+    if report.errors:
+        causes = ", ".join(f"{cause}: {n}" for cause, n in report.error_breakdown())
+        console.print(f"errors: {causes}", highlight=False)
+    if report.answered:
+        console.print(f"p50/p95/p99 over {report.answered} answered (2xx/3xx)", highlight=False)
+    else:
+        console.print("no request was answered with 2xx/3xx: no latency to report")
+    if max_error_rate is not None:
+        passed = report.within(max_error_rate)
+        console.print(
+            f"{PASS if passed else FAIL}: {report.errors} of {report.requests} requests failed"
+            f" ({report.error_rate:.2%}), {'within' if passed else 'over'}"
+            f" --max-error-rate {max_error_rate:g}",
+            highlight=False,
+        )
 
 
 def failover(console: Console, report: FailoverReport) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -12,6 +13,11 @@ from fargate_env.stacks.common import retention
 
 PUBLIC_SUBNET = "public"
 PRIVATE_SUBNET = "private"
+# The only port the tasks send to (their security group in stacks/service.py), so the only
+# port the NAT instance forwards.
+HTTPS_PORT = 443
+# Session Manager + Patch Manager through the SSM agent AL2023 ships: patching at no extra cost.
+SSM_MANAGED_POLICY = "AmazonSSMManagedInstanceCore"
 
 
 class NetworkStack(Stack):
@@ -31,10 +37,11 @@ class NetworkStack(Stack):
         self.egress = net.egress
 
         nat_provider: ec2.NatProvider | None = None
+        nat_instance: ec2.NatInstanceProviderV2 | None = None
         if net.egress == "nat-gateway":
             nat_provider = ec2.NatProvider.gateway()
         elif net.egress == "nat-instance":
-            nat_provider = ec2.NatProvider.instance_v2(
+            nat_provider = nat_instance = ec2.NatProvider.instance_v2(
                 instance_type=ec2.InstanceType(net.nat_instance_type),
                 machine_image=ec2.MachineImage.latest_amazon_linux2023(
                     cpu_type=_cpu_type(net.nat_instance_type)
@@ -45,7 +52,13 @@ class NetworkStack(Stack):
 
         subnets = [
             ec2.SubnetConfiguration(
-                name=PUBLIC_SUBNET, subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=_mask(net.cidr)
+                name=PUBLIC_SUBNET,
+                subnet_type=ec2.SubnetType.PUBLIC,
+                cidr_mask=_mask(net.cidr),
+                # Nothing needs it: "public" tasks ask for an IP (assign_public_ip), the NAT
+                # instance asks for its own, the NAT gateway has an EIP. Anything else launched
+                # here stays private instead of getting a billed, reachable IPv4 by accident.
+                map_public_ip_on_launch=False,
             )
         ]
         if net.egress != "public":
@@ -70,26 +83,8 @@ class NetworkStack(Stack):
             enable_dns_hostnames=True,
             enable_dns_support=True,
         )
-        if net.egress == "nat-instance":
-            # instance_v2 admits nothing by default; let the private subnets send through it.
-            # The literal CIDR (not the VPC's token) lets cdk-nag see it is not 0.0.0.0/0.
-            nat_provider.connections.allow_from(  # type: ignore[union-attr]
-                ec2.Peer.ipv4(net.cidr), ec2.Port.all_traffic(), "VPC egress"
-            )
-            for instance in nat_provider.gateway_instances:  # type: ignore[union-attr]
-                # instance_v2 takes no block devices: give the root volume encryption this way.
-                cfn_instance = instance.node.default_child
-                cfn_instance.block_device_mappings = [
-                    ec2.CfnInstance.BlockDeviceMappingProperty(
-                        device_name="/dev/xvda",
-                        ebs=ec2.CfnInstance.EbsProperty(
-                            encrypted=True,
-                            volume_type="gp3",
-                            volume_size=net.nat_instance_volume_gb,
-                            delete_on_termination=True,
-                        ),
-                    )
-                ]
+        if nat_instance is not None:
+            _harden_nat_instance(nat_instance, self.vpc, net.nat_instance_volume_gb)
 
         if net.flow_logs.enabled:
             log_group = logs.LogGroup(
@@ -115,6 +110,40 @@ class NetworkStack(Stack):
     @property
     def tasks_need_public_ip(self) -> bool:
         return self.egress == "public"
+
+
+def _harden_nat_instance(nat: ec2.NatInstanceProviderV2, vpc: ec2.Vpc, volume_gb: int) -> None:
+    """instance_v2 exposes few knobs: shape its security group, role and instance afterwards."""
+    # instance_v2 admits nothing by default. Admit only what the tasks send: HTTPS from the
+    # private subnets. Their CIDRs are literals, so cdk-nag can see none is 0.0.0.0/0.
+    for subnet in vpc.private_subnets:
+        nat.connections.allow_from(
+            ec2.Peer.ipv4(subnet.ipv4_cidr_block),
+            ec2.Port.tcp(HTTPS_PORT),
+            f"HTTPS from {subnet.node.id}",
+        )
+    for instance in nat.gateway_instances:
+        instance.role.add_managed_policy(
+            iam.ManagedPolicy.from_aws_managed_policy_name(SSM_MANAGED_POLICY)
+        )
+        cfn_instance: ec2.CfnInstance = instance.node.default_child  # type: ignore[assignment]
+        # IMDSv2 only: the role's credentials need a PUT-issued token that SSRF-style GETs
+        # cannot get; hop limit 1 keeps the token from leaving the instance.
+        cfn_instance.metadata_options = ec2.CfnInstance.MetadataOptionsProperty(
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+        )
+        # instance_v2 takes no block devices: give the root volume encryption this way.
+        cfn_instance.block_device_mappings = [
+            ec2.CfnInstance.BlockDeviceMappingProperty(
+                device_name="/dev/xvda",
+                ebs=ec2.CfnInstance.EbsProperty(
+                    encrypted=True,
+                    volume_type="gp3",
+                    volume_size=volume_gb,
+                    delete_on_termination=True,
+                ),
+            )
+        ]
 
 
 def _mask(cidr: str) -> int:
