@@ -64,14 +64,14 @@ def test_cli_reaches_the_emulator_through_aws_endpoint_url(moto_endpoint, env_fi
     missing = run_cli("verify", "--env-file", str(env_file))
     assert missing.returncode == 2, missing.stderr
     lines = missing.stderr.strip().splitlines()
-    assert len(lines) == 1 and "demo-load-balancer" in lines[0], missing.stderr
+    assert len(lines) == 1 and "demo-platform" in lines[0], missing.stderr
 
     # Deploy-looking state and busy metrics (p95 CPU 95 %) on the same emulator.
     world = build_world(real_config(), http_server.url)
     put_usage(world, pattern(400, 60, 95), pattern(400, 40, 50))
     assert boto3.client("cloudformation", region_name=REGION).describe_stacks()["Stacks"]
 
-    result = run_cli("rightsize", "--env-file", str(env_file), "--days", "14")
+    result = run_cli("rightsize", "--env-file", str(env_file), "--service", "web", "--days", "14")
     assert result.returncode == 0, result.stderr
     assert "recommended: 512 cpu / 1024 MiB" in result.stdout, result.stdout
     assert "upsize" in result.stdout

@@ -17,7 +17,7 @@ from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.images import git_tag, push_image
 from fargate_env.ops.runner import CommandFailed
-from tests.ops.conftest import REGION, create_stack, real_config
+from tests.ops.conftest import ONE_SERVICE, REGION, create_stack, real_config
 
 cli = CliRunner()
 
@@ -40,15 +40,17 @@ class Recorder:
         return next((code for key, code in self.codes.items() if line.startswith(key)), 0)
 
 
-def registry(config) -> str:
-    repo = boto3.client("ecr", region_name=REGION).create_repository(
-        repositoryName=config.repository_name
-    )["repository"]
-    create_stack(config.stack_name(outputs.REGISTRY), {
-        outputs.REPOSITORY_URI: repo["repositoryUri"],
-        outputs.REPOSITORY_NAME: repo["repositoryName"],
-    })  # fmt: skip
-    return repo["repositoryUri"]
+def registry(config) -> dict[str, str]:
+    """Every service's repository and the registry stack's per-service outputs: {name: uri}."""
+    ecr = boto3.client("ecr", region_name=REGION)
+    uris, values = {}, {}
+    for name in config.services:
+        repo = ecr.create_repository(repositoryName=config.repository_name(name))["repository"]
+        uris[name] = repo["repositoryUri"]
+        values[outputs.per_service(outputs.REPOSITORY_URI, name)] = repo["repositoryUri"]
+        values[outputs.per_service(outputs.REPOSITORY_NAME, name)] = repo["repositoryName"]
+    create_stack(config.stack_name(outputs.REGISTRY), values)
+    return uris
 
 
 def docker(_: str) -> str:
@@ -56,10 +58,14 @@ def docker(_: str) -> str:
 
 
 def test_push_builds_for_the_architecture_and_logs_in_with_ecr_token(moto) -> None:
-    config = real_config({"service": {"architecture": "arm64", "capacity": {"spot": False}}})
-    uri = registry(config)
+    arm = {"architecture": "arm64", "capacity": {"spot": False}}
+    config = real_config({"services": {"api": arm}})
+    uri = registry(config)["api"]
+    assert uri.endswith("/demo/api")
     runner = Recorder()
-    image = push_image(Aws.for_environment(config), tag="abc123", runner=runner, which=docker)
+    image = push_image(
+        Aws.for_environment(config), "api", tag="abc123", runner=runner, which=docker
+    )
     assert image == f"{uri}:abc123"
     commands = [cmd for cmd, _ in runner.calls]
     assert commands[0][:2] == ["/usr/bin/docker", "info"]
@@ -78,32 +84,58 @@ def test_push_builds_for_the_architecture_and_logs_in_with_ecr_token(moto) -> No
     assert "--push" in build and build[-1].endswith("server")
 
 
-def test_x86_platform(moto) -> None:
-    config = real_config()
-    registry(config)
+def test_x86_platform_and_the_services_own_repository(moto) -> None:
+    config = real_config({"services": {"api": {"architecture": "arm64",
+                                               "capacity": {"spot": False}}}})  # fmt: skip
+    uri = registry(config)["web"]
     runner = Recorder()
-    push_image(Aws.for_environment(config), tag="t1", runner=runner, which=docker)
+    image = push_image(Aws.for_environment(config), "web", tag="t1", runner=runner, which=docker)
     build = runner.calls[-1][0]
     assert build[build.index("--platform") + 1] == "linux/amd64"
+    assert image == f"{uri}:t1" and uri.endswith("/demo/web")
+
+
+def test_one_service_needs_no_name(moto) -> None:
+    config = real_config(ONE_SERVICE)
+    uri = registry(config)["web"]
+    image = push_image(Aws.for_environment(config), tag="t1", runner=Recorder(), which=docker)
+    assert image == f"{uri}:t1"
+
+
+def test_registry_without_the_services_outputs_names_the_fix(moto) -> None:
+    config = real_config()
+    create_stack(config.stack_name(outputs.REGISTRY), {"Other": "x"})
+    with pytest.raises(
+        UserError,
+        match=r"stack demo-registry has no output RepositoryUriApi: .*redeploy with"
+        r" `fargate-env deploy --env demo --only registry`",
+    ):
+        push_image(Aws.for_environment(config), "api", tag="t", runner=Recorder(), which=docker)
 
 
 def test_existing_tag_is_refused(moto) -> None:
     config = real_config()
     registry(config)
     boto3.client("ecr", region_name=REGION).put_image(
-        repositoryName=config.repository_name,
+        repositoryName=config.repository_name("api"),
         imageManifest=MANIFEST,
         imageManifestMediaType=MEDIA_TYPE,
         imageTag="t1",
     )
-    with pytest.raises(UserError, match="already exists and tags are immutable"):
-        push_image(Aws.for_environment(config), tag="t1", runner=Recorder(), which=docker)
+    with pytest.raises(UserError, match="demo/api:t1 already exists and tags are immutable"):
+        push_image(Aws.for_environment(config), "api", tag="t1", runner=Recorder(), which=docker)
+    # the same tag in another service's repository is a new image
+    push_image(Aws.for_environment(config), "web", tag="t1", runner=Recorder(), which=docker)
 
 
 def test_docker_daemon_down(moto) -> None:
     with pytest.raises(UserError, match="Docker daemon is not reachable"):
         push_image(
-            Aws.for_environment(real_config()), tag="t", runner=Recorder({"info": 1}), which=docker
+            Aws.for_environment(real_config()),
+            "web",
+            tag="t",
+            runner=Recorder({"info": 1}),
+            which=docker,
         )
 
 
@@ -112,7 +144,11 @@ def test_build_failure_exits_1(moto) -> None:
     registry(config)
     with pytest.raises(CommandFailed, match="buildx build failed with exit code 7") as info:
         push_image(
-            Aws.for_environment(config), tag="t", runner=Recorder({"buildx build": 7}), which=docker
+            Aws.for_environment(config),
+            "web",
+            tag="t",
+            runner=Recorder({"buildx build": 7}),
+            which=docker,
         )
     assert info.value.exit_code == 1
 
@@ -135,13 +171,36 @@ def test_git_tag_is_the_commit_and_refuses_a_dirty_server(tmp_path: Path) -> Non
 
 def test_cli_without_docker_is_one_line(aws_credentials, env_file, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker binary anywhere on PATH
-    result = cli.invoke(app, ["push", "--env-file", str(env_file), "--tag", "t"])
+    result = cli.invoke(
+        app, ["push", "--env-file", str(env_file), "--service", "api", "--tag", "t"]
+    )
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert lines == ["error: docker not found: install Docker with buildx (or run push on a"
                      " machine that has it)"]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        ([], "error: --service is required: environment 'demo' has web, api"),
+        (["--service", "db"], "error: --service 'db': environment 'demo' has web, api"),
+    ],
+)
+def test_cli_service_missing_or_unknown_is_one_line(aws_credentials, env_file, args, line):
+    result = cli.invoke(app, ["push", "--env-file", str(env_file), "--tag", "t", *args])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [line]
+
+
+def test_cli_one_service_needs_no_service_option(
+    aws_credentials, one_service_env_file, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # stops at docker: --service was not asked for
+    result = cli.invoke(app, ["push", "--env-file", str(one_service_env_file), "--tag", "t"])
+    assert result.exit_code == 2 and "docker not found" in result.output
+
+
 def test_cli_refuses_placeholders(aws_credentials) -> None:
-    result = cli.invoke(app, ["push", "--env", "demo", "--tag", "t"])
+    result = cli.invoke(app, ["push", "--env", "demo", "--service", "web", "--tag", "t"])
     assert result.exit_code == 2 and "demo placeholder in account" in result.output
