@@ -53,10 +53,11 @@ def _wait_health(server: Server, timeout: float = 10.0) -> None:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Factory: start_server(**env) -> a healthy Server; every one is SIGKILLed at teardown."""
+    """Factory: start_server(**env) -> a healthy Server; every one is SIGKILLed at teardown.
+    preexec_fn runs in the child before exec (e.g. to set its resource limits)."""
     started: list[Server] = []
 
-    def start(**env: str) -> Server:
+    def start(preexec_fn: Callable[[], None] | None = None, **env: str) -> Server:
         port = free_port()
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as out:
@@ -65,6 +66,7 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
                 env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                preexec_fn=preexec_fn,
             )
         server = Server(proc, port, log)
         started.append(server)

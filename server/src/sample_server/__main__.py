@@ -5,17 +5,37 @@ from __future__ import annotations
 import asyncio
 import logging.config
 import os
+import resource
 import signal
 import sys
 import time
 
-from granian.constants import Interfaces
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
 
 from sample_server.app import ServiceState, create_app
 from sample_server.logs import logger, logging_config
 from sample_server.settings import Settings, SettingsError
+
+# Descriptors besides the connections: listener, stdio, logs, the interpreter's own.
+FD_HEADROOM = 64
+
+
+def ensure_fd_room(max_connections: int) -> None:
+    """Fit MAX_CONNECTIONS in the open-files limit, or fail at start-up rather than with EMFILE
+    under load. (Importing granian's extension lifts the soft limit to the hard one; not
+    relied on here.)"""
+    need = max_connections + FD_HEADROOM
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    if hard != resource.RLIM_INFINITY and hard < need:
+        raise SettingsError(
+            f"MAX_CONNECTIONS={max_connections} needs {need} open files, the limit is {hard}"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
 async def serve(settings: Settings) -> int:
@@ -35,6 +55,16 @@ async def serve(settings: Settings) -> int:
         log_level=LogLevels(settings.log_level.lower()),
         log_dictconfig=logging_config(settings.log_level),
         log_access=False,
+        # HTTP/1 only (what the ALB speaks to targets): in auto mode granian first sniffs the
+        # protocol with no timeout at all, so the header-read timer never starts on a
+        # connection that sends nothing.
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(settings.header_read_timeout_seconds * 1000))
+        ),
+        # Both cap the connections waiting for (backlog) and held by (backpressure) the server.
+        backlog=settings.max_connections,
+        backpressure=settings.max_connections,
     )
     loop = asyncio.get_running_loop()
     deadline_task: asyncio.Task[None] | None = None
@@ -84,6 +114,7 @@ async def serve(settings: Settings) -> int:
 def main() -> None:
     try:
         settings = Settings.from_env()
+        ensure_fd_room(settings.max_connections)
     except SettingsError as exc:
         print(f"sample_server: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -94,6 +94,13 @@ class Settings:
     # /cpu burns the task's CPU on demand: off (404) unless this is set, then only for requests
     # carrying it in X-Cpu-Token. Kept out of repr so it never lands in a log line.
     cpu_endpoint_token: str | None = field(default=None, repr=False)
+    # A connection that has not sent a complete request head within this long is closed, so
+    # silent clients cannot pile up. hyper (under granian) has one timer for this and for
+    # idle keep-alive connections: it also closes those after this long.
+    header_read_timeout_seconds: float = 5.0
+    # Connections held at once (granian's backpressure). Its embedded default, 128, let 128
+    # silent connections stop all accepts, /health included.
+    max_connections: int = 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,4 +119,7 @@ class Settings:
             shutdown_delay_seconds=_float(env, "SHUTDOWN_DELAY_SECONDS", 0.0, 0.0, 3600),
             path_prefix=_path_prefix(env),
             cpu_endpoint_token=_cpu_token(env),
+            # Up to above the ALB's largest idle timeout (4000 s), should keep-alive need it.
+            header_read_timeout_seconds=_float(env, "HEADER_READ_TIMEOUT_SECONDS", 5.0, 0.1, 4100),
+            max_connections=_int(env, "MAX_CONNECTIONS", 1024, 16, 65536),
         )
