@@ -1,4 +1,4 @@
-"""Bad `[services.NAME]` input: one line naming the field and what is allowed, exit 2, nothing written."""
+"""Bad `[services.NAME]` input: one line naming the field and what is allowed, exit 2."""
 
 from __future__ import annotations
 

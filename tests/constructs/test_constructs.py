@@ -37,6 +37,7 @@ def build(service: ServiceConfig, routes: list[Route]) -> tuple[cdk.Stack, WebSe
         repository=ecr.Repository(stack, "Repo"),
         listener=listener,
         routes=routes,
+        keep_alive_seconds=65,
     )
     return stack, web
 

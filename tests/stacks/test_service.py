@@ -188,6 +188,8 @@ def test_environment_variables(demo):
         "HEALTH_TIMEOUT_SECONDS": "4",
         "SHUTDOWN_TIMEOUT_SECONDS": "28",
         "SERVICE_NAME": "web",
+        # Above the ALB's 60 s idle timeout, so the ALB never reuses a connection we closed.
+        "HEADER_READ_TIMEOUT_SECONDS": "65",
     }
     assert container(demo)["StopTimeout"] == 30
 

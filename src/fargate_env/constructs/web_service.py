@@ -51,6 +51,7 @@ class WebService(Construct):
         repository: ecr.IRepository,
         listener: elbv2.IApplicationListener,
         routes: list[Route],
+        keep_alive_seconds: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = service
@@ -63,7 +64,7 @@ class WebService(Construct):
             # Non-prod application logs: the retention period, not the stack, decides their life.
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.task_definition = self._task_definition(name, service, repository)
+        self.task_definition = self._task_definition(name, service, repository, keep_alive_seconds)
 
         self.security_group = ec2.SecurityGroup(
             self,
@@ -130,7 +131,7 @@ class WebService(Construct):
         self.scaling = self._scaling(service)
 
     def _task_definition(
-        self, name: str, svc: ServiceConfig, repository: ecr.IRepository
+        self, name: str, svc: ServiceConfig, repository: ecr.IRepository, keep_alive: int
     ) -> ecs.FargateTaskDefinition:
         hc = svc.health_check
         task_definition = ecs.FargateTaskDefinition(
@@ -157,6 +158,9 @@ class WebService(Construct):
             # Drain in-flight requests on SIGTERM, but finish before ECS's SIGKILL.
             "SHUTDOWN_TIMEOUT_SECONDS": str(svc.drain_seconds),
             "SERVICE_NAME": name,
+            # Idle keep-alive connections must outlive the ALB's idle timeout, or the ALB reuses
+            # one the task just closed and answers 502 (ELB docs, "Connection idle timeout").
+            "HEADER_READ_TIMEOUT_SECONDS": str(keep_alive),
         }
         # An init process reaps zombies and forwards SIGTERM; no Linux capability is needed.
         linux = ecs.LinuxParameters(self, "LinuxParameters", init_process_enabled=True)

@@ -16,6 +16,9 @@ from fargate_env.config import EnvironmentConfig
 from fargate_env.constructs.service_alarms import ServiceAlarms
 from fargate_env.constructs.web_service import WebService
 
+# Targets keep idle connections this much longer than the ALB does.
+KEEP_ALIVE_MARGIN_SECONDS = 5
+
 
 class ServiceStack(Stack):
     def __init__(
@@ -47,6 +50,8 @@ class ServiceStack(Stack):
             repository=repository,
             listener=listener,
             routes=routes,
+            keep_alive_seconds=config.load_balancer.idle_timeout_seconds
+            + KEEP_ALIVE_MARGIN_SECONDS,
         )
         # By ARN, not the Topic object: the topic's own policy already admits this account's
         # event rules, so nothing is written back into the alerts stack.
