@@ -172,7 +172,10 @@ HostedZoneId = Annotated[
 DomainName = Annotated[str, AfterValidator(_domain)]
 Email = Annotated[
     str,
-    pattern(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$", "an e-mail address like ops@example.com"),
+    pattern(
+        r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
+        "an e-mail address like ops@example.com",
+    ),
 ]
 EcrRepositoryName = Annotated[
     str,
