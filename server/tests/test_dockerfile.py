@@ -60,18 +60,18 @@ def test_hadolint_clean() -> None:
 
 def test_runs_as_the_configured_non_root_user(config: EnvironmentConfig) -> None:
     user = only("USER")
-    assert user == config.service.container_user
+    assert user == config.services["web"].container_user
     assert user not in ("root", "0")
     assert f"--uid {user}" in " ".join(args for kw, args in instructions() if kw == "RUN")
 
 
 def test_exposes_the_container_port(config: EnvironmentConfig) -> None:
-    assert only("EXPOSE") == str(config.service.container_port)
-    assert f"PORT={config.service.container_port}" in only("ENV")
+    assert only("EXPOSE") == str(config.services["web"].container_port)
+    assert f"PORT={config.services['web'].container_port}" in only("ENV")
 
 
 def test_healthcheck_matches_task_definition(config: EnvironmentConfig) -> None:
-    hc = config.health_check
+    hc = config.services["web"].health_check
     flags, _, command = only("HEALTHCHECK").partition(" CMD ")
     options = dict(opt.removeprefix("--").split("=", 1) for opt in flags.split())
     assert options == {
