@@ -20,6 +20,13 @@ LABELS = (
     "us&#45;east&#45;1a",
     "public subnet",
     "private subnet",
+    # Every service in its own cluster with its route.
+    "service web (demo&#45;service&#45;web)",
+    "service api (demo&#45;service&#45;api)",
+    "path /api /api/*",
+    "any request no other rule takes",
+    "no match: 404",
+    "demo/api",
 )
 
 

@@ -21,6 +21,7 @@ import graphviz
 from fargate_env.assembly import StackSummary
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
+from fargate_env.summary import describe_conditions
 from fargate_env.synth import synthesize
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -74,10 +75,13 @@ def _nat_label(resource: dict) -> str:
 
 
 def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
-    """A dot graph of the environment; node ids are the templates' logical ids."""
+    """A dot graph of the environment: the shared stacks' resources by logical id, then one
+    cluster per service stack (their logical ids repeat, so they are prefixed by service)."""
+    service_stacks = [stack for stack in stacks if stack.service]
     resources: dict[str, dict] = {}
     for stack in stacks:
-        resources.update(stack.resources)
+        if not stack.service:
+            resources.update(stack.resources)
     by_type: dict[str, dict[str, dict]] = defaultdict(dict)
     for rid, res in resources.items():
         by_type[res["Type"]][rid] = res
@@ -149,46 +153,18 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
                 g.edge(rid, sid, style="dotted", arrowhead="none")
     for rid, res in by_type["AWS::ElasticLoadBalancingV2::Listener"].items():
         props = _props(res)
-        redirect = any(a.get("Type") == "redirect" for a in props.get("DefaultActions", []))
+        actions = [a.get("Type") for a in props.get("DefaultActions", [])]
         label = f"listener {props.get('Protocol', '')} :{props.get('Port', '')}"
-        g.node(rid, label + ("\n301 -> HTTPS" if redirect else ""), shape="cds")
+        extra = "\n301 -> HTTPS" if "redirect" in actions else ""
+        extra += "\nno match: 404" if "fixed-response" in actions else ""
+        g.node(rid, label + extra, shape="cds")
         g.edge("internet", rid)
         for lb in by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"]:
             if _mentions(props.get("LoadBalancerArn"), lb):
                 g.edge(rid, lb, arrowhead="none")
-        for tg in by_type["AWS::ElasticLoadBalancingV2::TargetGroup"]:
-            if _mentions(props.get("DefaultActions"), tg):
-                g.edge(rid, tg, label="forward")
-    for rid, res in by_type["AWS::ElasticLoadBalancingV2::TargetGroup"].items():
-        props = _props(res)
-        g.node(
-            rid,
-            f"target group :{props.get('Port', '')}\nhealth {props.get('HealthCheckPath', '/')}"
-            f" every {props.get('HealthCheckIntervalSeconds', 30)} s",
-        )
 
-    for rid, res in by_type["AWS::ECS::Service"].items():
-        props = _props(res)
-        task = resources.get((props.get("TaskDefinition") or {}).get("Ref", ""), {})
-        tp = _props(task)
-        size = f"{int(tp.get('Cpu', 0)) / 1024:g} vCPU / {int(tp.get('Memory', 0)) / 1024:g} GB"
-        g.node(rid, f"ECS service (Fargate tasks)\n{size}", fillcolor="#fff4e5")
-        for tg in by_type["AWS::ElasticLoadBalancingV2::TargetGroup"]:
-            if _mentions(props.get("LoadBalancers"), tg):
-                g.edge(tg, rid, label="targets")
-        vpc_conf = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration", {})
-        for sid in subnets:
-            if _mentions(vpc_conf.get("Subnets"), sid):
-                g.edge(rid, sid, style="dotted", arrowhead="none", label="runs in")
-        for repo in by_type["AWS::ECR::Repository"]:
-            if (
-                _mentions(tp.get("ContainerDefinitions"), repo)
-                or len(by_type["AWS::ECR::Repository"]) == 1
-            ):
-                g.edge(rid, repo, label="pulls image", style="dashed")
-        for lg in by_type["AWS::Logs::LogGroup"]:
-            if _mentions(tp.get("ContainerDefinitions"), lg):
-                g.edge(rid, lg, label="logs", style="dashed")
+    for stack in service_stacks:
+        _service_cluster(g, stack, by_type)
 
     for rid, res in by_type["AWS::ECR::Repository"].items():
         g.node(rid, f"ECR repository\n{_props(res).get('RepositoryName', '')}", fillcolor="#f3e8fd")
@@ -209,8 +185,8 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
         metric = props.get("MetricName") or "metric math"
         g.node(rid, f"alarm\n{metric}", shape="octagon", fillcolor="#fdecea")
         for topic in by_type["AWS::SNS::Topic"]:
-            if _mentions(props.get("AlarmActions"), topic):
-                g.edge(rid, topic)
+            # Alarms name the topic by its ARN (topic name), not by a reference.
+            g.edge(rid, topic, label="notifies")
     for rid in by_type["AWS::CloudWatch::Dashboard"]:
         g.node(rid, "CloudWatch dashboard", shape="tab")
     for rid in by_type["AWS::KMS::Key"]:
@@ -251,3 +227,70 @@ def write_diagram(config: EnvironmentConfig, out: Path) -> Path:
         stacks = synthesize(config, Path(tmp) / "cdk.out", validation=False)
     title = f"{config.name} ({config.region}): egress {config.network.egress}"
     return render(build_graph(stacks, title), out)
+
+
+def _service_cluster(
+    g: graphviz.Digraph,
+    stack: StackSummary,
+    by_type: dict[str, dict[str, dict]],
+) -> None:
+    """One service: its listener rules (routes), target group, ECS service, logs and alarms,
+    wired to the shared listener, subnets, repository and topic."""
+    name = stack.service or ""
+
+    def node(rid: str) -> str:
+        return f"{name}.{rid}"
+
+    own = stack.resources
+    with g.subgraph(
+        name=f"cluster_service_{name}",
+        graph_attr={"label": f"service {name} ({stack.name})", "style": "rounded"},
+    ) as c:
+        for rid, res in stack.of_type(_TARGET_GROUP).items():
+            props = _props(res)
+            c.node(
+                node(rid),
+                f"target group :{props.get('Port', '')}\nhealth"
+                f" {props.get('HealthCheckPath', '/')}"
+                f" every {props.get('HealthCheckIntervalSeconds', 30)} s",
+            )
+        for rid, res in stack.of_type(_RULE).items():
+            props = _props(res)
+            route = describe_conditions(props.get("Conditions", []))
+            c.node(node(rid), f"rule {props.get('Priority')}\n{route}", shape="cds")
+            for listener in by_type["AWS::ElasticLoadBalancingV2::Listener"]:
+                if _mentions(props.get("ListenerArn"), listener):
+                    g.edge(listener, node(rid))
+            for tg in stack.of_type(_TARGET_GROUP):
+                if _mentions(props.get("Actions"), tg):
+                    c.edge(node(rid), node(tg), label="forward")
+        for rid, res in stack.of_type("AWS::ECS::Service").items():
+            props = _props(res)
+            task = own.get((props.get("TaskDefinition") or {}).get("Ref", ""), {})
+            tp = _props(task)
+            size = f"{int(tp.get('Cpu', 0)) / 1024:g} vCPU / {int(tp.get('Memory', 0)) / 1024:g} GB"
+            c.node(node(rid), f"ECS service (Fargate tasks)\n{size}", fillcolor="#fff4e5")
+            for tg in stack.of_type(_TARGET_GROUP):
+                if _mentions(props.get("LoadBalancers"), tg):
+                    c.edge(node(tg), node(rid), label="targets")
+            vpc_conf = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration", {})
+            for sid in by_type["AWS::EC2::Subnet"]:
+                if _mentions(vpc_conf.get("Subnets"), sid):
+                    g.edge(node(rid), sid, style="dotted", arrowhead="none", label="runs in")
+            for repo in by_type["AWS::ECR::Repository"]:
+                if _mentions(tp.get("ContainerDefinitions"), repo):
+                    g.edge(node(rid), repo, label="pulls image", style="dashed")
+            for lg, lres in stack.of_type("AWS::Logs::LogGroup").items():
+                days = _props(lres).get("RetentionInDays")
+                c.node(node(lg), f"log group\n{days or 'never-expire'} days", shape="note")
+                if _mentions(tp.get("ContainerDefinitions"), lg):
+                    c.edge(node(rid), node(lg), label="logs", style="dashed")
+        alarms = stack.of_type("AWS::CloudWatch::Alarm")
+        if alarms:
+            c.node(node("alarms"), f"{len(alarms)} alarms", shape="octagon", fillcolor="#fdecea")
+            for topic in by_type["AWS::SNS::Topic"]:
+                g.edge(node("alarms"), topic, label="notifies")
+
+
+_TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
