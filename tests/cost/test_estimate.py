@@ -181,8 +181,9 @@ def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
         floor
         + u.alb_lcu * H * P["alb_lcu_hour"]
         + H * OFFICE * (spot + P["public_ipv4_hour"])
-        + u.log_ingest_gb_month * P["logs_ingest_gb"]
-        + u.log_ingest_gb_month * 14 / (365 / 12) * P["logs_stored_gb_month"]
+        # The service logs only while it runs (office hours).
+        + OFFICE * u.log_ingest_gb_month * P["logs_ingest_gb"]
+        + OFFICE * u.log_ingest_gb_month * 14 / (365 / 12) * P["logs_stored_gb_month"]
         + alarms * P["alarm_metric_month"]
         + P["kms_key_month"]
         + u.ecr_storage_gb * P["ecr_gb_month"]

@@ -62,7 +62,8 @@ def test_marginal_service_by_hand_from_the_price_table(demo_bill):
     always_on = H * spot_task + 6 * alarm + target_tracking + logs + ecr
     # On a schedule the service may run no task: NoHealthyHosts becomes a metric-math alarm
     # gated on running tasks, billed for its two metrics.
-    office_hours = H * OFFICE * spot_task + 7 * alarm + target_tracking + logs + ecr
+    # Its tasks log only while they run: ingest (and so storage) scale with OFFICE.
+    office_hours = H * OFFICE * spot_task + 7 * alarm + target_tracking + OFFICE * logs + ecr
     assert marginal.template == "web"
     assert marginal.monthly_usd["always_on"] == pytest.approx(always_on, abs=0.01)
     assert marginal.monthly_usd["office_hours"] == pytest.approx(office_hours, abs=0.01)

@@ -447,8 +447,10 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     """Ingestion is billed where the logs come from; this line is the storage."""
     p = ctx.prices
     flow = rid in _flow_log_groups(ctx)
-    # usage.log_ingest_gb_month is per application log group (one per service).
-    ingest = ctx.usage.flow_log_ingest_gb_month if flow else ctx.usage.log_ingest_gb_month
+    # usage.log_ingest_gb_month is per application log group (one per service) running all
+    # month; a service's tasks only log while they run, so a schedule scales it down.
+    share, share_note = (1.0, "") if flow else _running_share(ctx, rid)
+    ingest = ctx.usage.flow_log_ingest_gb_month if flow else ctx.usage.log_ingest_gb_month * share
     days = _props(res).get("RetentionInDays")
     if days:
         stored = ingest * int(days) / DAYS_PER_MONTH
@@ -473,11 +475,32 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
         rid,
         res["Type"],
         ingest_usd + store_usd,
-        f"{ingest:g} GB/month ingested (assumed) x {_money(p.usd('logs_ingest_gb'))}/GB"
+        f"{ingest:.3g} GB/month ingested (assumed{share_note}) x"
+        f" {_money(p.usd('logs_ingest_gb'))}/GB"
         f" + {stored_basis} x {_money(p.usd('logs_stored_gb_month'))}/GB-month",
         "logs",
-        f"{ingest:g} GB in (assumed), {kept}",
+        f"{ingest:.3g} GB in (assumed{share_note}), {kept}",
     )
+
+
+def _running_share(ctx: _Ctx, log_group: str) -> tuple[float, str]:
+    """Share of the week the ECS service writing to `log_group` has at least one task, from
+    its scalable target's schedule; 1.0 when no service in the stack logs there or it never
+    has a minimum task (it may still scale up on demand: priced as always running)."""
+    for rid, res in ctx.of_type("AWS::ECS::Service").items():
+        props = _props(res)
+        task = ctx.resources.get(_ref(props.get("TaskDefinition")) or "", {})
+        if not _refers_to(_props(task).get("ContainerDefinitions"), log_group):
+            continue
+        base, actions, _ = _scaling(ctx, rid, props)
+        try:
+            segments = weekly_segments(base, actions)
+        except ScheduleNotUnderstood:
+            return 1.0, ""
+        running = sum(seg.minutes for seg in segments if seg.tasks > 0) / MINUTES_PER_WEEK
+        if 0 < running < 1:
+            return running, f", {running:.0%} of the week running"
+    return 1.0, ""
 
 
 def _flow_log(ctx: _Ctx, rid: str, res: dict) -> None:
