@@ -250,6 +250,8 @@ class LocalServer:
     url: str = ""
     health_status: int = 200
     delay_s: float = 0.0
+    # Like the sample server with CPU_ENDPOINT_TOKEN set: /cpu answers 404 without it.
+    cpu_token: str | None = None
     hits: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -269,6 +271,9 @@ def http_server() -> Iterator[LocalServer]:
                 threading.Event().wait(state.delay_s)
             # Every service's health path (/health, /api/health) shares one status.
             status = state.health_status if path.endswith("/health") else 200
+            token = self.headers.get("X-Cpu-Token")
+            if path.endswith("/cpu") and state.cpu_token and token != state.cpu_token:
+                status = 404
             body = b'{"status":"ok"}'
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -15,6 +15,24 @@ from fargate_env.ops.scale_test import run_scale_test
 from tests.ops.conftest import ONE_SERVICE, REGION, LocalServer, World, build_world, real_config
 
 runner = CliRunner()
+TOKEN = "a-cpu-token-0123456789"
+TOKEN_PARAMETER = "/demo/cpu-token"
+# Both services get the /cpu token as a secret, as the sample server needs to open /cpu.
+WITH_TOKEN = {
+    "services": {
+        name: {"secrets": {"CPU_ENDPOINT_TOKEN": TOKEN_PARAMETER}} for name in ("web", "api")
+    }
+}
+
+
+@pytest.fixture
+def world(moto, http_server: LocalServer) -> World:
+    """The demo's two services with their /cpu token in SSM, at a server that requires it."""
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString"
+    )
+    http_server.cpu_token = TOKEN
+    return build_world(real_config(WITH_TOKEN), http_server.url)
 
 
 class Autoscaler:
@@ -55,6 +73,7 @@ def test_scale_out_and_in_are_timed(world: World, http_server: LocalServer) -> N
     assert report.ok and report.restored_from is None
     # preflight + load reached the service under its route's path; web saw nothing
     assert http_server.hits.get("/api/cpu", 0) >= 2 and "/cpu" not in http_server.hits
+    # Every request carried the token: the server answered none of them 404.
     assert report.load is not None and report.load.errors == 0
     assert desired(world, "web") == 2
 
@@ -119,3 +138,23 @@ def test_cli_service_missing_or_unknown_is_one_line(aws_credentials, env_file, a
     result = runner.invoke(app, ["scale-test", "--env-file", str(env_file), *args])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [line]
+
+
+def test_the_token_can_live_in_secrets_manager(moto, http_server: LocalServer) -> None:
+    arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="demo/cpu-token", SecretString=TOKEN
+    )["ARN"]
+    http_server.cpu_token = TOKEN
+    config = real_config({"services": {"api": {"secrets": {"CPU_ENDPOINT_TOKEN": arn}}}})
+    world = build_world(config, http_server.url)
+    scaler = Autoscaler(world, {10: 3, 20: 2}, "api")
+    report = run_scale_test(
+        world.aws(), "api", load_seconds=15, clock=scaler.clock, sleep=scaler.sleep
+    )
+    assert report.load is not None and report.load.requests > 0 and report.load.errors == 0
+
+
+def test_without_the_token_secret_it_refuses_in_one_line(moto, http_server) -> None:
+    world = build_world(real_config(), http_server.url)
+    with pytest.raises(UserError, match=r"services\.api\.secrets\.CPU_ENDPOINT_TOKEN is not set"):
+        run_scale_test(world.aws(), "api", load_seconds=10)

@@ -151,6 +151,7 @@ async def run_load(
     rate: float | None = None,
     timeout_s: float = 10.0,
     stop: threading.Event | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadReport:
     """`connections` workers send GETs until the duration, the request cap or `stop` ends the run.
 
@@ -191,7 +192,7 @@ async def run_load(
             )
 
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout_s) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=timeout_s, headers=headers) as client:
         await asyncio.gather(*(worker(client) for _ in range(connections)))
     report.samples.sort(key=lambda sample: sample.t)
     report.duration_s = time.monotonic() - started

@@ -13,6 +13,9 @@ from fargate_env.ops.load import BackgroundLoad, LoadReport, check_duration, pre
 from fargate_env.ops.verify import Deployed, describe_service
 
 Clock = Callable[[], float]
+# The sample server keeps /cpu off unless its task has this secret, then wants it in a header.
+CPU_TOKEN_VARIABLE = "CPU_ENDPOINT_TOKEN"
+CPU_TOKEN_HEADER = "X-Cpu-Token"
 Sleep = Callable[[float], None]
 
 
@@ -30,6 +33,31 @@ class ScaleReport:
     @property
     def ok(self) -> bool:
         return self.scaled_out_s is not None and self.scaled_in_s is not None
+
+
+def cpu_token(aws: Aws, service: str) -> str:
+    """The /cpu token the service's task receives as a secret, read where it is kept."""
+    ref = aws.config.services[service].secrets.get(CPU_TOKEN_VARIABLE)
+    if ref is None:
+        raise UserError(
+            f"services.{service}.secrets.{CPU_TOKEN_VARIABLE} is not set: the sample server"
+            " keeps /cpu off without it; store a token (16+ characters) in Secrets Manager or"
+            " SSM, name it there, and deploy"
+        )
+    if ref.startswith("arn:"):
+        found = call(
+            aws.client("secretsmanager").get_secret_value,
+            what=f"Secrets Manager GetSecretValue {ref}",
+            SecretId=ref,
+        )
+        return found["SecretString"]
+    found = call(
+        aws.client("ssm").get_parameter,
+        what=f"SSM GetParameter {ref}",
+        Name=ref,
+        WithDecryption=True,
+    )
+    return found["Parameter"]["Value"]
 
 
 def run_scale_test(
@@ -63,13 +91,15 @@ def run_scale_test(
         peak_desired=svc["desiredCount"],
     )
     url = f"{deployed.url}/cpu?ms={ops.scale_test_cpu_ms}"
-    preflight(url, ops.http_timeout_seconds)
+    preflight(url, ops.http_timeout_seconds)  # reachable at all? (any answer will do)
+    headers = {CPU_TOKEN_HEADER: cpu_token(aws, deployed.name)}
     progress(f"loading {url} for {load_seconds:g} s with {ops.scale_test_connections} connections")
     background = BackgroundLoad(
         url,
         duration_s=load_seconds,
         connections=ops.scale_test_connections,
         max_requests=ops.load_max_requests,
+        headers=headers,
     ).start()
     t0 = clock()
     load_end = t0 + load_seconds
