@@ -35,7 +35,7 @@ if [[ ${LOCAL_BASE:-0} == 1 ]]; then
 elif present_or_pulled "$BASE" && present_or_pulled "$BUILD_BASE"; then
   log "base $BASE (build stage: $BUILD_BASE)"
 elif [[ $BASE == "$OFFICIAL" && $BUILD_BASE == "$OFFICIAL" ]]; then
-  log "cannot pull $BASE; building a local stand-in from Debian packages"
+  log "cannot pull $BASE; using a local stand-in"
   bases=$(scripts/local-base-image.sh)
   read -r BASE BUILD_BASE <<<"$bases"
 else
@@ -59,5 +59,5 @@ if [[ -n $old && $old != $(docker image inspect -f '{{ .Id }}' "$IMAGE") ]]; the
   docker image rm "$old" >/dev/null 2>&1 || true
 fi
 size=$(docker image inspect -f '{{ .Size }}' "$IMAGE")
-log "built $IMAGE on $BASE in $((SECONDS - started)) s:" \
-  "$(awk -v b="$size" 'BEGIN { printf "%.1f MB (%.1f MiB)", b / 1e6, b / 1048576 }')"
+log "built $IMAGE in $((SECONDS - started)) s on $BASE"
+log "$IMAGE: $(awk -v b="$size" 'BEGIN { printf "%.1f MB (%.1f MiB)", b / 1e6, b / 1048576 }')"

@@ -47,7 +47,7 @@ key=$(
 key_of() { docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null; }
 if [[ ${LOCAL_BASE_REBUILD:-0} != 1 && $(key_of "$NAME") == "$key" &&
   $(key_of "$BUILD_NAME") == "$key" ]]; then
-  log "$NAME and $BUILD_NAME are up to date (key $key); no debootstrap"
+  log "$NAME(-build) up to date (key $key)"
   echo "$NAME $BUILD_NAME"
   exit 0
 fi
@@ -67,7 +67,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "debootstrap $SUITE ($PACKAGES) from $MIRROR"
+log "debootstrap $SUITE from $MIRROR"
+log "  with $PACKAGES"
 started=$SECONDS
 debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs" "$MIRROR" \
   >"$work/debootstrap.log" 2>&1 || {
@@ -80,7 +81,7 @@ version=$(chroot "$rootfs" python3 -c 'import platform; print(platform.python_ve
 [[ $version == "$PYTHON_MINOR".* ]] || die "Debian $SUITE has Python $version, not $PYTHON_MINOR"
 
 if compgen -G "$EXTRA_CA_DIR/*" >/dev/null; then
-  log "trusting the host's extra CA certificates in $EXTRA_CA_DIR"
+  log "trusting the host's extra CA certificates"
   cp -a "$EXTRA_CA_DIR"/. "$rootfs$EXTRA_CA_DIR"/
   chroot "$rootfs" update-ca-certificates >"$work/update-ca.log" 2>&1 || {
     cat "$work/update-ca.log" >&2
