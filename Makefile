@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test lint format lock clean
+.PHONY: demo test image lint format lock clean
 
 # requirements.lock pins every transitive dependency (refresh: make lock).
 $(STAMP): pyproject.toml server/pyproject.toml requirements.lock
@@ -28,6 +28,11 @@ test: $(STAMP) node_modules/.bin/cdk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 -q
+
+# The sample server image as sample-server:local (needs a running Docker engine; on a machine
+# that reaches no registry, root for debootstrap: see scripts/build-image.sh).
+image:
+	scripts/build-image.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

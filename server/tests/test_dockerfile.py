@@ -1,9 +1,11 @@
-"""The image can't be built here (no Docker engine): lint it, and hold its user, port and
-HEALTHCHECK to the environment config and to the command the task definition runs."""
+"""The Dockerfile without Docker: lint it, and hold its user, port and HEALTHCHECK to the
+environment config and to the command the task definition runs, its base to the official slim
+image and its pins to requirements.lock. test_image.py runs the built image."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,7 @@ REPO = SERVER.parent
 DOCKERFILE = SERVER / "Dockerfile"
 # The container health check of the ECS task definition (contract with the service stack).
 TASK_HEALTHCHECK = ["python", "-m", "sample_server.healthcheck"]
+OFFICIAL_BASE = "python:3.11-slim-bookworm"
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +28,26 @@ def config() -> EnvironmentConfig:
     return load_config(REPO / "environments" / "demo.toml")
 
 
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the final stage, continuation lines joined."""
+def stages() -> list[list[tuple[str, str]]]:
+    """(INSTRUCTION, arguments) per stage, continuation lines joined; stage 0 holds what comes
+    before the first FROM (the global ARGs)."""
     text = DOCKERFILE.read_text().replace("\\\n", " ")
-    stages: list[list[tuple[str, str]]] = []
+    found: list[list[tuple[str, str]]] = [[]]
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         keyword, _, args = line.partition(" ")
         if keyword.upper() == "FROM":
-            stages.append([])
-        stages[-1].append((keyword.upper(), " ".join(args.split())))
-    assert len(stages) >= 2, "multi-stage build expected"
-    return stages[-1]
+            found.append([])
+        found[-1].append((keyword.upper(), " ".join(args.split())))
+    assert len(found) >= 3, "multi-stage build expected"
+    return found
+
+
+def instructions() -> list[tuple[str, str]]:
+    """The final stage."""
+    return stages()[-1]
 
 
 def only(keyword: str) -> str:
@@ -83,10 +92,40 @@ def test_healthcheck_matches_task_definition(config: EnvironmentConfig) -> None:
     assert json.loads(command) == TASK_HEALTHCHECK
 
 
-def test_slim_base_and_module_entrypoint() -> None:
-    froms = [args for kw, args in instructions() if kw == "FROM"]
-    assert froms and "slim" in froms[0]
+def test_official_slim_base_by_default_and_module_entrypoint() -> None:
+    """Both stages start from build args whose defaults are the official slim image; no
+    `# syntax=` line, which makes the builder pull its frontend from a registry."""
+    global_args = dict(args.split("=", 1) for kw, args in stages()[0] if kw == "ARG")
+    assert global_args == {"BASE_IMAGE": OFFICIAL_BASE, "BUILD_IMAGE": OFFICIAL_BASE}
+    build, *_, runtime = stages()[1:]
+    assert build[0] == ("FROM", "${BUILD_IMAGE} AS build")
+    assert runtime[0] == ("FROM", "${BASE_IMAGE}")
+    assert not re.search(r"^#\s*syntax\s*=", DOCKERFILE.read_text(), re.M | re.I)
     assert json.loads(only("CMD")) == ["python", "-m", "sample_server"]
+
+
+def lock_versions() -> dict[str, str]:
+    pins = (REPO / "requirements.lock").read_text().split()
+    return dict(canonical_pin(pin) for pin in pins if "==" in pin)
+
+
+def canonical_pin(pin: str) -> tuple[str, str]:
+    name, _, version = pin.partition("==")
+    return re.sub(r"[-_.]+", "-", name).lower(), version
+
+
+def test_image_pins_match_the_lock() -> None:
+    """The build stage pins the transitive deps at the versions the tests ran with."""
+    run = " ".join(args for kw, args in stages()[1] if kw == "RUN")
+    pins = dict(canonical_pin(pin) for pin in re.findall(r"[\w.-]+==[\w.+-]+", run))
+    assert pins, "the build stage pins no packages"
+    lock = lock_versions()
+    assert {name: lock.get(name) for name in pins} == pins
+
+
+def test_runtime_drops_the_installers() -> None:
+    run = " ".join(args for kw, args in stages()[1] if kw == "RUN")
+    assert re.search(r"pip uninstall --yes( --quiet)? pip setuptools wheel", run)
 
 
 def test_dockerignore_keeps_the_context_small() -> None:
