@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -23,6 +24,7 @@ from fargate_env.config.types import (
     Region,
     RemovalPolicy,
     ServiceName,
+    pattern,
 )
 
 # The tag every stack carries with the environment's name; the budget filters on it.
@@ -40,19 +42,25 @@ class RegistryConfig(Section):
     removal_policy: RemovalPolicy = "retain"
 
 
+CloudMapNamespace = Annotated[
+    str, pattern(r"^[a-z0-9-]+(\.[a-z0-9-]+)*$", "a DNS namespace like internal.local")
+]
+
+
 class ClusterConfig(Section):
     container_insights: bool = False
-    cloud_map_namespace: Annotated[str, Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")] | None = None
+    cloud_map_namespace: CloudMapNamespace | None = None
 
 
+@dataclass(frozen=True)
 class Route:
     """One listener rule: which service, its priority, and what it matches."""
 
-    def __init__(
-        self, service: str, priority: int, hosts: tuple, paths: tuple, catch_all: bool = False
-    ) -> None:
-        self.service, self.priority, self.hosts, self.paths = service, priority, hosts, paths
-        self.catch_all = catch_all
+    service: str
+    priority: int
+    hosts: tuple[str, ...]
+    paths: tuple[str, ...]
+    catch_all: bool = False
 
     def covers(self, other: Route) -> bool:
         """Whether every request `other` matches also matches this rule (wildcards honoured)."""
