@@ -65,7 +65,9 @@ def render_summary(
 def summary_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[str]:
     """Extra lines other modules contribute (speed figures, warnings); read from templates."""
     notes: list[str] = []
-    if config.placeholders():
+    if config.placeholders() == ["account"] and config.account is None:
+        notes.append("account: none in the file; AWS commands use the credentials' account")
+    elif config.placeholders():
         notes.append(
             "[yellow]placeholders[/] (fine offline; deploy refuses them): "
             + ", ".join(config.placeholders())

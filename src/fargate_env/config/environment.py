@@ -150,7 +150,7 @@ class EnvironmentConfig(Section):
             for host in svc.routing.host_headers:
                 if lb.domain_name is None:
                     raise ValueError(
-                        f"services.{name}.routing.host_headers: with edge = \"cloudfront\" and no"
+                        f'services.{name}.routing.host_headers: with edge = "cloudfront" and no'
                         " load_balancer.domain_name every request carries the distribution's"
                         " own host name, so a host rule never matches; route by path"
                     )
