@@ -251,3 +251,16 @@ def test_summary_with_domain_states_tls12_and_no_waiver(synth):
 
 def test_config_edge_defaults_to_alb(demo):
     assert demo.config.load_balancer.edge == "alb"
+
+
+def test_quickstart_synthesizes_with_nothing_to_fill_in_but_the_account(tmp_path):
+    from typer.testing import CliRunner
+
+    from fargate_env.cli import app
+
+    out = tmp_path / "cdk.out"
+    result = CliRunner().invoke(app, ["synth", "--env", "quickstart", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "account: none in the file; AWS commands use the credentials' account" in result.stdout
+    assert "placeholders" not in result.stdout
+    assert (out / "quickstart-platform.template.json").exists()
