@@ -57,6 +57,12 @@ def test_toml_writer_round_trips_the_demo(tmp_path):
 
 HC = "health_check"
 LB = "load_balancer"
+EU_ARN = GOOD_ARN.replace("us-east-1", "eu-west-1")
+DNS_FIELDS = {
+    "domain_name": "app.example.com",
+    "hosted_zone_id": "Z0123456789ABC",
+    "hosted_zone_name": "example.com",
+}
 # (id, overrides, words the line must hold: the field and the allowed range)
 BAD = [
     ("interval-low", {HC: {"interval_seconds": 4}}, ["health_check.interval_seconds", "5 and 300"]),
@@ -167,6 +173,67 @@ BAD = [
         {LB: {"access_logs": {"expiry_days": 0}}},
         ["load_balancer.access_logs.expiry_days"],
     ),
+    ("edge-unknown", {LB: {"edge": "nginx"}}, ["load_balancer.edge", "'alb' or 'cloudfront'"]),
+    (
+        "cloudfront-certificate-not-us-east-1",
+        {LB: {"edge": "cloudfront", "certificate_arn": EU_ARN, "domain_name": "a.example.com"}},
+        ["load_balancer", "certificate_arn", "us-east-1 only", "eu-west-1"],
+    ),
+    (
+        "cloudfront-certificate-without-domain",
+        {LB: {"edge": "cloudfront"}},
+        ["load_balancer", "certificate_arn", "needs domain_name"],
+    ),
+    (
+        "cloudfront-http-only",
+        {LB: {"edge": "cloudfront", "certificate_arn": None, "allow_http_only": True}},
+        ["load_balancer", "allow_http_only", "always serves HTTPS"],
+    ),
+    (
+        "cloudfront-dns-validated-outside-us-east-1",
+        {
+            "region": "eu-west-1",
+            LB: {"edge": "cloudfront", "certificate_arn": None, **DNS_FIELDS},
+        },
+        ["load_balancer.domain_name", "us-east-1", "eu-west-1", "certificate_arn"],
+    ),
+    (
+        "cloudfront-region-without-prefix-list",
+        {"region": "ap-south-2", LB: {"edge": "cloudfront", "certificate_arn": None}},
+        ["load_balancer.cloudfront.origin_prefix_list_id", "ap-south-2"],
+    ),
+    (
+        "cloudfront-bad-prefix-list-id",
+        {
+            LB: {
+                "edge": "cloudfront",
+                "certificate_arn": None,
+                "cloudfront": {"origin_prefix_list_id": "sg-123"},
+            }
+        },
+        ["load_balancer.cloudfront.origin_prefix_list_id", "pl-3b927c52"],
+    ),
+    (
+        "cloudfront-govcloud",
+        {"region": "us-gov-west-1", LB: {"edge": "cloudfront", "certificate_arn": None}},
+        ["load_balancer.edge", "us-gov-west-1"],
+    ),
+    (
+        "cloudfront-host-route-without-domain",
+        {
+            LB: {"edge": "cloudfront", "certificate_arn": None},
+            "services": {"api": {"routing": {"host_headers": ["api.example.com"]}}},
+        },
+        ["services.api.routing.host_headers", "domain_name", "route by path"],
+    ),
+    (
+        "cloudfront-host-route-other-than-domain",
+        {
+            LB: {"edge": "cloudfront", "certificate_arn": None, **DNS_FIELDS},
+            "services": {"api": {"routing": {"host_headers": ["api.example.com"]}}},
+        },
+        ["services.api.routing.host_headers", "'api.example.com'", "app.example.com"],
+    ),
 ]
 
 
@@ -211,3 +278,28 @@ def test_edges_of_each_range_are_accepted():
 def test_http_only_needs_the_explicit_flag():
     config = make_config({LB: {"certificate_arn": None, "allow_http_only": True}})
     assert config.load_balancer.certificate_mode == "http-only"
+
+
+def test_cloudfront_without_certificate_is_valid_and_needs_none():
+    config = make_config({LB: {"edge": "cloudfront", "certificate_arn": None}})
+    assert config.load_balancer.certificate_mode == "cloudfront-default"
+    assert config.alb_in_private_subnets
+    assert config.origin_prefix_list_id == "pl-3b927c52"
+
+
+def test_cloudfront_with_public_egress_is_valid():
+    # The internal ALB gets isolated private subnets (tests/stacks/test_edge.py).
+    config = make_config(
+        {"network": {"egress": "public"}, LB: {"edge": "cloudfront", "certificate_arn": None}}
+    )
+    assert config.network.egress == "public" and config.alb_in_private_subnets
+
+
+def test_cloudfront_host_route_on_its_domain_is_valid():
+    config = make_config(
+        {
+            LB: {"edge": "cloudfront", "certificate_arn": None, **DNS_FIELDS},
+            "services": {"api": {"routing": {"host_headers": ["*.example.com"]}}},
+        }
+    )
+    assert config.services["api"].routing.host_headers == ["*.example.com"]

@@ -73,3 +73,31 @@ def test_redraws_its_own_picture(tmp_path):
         result = runner.invoke(app, ["diagram", "--out", str(out)])
         assert result.exit_code == 0, result.output
     assert "fargate-env diagram" in out.read_text()
+
+
+def test_quickstart_shows_cloudfront_in_front_of_the_internal_alb(tmp_path):
+    from fargate_env.config import load_config
+    from fargate_env.diagram import build_graph
+    from fargate_env.synth import synthesize
+    from tests.conftest import ROOT
+
+    config = load_config(ROOT / "environments" / "quickstart.toml")
+    graph = build_graph(synthesize(config, tmp_path / "cdk.out", validation=False), "q")
+    source = graph.source
+    for label in (
+        "CloudFront",
+        "https://*.cloudfront.net",
+        "redirect-to-https, no cache",
+        "VPC origin",
+        "http-only",
+        "ALB\ninternal",
+        "listener HTTP :80",
+    ):
+        assert label in source, label
+    dist = next(line for line in source.splitlines() if "CloudFront" in line).split()[0]
+    origin = next(line for line in source.splitlines() if "VPC origin" in line).split()[0]
+    listener = next(line for line in source.splitlines() if "listener HTTP" in line).split()[0]
+    assert f"internet -> {dist}" in source
+    assert f"{dist} -> {origin}" in source
+    assert f"{origin} -> {listener}" in source
+    assert f"internet -> {listener}" not in source  # the listener is not on the internet

@@ -73,7 +73,12 @@ def build_app(
     network = NetworkStack(app, config.stack_name(outputs.NETWORK), env=env, config=config)
     registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
     platform = PlatformStack(
-        app, config.stack_name(outputs.PLATFORM), env=env, config=config, vpc=network.vpc
+        app,
+        config.stack_name(outputs.PLATFORM),
+        env=env,
+        config=config,
+        vpc=network.vpc,
+        alb_subnets=network.alb_subnets,
     )
     alerts = AlertsStack(app, config.stack_name(outputs.ALERTS), env=env, config=config)
     services = {}

@@ -128,15 +128,24 @@ def _aws(
 ) -> Any:
     """The environment's AWS session. Before anything touches AWS: --service must name a
     service (and is required with several unless `every`: None means every service), and demo
-    placeholders are refused."""
+    placeholders are refused. A file without an account (and no other placeholder) takes
+    the credentials' account from STS."""
     from fargate_env.config import select_service
-    from fargate_env.ops.aws import Aws, refuse_placeholders
+    from fargate_env.ops.aws import Aws, account_from_credentials, refuse_placeholders
 
     config = load_env(env, env_file)
     if service is not None or not every:
         select_service(config, service)
-    refuse_placeholders(config)
-    return Aws.for_environment(config)
+    if not account_from_credentials(config):
+        refuse_placeholders(config)
+        return Aws.for_environment(config)
+    with console.status("reading the account from the credentials (STS)"):
+        aws = Aws.for_environment(config).with_credentials_account()
+    console.print(
+        f"account {aws.config.account}: from the credentials ({config.name} names none)",
+        highlight=False,
+    )
+    return aws
 
 
 def _checked_aws(

@@ -79,6 +79,42 @@ WAIVERS: tuple[Waiver, ...] = (
         "The internet-facing load balancer must accept 0.0.0.0/0 and ::/0, on ports 80 and 443"
         " only (80 only redirects to HTTPS); tasks admit nothing but the ALB's security group.",
         ("*-platform/SecurityGroup",),
+        when=lambda c: not c.load_balancer.is_cloudfront,
+    ),
+    Waiver(
+        "AwsSolutions-CFR4",
+        "Without a domain of its own the distribution serves HTTPS on its *.cloudfront.net name"
+        " with CloudFront's default certificate, whose minimum protocol cannot be raised"
+        " (CloudFront keeps TLSv1 there for old clients); every modern client still negotiates"
+        " TLS 1.2/1.3. Set load_balancer.domain_name (+ a us-east-1 certificate) to get"
+        " TLSv1.2_2021, and this waiver no longer applies.",
+        ("*-platform/Distribution/Resource",),
+        when=lambda c: c.load_balancer.certificate_mode == "cloudfront-default",
+    ),
+    Waiver(
+        "AwsSolutions-CFR3",
+        "Caching is disabled, so every request CloudFront serves reaches the ALB, whose access"
+        " logs (S3, 30-day expiry) record it; CloudFront's own standard logs would need a second,"
+        " ACL-enabled bucket for the same requests. What they alone would show (the viewer's"
+        " address, requests answered at the edge such as the HTTP->HTTPS redirect) is not worth"
+        " it for a non-production environment.",
+        ("*-platform/Distribution/Resource",),
+        when=lambda c: c.load_balancer.is_cloudfront,
+    ),
+    Waiver(
+        "AwsSolutions-CFR2",
+        "No AWS WAF web ACL: one costs $5/month plus $1 per rule and $0.60 per million requests,"
+        " more than a fifth of this environment's whole bill; CloudFront's included Shield"
+        " Standard absorbs network-layer floods and the ALB is reachable only through it.",
+        ("*-platform/Distribution/Resource",),
+        when=lambda c: c.load_balancer.is_cloudfront,
+    ),
+    Waiver(
+        "AwsSolutions-CFR1",
+        "No geo restriction: the team using this non-production environment may work from"
+        " anywhere, and the data it serves is not bound to a country.",
+        ("*-platform/Distribution/Resource",),
+        when=lambda c: c.load_balancer.is_cloudfront,
     ),
     Waiver(
         "AwsSolutions-S1",
@@ -131,6 +167,11 @@ class CheckReport:
     @property
     def findings(self) -> list[str]:
         return [f"{gate}: {finding}" for gate, items in self.gates.items() for finding in items]
+
+
+def waivers_for(config: EnvironmentConfig, rule_prefix: str = "") -> list[Waiver]:
+    """The waivers that apply to `config` (by `when` only; paths are matched at check time)."""
+    return [w for w in WAIVERS if w.when(config) and w.rule.startswith(rule_prefix)]
 
 
 def apply_compliance(app: cdk.App, stacks: Iterable[cdk.Stack], config: EnvironmentConfig) -> int:

@@ -68,6 +68,12 @@ def _subnet_name(rid: str, props: dict) -> str:
     return "public" if props.get("MapPublicIpOnLaunch") else "private"
 
 
+def _ref_id(endpoint: dict) -> str:
+    """The logical id a VPC origin's endpoint ARN refers to (the ALB)."""
+    arn = endpoint.get("Arn")
+    return arn.get("Ref", "?") if isinstance(arn, dict) else "?"
+
+
 def _nat_label(resource: dict) -> str:
     if resource["Type"] == "AWS::EC2::NatGateway":
         return "NAT gateway"
@@ -151,6 +157,29 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
         for sid in subnets:
             if _mentions(props.get("Subnets"), sid):
                 g.edge(rid, sid, style="dotted", arrowhead="none")
+    # CloudFront in front of an internal ALB: internet -> distribution -> VPC origin -> listener.
+    edges: dict[str, str] = {}  # listener -> what reaches it (the internet by default)
+    for rid, res in by_type["AWS::CloudFront::Distribution"].items():
+        dist = _props(res).get("DistributionConfig", {})
+        behavior = dist.get("DefaultCacheBehavior", {})
+        name = (dist.get("Aliases") or ["*.cloudfront.net"])[0]
+        g.node(
+            rid,
+            f"CloudFront\nhttps://{name}\n{behavior.get('ViewerProtocolPolicy', '')}, no cache",
+            shape="doubleoctagon",
+            fillcolor="#e8f0fe",
+        )
+        g.edge("internet", rid, label="HTTPS")
+        for origin_id, origin in by_type["AWS::CloudFront::VpcOrigin"].items():
+            if not _mentions(dist.get("Origins"), origin_id):
+                continue
+            endpoint = _props(origin).get("VpcOriginEndpointConfig", {})
+            g.node(origin_id, f"VPC origin\n{endpoint.get('OriginProtocolPolicy', '')}",
+                   shape="component")  # fmt: skip
+            g.edge(rid, origin_id)
+            for lid, listener in by_type["AWS::ElasticLoadBalancingV2::Listener"].items():
+                if _mentions(_props(listener).get("LoadBalancerArn"), _ref_id(endpoint)):
+                    edges[lid] = origin_id
     for rid, res in by_type["AWS::ElasticLoadBalancingV2::Listener"].items():
         props = _props(res)
         actions = [a.get("Type") for a in props.get("DefaultActions", [])]
@@ -158,7 +187,7 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
         extra = "\n301 -> HTTPS" if "redirect" in actions else ""
         extra += "\nno match: 404" if "fixed-response" in actions else ""
         g.node(rid, label + extra, shape="cds")
-        g.edge("internet", rid)
+        g.edge(edges.get(rid, "internet"), rid, label="inside the VPC" if rid in edges else "")
         for lb in by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"]:
             if _mentions(props.get("LoadBalancerArn"), lb):
                 g.edge(rid, lb, arrowhead="none")
@@ -225,7 +254,10 @@ def write_diagram(config: EnvironmentConfig, out: Path) -> Path:
     refuse_foreign_file(out)
     with tempfile.TemporaryDirectory(prefix="fargate-env-diagram-") as tmp:
         stacks = synthesize(config, Path(tmp) / "cdk.out", validation=False)
-    title = f"{config.name} ({config.region}): egress {config.network.egress}"
+    title = (
+        f"{config.name} ({config.region}): egress {config.network.egress},"
+        f" edge {config.load_balancer.edge}"
+    )
     return render(build_graph(stacks, title), out)
 
 

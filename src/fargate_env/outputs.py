@@ -21,6 +21,9 @@ LOAD_BALANCER_DNS = "LoadBalancerDnsName"
 BASE_URL = "BaseUrl"
 LISTENER_ARN = "ListenerArn"
 CLUSTER_NAME = "ClusterName"
+# PlatformStack with load_balancer.edge = "cloudfront" (BaseUrl is then https://<this name>)
+DISTRIBUTION_DOMAIN = "DistributionDomainName"
+DISTRIBUTION_ID = "DistributionId"
 # ServiceStack (one per service)
 SERVICE_NAME = "ServiceName"
 TARGET_GROUP_ARN = "TargetGroupArn"

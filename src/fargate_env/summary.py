@@ -65,12 +65,44 @@ def render_summary(
 def summary_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[str]:
     """Extra lines other modules contribute (speed figures, warnings); read from templates."""
     notes: list[str] = []
-    if config.placeholders():
+    if config.placeholders() == ["account"] and config.account is None:
+        notes.append("account: none in the file; AWS commands use the credentials' account")
+    elif config.placeholders():
         notes.append(
             "[yellow]placeholders[/] (fine offline; deploy refuses them): "
             + ", ".join(config.placeholders())
         )
     notes.extend(load_balancer_notes(stacks))
+    notes.extend(edge_notes(config, stacks))
+    return notes
+
+
+DISTRIBUTION = "AWS::CloudFront::Distribution"
+
+
+def edge_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[str]:
+    """With a CloudFront distribution in the templates: the path a request takes, what the
+    extra hop changes in the speed figures, and the TLS waiver when it applies."""
+    distributions = [r["Properties"] for s in stacks for r in s.of_type(DISTRIBUTION).values()]
+    if not distributions:
+        return []
+    dist = distributions[0].get("DistributionConfig", {})
+    viewer = dist.get("DefaultCacheBehavior", {}).get("ViewerProtocolPolicy", "?")
+    name = (dist.get("Aliases") or ["<distribution>.cloudfront.net"])[0]
+    tls = (dist.get("ViewerCertificate") or {}).get("MinimumProtocolVersion")
+    notes = [
+        f"edge: CloudFront https://{name} ({viewer}, no caching) -> VPC origin -> internal"
+        " ALB (HTTP inside the VPC, no public IPv4)",
+        "speed: one more hop (viewer -> CloudFront edge -> ALB) on every request; the target"
+        " group's health checks run ALB -> task as before, so the detect and deploy-step"
+        " figures above do not change",
+    ]
+    if tls:
+        notes.append(f"TLS: {tls} on {name}")
+    from fargate_env.compliance import waivers_for  # cdk-nag and cfn-lint load only here
+
+    for waiver in waivers_for(config, "AwsSolutions-CFR4"):
+        notes.append(f"[yellow]waived {waiver.rule}[/] (TLS): {waiver.reason}")
     return notes
 
 
@@ -157,7 +189,12 @@ def load_balancer_notes(stacks: list[StackSummary]) -> list[str]:
         for r in s.resources.values()
         if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
     ]
-    if listeners and not any(p.get("Protocol") == "HTTPS" for p in listeners):
+    behind_cloudfront = any(s.of_type(DISTRIBUTION) for s in stacks)
+    if (
+        listeners
+        and not behind_cloudfront
+        and not any(p.get("Protocol") == "HTTPS" for p in listeners)
+    ):
         notes.append(
             "[bold yellow]warning:[/] HTTP only (allow_http_only = true): traffic to the load"
             " balancer is unencrypted; set load_balancer.certificate_arn or domain_name"

@@ -53,7 +53,7 @@ def test_over_budget_exits_1_with_one_line(tmp_path):
 def test_table_shows_assumptions_and_floor():
     result = runner.invoke(app, ["cost", "--env", "demo"])
     assert result.exit_code == 0, result.output
-    assert "floor (ALB hours + its public IPv4): $23.73" in result.stdout
+    assert "floor (ALB hours + its public IPv4, or + CloudFront): $23.73" in result.stdout
     assert "nat_processed_gb_month=5.0" in result.stdout
 
 

@@ -21,6 +21,12 @@ class UsageAssumptions(Section):
     # Per repository (one per service).
     ecr_storage_gb: float = Field(1.0, ge=0)
     access_log_storage_gb: float = Field(0.5, ge=0)
+    # With load_balancer.edge = "cloudfront": what viewers fetch through the distribution.
+    cloudfront_requests_month: float = Field(1_000_000, ge=0)
+    cloudfront_transfer_gb_month: float = Field(10.0, ge=0)
+    # CloudFront's always-free allowance (1 TB out, 10,000,000 requests a month) is per
+    # account: switch it off when other distributions in the account already use it.
+    cloudfront_free_allowance: bool = True
 
 
 class CostConfig(Section):

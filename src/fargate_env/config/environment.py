@@ -12,7 +12,12 @@ from pydantic import Field, field_validator, model_validator
 
 from fargate_env.config.base import Section
 from fargate_env.config.cost import CostConfig
-from fargate_env.config.limits import ALB_RULES, ALB_TARGET_GROUPS
+from fargate_env.config.limits import (
+    ALB_RULES,
+    ALB_TARGET_GROUPS,
+    CLOUDFRONT_CERTIFICATE_REGION,
+    CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS,
+)
 from fargate_env.config.load_balancer import LoadBalancerConfig
 from fargate_env.config.monitoring import MonitoringConfig
 from fargate_env.config.network import NetworkConfig
@@ -125,7 +130,56 @@ class EnvironmentConfig(Section):
         if clash := [r for r, n in repos.items() if n > 1]:
             raise ValueError(f"services: two services use the ECR repository {clash[0]!r}")
         self._check_routes(self.routes())
+        if self.load_balancer.is_cloudfront:
+            self._check_cloudfront()
         return self
+
+    def _check_cloudfront(self) -> None:
+        """What a CloudFront VPC origin in front of an internal ALB needs of the rest."""
+        lb = self.load_balancer
+        if self.region.startswith("cn-") or "-gov-" in self.region:
+            raise ValueError(
+                f"load_balancer.edge: CloudFront VPC origins are not offered in {self.region};"
+                ' use edge = "alb"'
+            )
+        if self.origin_prefix_list_id is None:
+            raise ValueError(
+                "load_balancer.cloudfront.origin_prefix_list_id: no known id of the prefix list"
+                f" com.amazonaws.global.cloudfront.origin-facing in {self.region}; set it (aws"
+                " ec2 describe-managed-prefix-lists)"
+            )
+        if lb.certificate_mode == "dns-validated" and self.region != CLOUDFRONT_CERTIFICATE_REGION:
+            raise ValueError(
+                f"load_balancer.domain_name: CloudFront needs its certificate in"
+                f" {CLOUDFRONT_CERTIFICATE_REGION} but this environment is in {self.region};"
+                f" issue it in {CLOUDFRONT_CERTIFICATE_REGION} and set certificate_arn"
+            )
+        for name, svc in self.services.items():
+            for host in svc.routing.host_headers:
+                if lb.domain_name is None:
+                    raise ValueError(
+                        f'services.{name}.routing.host_headers: with edge = "cloudfront" and no'
+                        " load_balancer.domain_name every request carries the distribution's"
+                        " own host name, so a host rule never matches; route by path"
+                    )
+                if not fnmatch.fnmatchcase(lb.domain_name, host):
+                    raise ValueError(
+                        f"services.{name}.routing.host_headers: {host!r} never reaches the ALB;"
+                        f" the distribution answers only for {lb.domain_name}"
+                    )
+
+    @property
+    def origin_prefix_list_id(self) -> str | None:
+        """CloudFront's origin-facing prefix list in this region (the internal ALB's source)."""
+        return self.load_balancer.cloudfront.origin_prefix_list_id or (
+            CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS.get(self.region)
+        )
+
+    @property
+    def alb_in_private_subnets(self) -> bool:
+        """An internal ALB (edge cloudfront) sits in private subnets; with public egress the
+        network adds isolated ones (no route to the internet) for it alone."""
+        return self.load_balancer.is_cloudfront
 
     @staticmethod
     def _check_routes(routes: list[Route]) -> None:

@@ -42,3 +42,33 @@ MAX_BUDGET_EMAILS = 10
 
 # Fargate's stopTimeout maximum (ECS task definition parameters).
 FARGATE_STOP_TIMEOUT_MAX = 120
+
+# CloudFront's origin-facing managed prefix list (com.amazonaws.global.cloudfront.origin-facing)
+# has one id per region; CDK's PrefixList.from_lookup would need credentials at synth. Ids as
+# `aws ec2 describe-managed-prefix-lists` returns them (collected from public templates that
+# use them, 2026-11); other regions: load_balancer.cloudfront.origin_prefix_list_id.
+CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS = {
+    "ap-northeast-1": "pl-58a04531",
+    "ap-northeast-2": "pl-22a6434b",
+    "ap-south-1": "pl-9aa247f3",
+    "ap-southeast-1": "pl-31a34658",
+    "ap-southeast-2": "pl-b8a742d1",
+    "ca-central-1": "pl-38a64351",
+    "eu-central-1": "pl-a3a144ca",
+    "eu-north-1": "pl-fab65393",
+    "eu-west-1": "pl-4fa04526",
+    "eu-west-2": "pl-93a247fa",
+    "eu-west-3": "pl-75b1541c",
+    "sa-east-1": "pl-5da64334",
+    "us-east-1": "pl-3b927c52",
+    "us-east-2": "pl-b6a144df",
+    "us-west-1": "pl-4ea04527",
+    "us-west-2": "pl-82a045eb",
+}
+# CloudFront uses ACM certificates from this region only (CloudFront developer guide,
+# "Requirements for using SSL/TLS certificates with CloudFront").
+CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
+# The viewer TLS policy with a custom domain (TLS 1.2 only, modern ciphers).
+CLOUDFRONT_TLS_POLICY = "TLSv1.2_2021"
+# CloudFront price classes, cheapest first (edge locations used).
+CLOUDFRONT_PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")

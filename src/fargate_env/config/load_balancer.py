@@ -1,4 +1,6 @@
-"""The shared internet-facing ALB: certificate, TLS policy, listeners, access logs."""
+"""The shared ALB and what stands in front of it: certificate, TLS policy, listeners, access
+logs, and the edge (`alb`: the ALB faces the internet; `cloudfront`: a CloudFront distribution
+reaches an internal ALB through a VPC origin)."""
 
 from __future__ import annotations
 
@@ -7,14 +9,23 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from fargate_env.config.base import Section
-from fargate_env.config.limits import TLS_POLICIES
+from fargate_env.config.limits import (
+    CLOUDFRONT_CERTIFICATE_REGION,
+    CLOUDFRONT_PRICE_CLASSES,
+    TLS_POLICIES,
+)
 from fargate_env.config.types import (
     CertificateArn,
     DomainName,
     HostedZoneId,
     RemovalPolicy,
     between,
+    pattern,
 )
+
+PrefixListId = Annotated[
+    str, pattern(r"^pl-[0-9a-f]{8,17}$", "a managed prefix list id like pl-3b927c52")
+]
 
 
 class AccessLogsConfig(Section):
@@ -22,7 +33,23 @@ class AccessLogsConfig(Section):
     removal_policy: RemovalPolicy = "retain"
 
 
+class CloudFrontConfig(Section):
+    """Settings of the distribution when `edge = "cloudfront"`."""
+
+    # PriceClass_100: edge locations in North America and Europe only, the cheapest class.
+    price_class: Literal[CLOUDFRONT_PRICE_CLASSES] = "PriceClass_100"  # type: ignore[valid-type]
+    # The region's com.amazonaws.global.cloudfront.origin-facing list; None: the known id of
+    # the environment's region (config.limits.CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS).
+    origin_prefix_list_id: PrefixListId | None = None
+
+
 class LoadBalancerConfig(Section):
+    # alb: internet-facing ALB in the public subnets, HTTPS on it (needs a certificate or
+    # allow_http_only). cloudfront: internal ALB in private subnets without public IPv4,
+    # reached only through a CloudFront VPC origin; HTTPS at CloudFront, on its own
+    # *.cloudfront.net name unless domain_name is set.
+    edge: Literal["alb", "cloudfront"] = "alb"
+    cloudfront: CloudFrontConfig = CloudFrontConfig()
     certificate_arn: CertificateArn | None = None
     domain_name: DomainName | None = None
     hosted_zone_id: HostedZoneId | None = None
@@ -35,6 +62,8 @@ class LoadBalancerConfig(Section):
 
     @model_validator(mode="after")
     def _certificate_mode(self) -> LoadBalancerConfig:
+        if self.edge == "cloudfront":
+            self._cloudfront_certificate()
         dns = (self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
         if self.certificate_arn and any(dns[1:]):
             raise ValueError("set either certificate_arn or the hosted_zone_* fields, not both")
@@ -54,17 +83,50 @@ class LoadBalancerConfig(Section):
                 f"domain_name {self.domain_name!r} is not inside hosted zone"
                 f" {self.hosted_zone_name!r}"
             )
-        if not self.certificate_arn and not self.domain_name and not self.allow_http_only:
+        if (
+            self.edge == "alb"
+            and not self.certificate_arn
+            and not self.domain_name
+            and not self.allow_http_only
+        ):
             raise ValueError(
                 "needs certificate_arn, or domain_name + hosted_zone_id + hosted_zone_name,"
                 " or allow_http_only = true for an unencrypted HTTP-only environment"
             )
         return self
 
+    def _cloudfront_certificate(self) -> None:
+        if self.allow_http_only:
+            raise ValueError(
+                'allow_http_only: edge = "cloudfront" always serves HTTPS (on its own'
+                " *.cloudfront.net name without a domain); remove allow_http_only"
+            )
+        if self.certificate_arn:
+            region = self.certificate_arn.split(":")[3]
+            if region != CLOUDFRONT_CERTIFICATE_REGION:
+                raise ValueError(
+                    f"certificate_arn: CloudFront takes ACM certificates from"
+                    f" {CLOUDFRONT_CERTIFICATE_REGION} only (got one in {region}); request or"
+                    f" import it in {CLOUDFRONT_CERTIFICATE_REGION}"
+                )
+            if not self.domain_name:
+                raise ValueError(
+                    'certificate_arn: with edge = "cloudfront" it needs domain_name (the name'
+                    " the certificate covers); without a domain no certificate is needed"
+                )
+
     @property
-    def certificate_mode(self) -> Literal["imported", "dns-validated", "http-only"]:
+    def is_cloudfront(self) -> bool:
+        return self.edge == "cloudfront"
+
+    @property
+    def certificate_mode(
+        self,
+    ) -> Literal["imported", "dns-validated", "http-only", "cloudfront-default"]:
+        """Where the viewer's TLS certificate comes from; cloudfront-default: CloudFront's own
+        *.cloudfront.net certificate (no domain)."""
         if self.certificate_arn:
             return "imported"
         if self.domain_name:
             return "dns-validated"
-        return "http-only"
+        return "cloudfront-default" if self.is_cloudfront else "http-only"

@@ -1,26 +1,39 @@
 """Profile comparison: synthesize the variants of a config and price each one.
 
-Variants cross egress mode x compute (on-demand x86, Spot x86, on-demand arm64; AWS has no
-Fargate Spot on ARM64) x schedule (always on, office hours), each applied to every service, then
-the cheapest of them once more "lean": without the dashboard and the VPC flow logs, the two
-optional extras that are neither HTTPS, health checks, autoscaling nor alarms. Each variant is
-re-validated through the config model, synthesized in its own fresh App with CDK validation off,
-and priced from its templates.
+Variants cross edge (internet-facing ALB, or CloudFront in front of an internal ALB) x egress
+mode x compute (on-demand x86, Spot x86, on-demand arm64; AWS has no Fargate Spot on ARM64) x
+schedule (always on, office hours), each applied to every service, then the cheapest of each
+edge once more "lean": without the dashboard and the VPC flow logs, the two optional extras
+that are neither HTTPS, health checks, autoscaling nor alarms. Each variant is re-validated
+through the config model, synthesized in its own fresh App with CDK validation off, and priced
+from its templates; a variant the config model refuses is listed as skipped, with the reason.
+
+Certificates and alias records cost nothing, so the edge variants drop them: a CloudFront
+variant is priced on the distribution's own name, an ALB variant of a config without a
+certificate is priced with a placeholder one (HTTPS on the listener, as deployed with a real
+certificate).
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from fargate_env.assembly import StackSummary, assembly_region, read_assembly
-from fargate_env.config import EnvironmentConfig, ScheduleConfig, parse_config
+from fargate_env.config import (
+    PLACEHOLDER_ACCOUNT,
+    ConfigError,
+    EnvironmentConfig,
+    ScheduleConfig,
+    parse_config,
+)
 from fargate_env.cost.estimate import Bill, estimate
 from fargate_env.synth import synthesize
 
+EDGES = ("alb", "cloudfront")
 EGRESS = ("nat-gateway", "nat-instance", "public")
 COMPUTE = {
     "x86 on-demand": {"architecture": "x86_64", "spot": False},
@@ -28,8 +41,8 @@ COMPUTE = {
     "arm64 on-demand": {"architecture": "arm64", "spot": False},
 }
 SCHEDULES = ("always on", "office hours")
-# The plan's literal design: one NAT gateway, on-demand x86 tasks, always on.
-PLAN = ("nat-gateway", "x86 on-demand", "always on")
+# The plan's literal design: internet-facing ALB, one NAT gateway, on-demand x86, always on.
+PLAN = ("alb", "nat-gateway", "x86 on-demand", "always on")
 
 
 @dataclass(frozen=True)
@@ -38,15 +51,16 @@ class Variant:
     compute: str
     schedule: str
     lean: bool = False
+    edge: str = "alb"
 
     @property
     def label(self) -> str:
-        text = f"{self.egress}, {self.compute}, {self.schedule}"
+        text = f"{self.edge}, {self.egress}, {self.compute}, {self.schedule}"
         return f"{text}, no dashboard or flow logs" if self.lean else text
 
     @property
     def is_plan(self) -> bool:
-        return (self.egress, self.compute, self.schedule) == PLAN and not self.lean
+        return (self.edge, self.egress, self.compute, self.schedule) == PLAN and not self.lean
 
 
 @dataclass
@@ -61,10 +75,24 @@ class Comparison:
     current_total: float
     floor: float
     rows: list[Priced]
+    # Variants the config model refused: label -> the one-line reason.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def cheapest_with_essentials(self) -> Priced | None:
         return next((row for row in self.rows if row.essentials), None)
+
+    def cheapest_of_edge(self, edge: str) -> Priced | None:
+        return next((r for r in self.rows if r.essentials and r.variant.edge == edge), None)
+
+    @property
+    def floors(self) -> dict[str, float]:
+        """Each edge's floor (the ALB's hours + its public IPv4, or + CloudFront), read from
+        that edge's cheapest priced variant (the floor does not depend on the rest)."""
+        found: dict[str, float] = {}
+        for row in self.rows:
+            found.setdefault(row.variant.edge, row.bill.floor)
+        return {edge: found[edge] for edge in EDGES if edge in found}
 
 
 def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentConfig:
@@ -80,6 +108,17 @@ def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentCo
         else:
             service["schedule"] = service["schedule"] or ScheduleConfig().model_dump(mode="json")
     data["network"]["egress"] = variant.egress
+    lb = data["load_balancer"]
+    if variant.edge == "cloudfront":
+        lb.update(edge="cloudfront", allow_http_only=False, certificate_arn=None)
+        lb.update(domain_name=None, hosted_zone_id=None, hosted_zone_name=None)
+    else:
+        lb["edge"] = "alb"
+        if config.load_balancer.certificate_mode == "cloudfront-default":
+            lb["certificate_arn"] = (
+                f"arn:aws:acm:{config.region}:{PLACEHOLDER_ACCOUNT}:certificate/"
+                "00000000-0000-4000-8000-000000000000"
+            )
     if variant.lean:
         data["monitoring"]["dashboard"] = False
         data["network"]["flow_logs"]["enabled"] = False
@@ -87,14 +126,22 @@ def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentCo
 
 
 def has_essentials(stacks: list[StackSummary]) -> bool:
-    """HTTPS listener, target-group health check, autoscaling policy and at least one alarm."""
+    """HTTPS (on the ALB's listener, or at a CloudFront distribution that never serves plain
+    HTTP), target-group health check, autoscaling policy and at least one alarm."""
     resources = [r for s in stacks for r in s.resources.values()]
 
     def any_of(rtype: str, test: Callable[[dict], bool] = lambda p: True) -> bool:
         return any(r["Type"] == rtype and test(r.get("Properties", {})) for r in resources)
 
+    def https_edge(props: dict) -> bool:
+        behavior = props.get("DistributionConfig", {}).get("DefaultCacheBehavior", {})
+        return behavior.get("ViewerProtocolPolicy") in ("redirect-to-https", "https-only")
+
     return (
-        any_of("AWS::ElasticLoadBalancingV2::Listener", lambda p: p.get("Protocol") == "HTTPS")
+        (
+            any_of("AWS::ElasticLoadBalancingV2::Listener", lambda p: p.get("Protocol") == "HTTPS")
+            or any_of("AWS::CloudFront::Distribution", https_edge)
+        )
         and any_of(
             "AWS::ElasticLoadBalancingV2::TargetGroup",
             lambda p: p.get("HealthCheckEnabled", True) is not False,
@@ -120,24 +167,33 @@ def compare(
 ) -> Comparison:
     """Every variant's bill, cheapest first; variants the config rejects are skipped."""
     variants = [
-        Variant(egress, compute, schedule)
+        Variant(egress, compute, schedule, edge=edge)
+        for edge in EDGES
         for egress in EGRESS
         for compute in COMPUTE
         for schedule in SCHEDULES
     ]
     rows: list[Priced] = []
+    skipped: dict[str, str] = {}
+
+    def price(variant: Variant, workdir: Path) -> None:
+        progress(variant.label)
+        try:
+            rows.append(price_variant(config, variant, workdir))
+        except ConfigError as exc:
+            skipped[variant.label] = str(exc).split(": ", 1)[-1]
+
     with tempfile.TemporaryDirectory(prefix="fargate-env-compare-") as tmp:
         for variant in variants:
-            progress(variant.label)
-            rows.append(price_variant(config, variant, Path(tmp)))
+            price(variant, Path(tmp))
         rows.sort(key=lambda row: row.bill.total)
         if config.monitoring.dashboard or config.network.flow_logs.enabled:
-            best = rows[0].variant
-            lean = Variant(best.egress, best.compute, best.schedule, lean=True)
-            progress(lean.label)
-            rows.append(price_variant(config, lean, Path(tmp)))
+            for edge in EDGES:
+                best = next((r.variant for r in rows if r.variant.edge == edge), None)
+                if best is not None:
+                    price(replace(best, lean=True), Path(tmp))
             rows.sort(key=lambda row: row.bill.total)
-    return Comparison(current_total=current.total, floor=current.floor, rows=rows)
+    return Comparison(current_total=current.total, floor=current.floor, rows=rows, skipped=skipped)
 
 
 def current_bill(config: EnvironmentConfig) -> Bill:

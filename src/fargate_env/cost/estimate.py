@@ -17,6 +17,8 @@ from fargate_env.assembly import StackSummary
 from fargate_env.config import UsageAssumptions
 from fargate_env.cost.prices import (
     AMI_DEFAULT_ROOT_VOLUME_GB,
+    CLOUDFRONT_FREE_REQUESTS,
+    CLOUDFRONT_FREE_TRANSFER_GB,
     CONTAINER_INSIGHTS_METRICS,
     HOURS_PER_MONTH,
     PriceTable,
@@ -50,7 +52,9 @@ FREE: dict[str, str] = {
     "AWS::ElasticLoadBalancingV2::ListenerCertificate": "no charge",
     "AWS::ElasticLoadBalancingV2::TargetGroup": "included in the load balancer's hours",
     "AWS::CertificateManager::Certificate": "public ACM certificates are free",
-    "AWS::Route53::RecordSet": "alias records to an ALB: queries free; zone not in the stack",
+    "AWS::Route53::RecordSet": "alias records to an ALB or CloudFront: queries free; zone not"
+    " in the stack",
+    "AWS::CloudFront::VpcOrigin": "VPC origins cost nothing extra (CloudFront pricing)",
     "AWS::ECS::TaskDefinition": "priced through the service that runs it",
     "AWS::ECS::ClusterCapacityProviderAssociations": "no charge",
     "AWS::ApplicationAutoScaling::ScalableTarget": "no charge (its schedule prices the tasks)",
@@ -102,7 +106,8 @@ class Bill:
 
     @property
     def floor(self) -> float:
-        """The unavoidable part: the load balancer's hours and its public IPv4 addresses."""
+        """The unavoidable part: the load balancer's hours and either its public IPv4
+        addresses (edge "alb") or the CloudFront distribution in front of it."""
         return round(sum(line.monthly_usd for line in self.lines if line.item in FLOOR_ITEMS), 2)
 
     @property
@@ -149,7 +154,7 @@ class Bill:
         }
 
 
-FLOOR_ITEMS = {"alb-hours", "alb-public-ipv4"}
+FLOOR_ITEMS = {"alb-hours", "alb-public-ipv4", "cloudfront"}
 
 
 @dataclass
@@ -610,7 +615,35 @@ def _bucket(ctx: _Ctx, rid: str, res: dict) -> None:
     ctx.line(rid, res["Type"], gb * per, basis, "s3", f"{what}: {gb:g} GB")
 
 
+def _distribution(ctx: _Ctx, rid: str, res: dict) -> None:
+    """Requests and data out from `cost.usage`, less CloudFront's always-free allowance
+    (when `cloudfront_free_allowance`); origin fetches from the ALB are free."""
+    u, p = ctx.usage, ctx.prices
+    share = max(ctx.count_everywhere(res["Type"]), 1)
+    gb, requests = u.cloudfront_transfer_gb_month / share, u.cloudfront_requests_month / share
+    free = u.cloudfront_free_allowance
+    free_gb = CLOUDFRONT_FREE_TRANSFER_GB / share if free else 0.0
+    free_requests = CLOUDFRONT_FREE_REQUESTS / share if free else 0.0
+    billed_gb, billed_requests = max(gb - free_gb, 0.0), max(requests - free_requests, 0.0)
+    per_gb, per_request = p.usd("cloudfront_transfer_gb"), p.usd("cloudfront_request")
+    usd = billed_gb * per_gb + billed_requests * per_request
+    allowance = (
+        f"always-free {free_gb:,.0f} GB + {free_requests:,.0f} requests applied"
+        if free
+        else "no free allowance (cost.usage.cloudfront_free_allowance = false)"
+    )
+    basis = (
+        f"{gb:g} GB out + {requests:,.0f} requests/month (assumed); {allowance}; billed"
+        f" {billed_gb:g} GB x {_money(per_gb)}/GB + {billed_requests:,.0f} x $0.01/10,000"
+    )
+    short = f"{gb:g} GB, {requests / 1e6:g}M req (assumed)" + (
+        ", free tier" if free and not usd else (", past free tier" if free else "")
+    )
+    ctx.line(rid, res["Type"], usd, basis, "cloudfront", short)
+
+
 HANDLERS: dict[str, Callable[[_Ctx, str, dict], None]] = {
+    "AWS::CloudFront::Distribution": _distribution,
     "AWS::ElasticLoadBalancingV2::LoadBalancer": _load_balancer,
     "AWS::EC2::NatGateway": _nat_gateway,
     "AWS::EC2::EIP": _eip,
@@ -635,7 +668,8 @@ def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -
         region=region,
         assumptions={
             "hours_per_month": H,
-            "free_tier": "none assumed (the account may already use it)",
+            "free_tier": "none assumed (the account may already use it), except CloudFront's"
+            " always-free allowance when cost.usage.cloudfront_free_allowance",
             "nat_instance_root_volume": f"{AMI_DEFAULT_ROOT_VOLUME_GB:g} GB gp3 when unspecified",
             "unverified_prices": prices.unverified(),
             **usage.model_dump(),

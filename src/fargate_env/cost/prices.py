@@ -34,6 +34,20 @@ def _p(usd: float, unit: str, source: str, date: str, verified: bool = True) -> 
 
 
 _AWS_CW = "aws.amazon.com/cloudwatch/pricing"
+_AWS_CF = "aws.amazon.com/cloudfront/pricing"
+# CloudFront bills by where viewers are, not by the origin's region: these are the United
+# States/Mexico/Canada and Europe/Israel/Turkiye rates (the edges of PriceClass_100), the same
+# for every origin region. VPC origins and origin fetches from an ALB cost nothing extra.
+_CLOUDFRONT: dict[str, Price] = {
+    "cloudfront_transfer_gb": _p(0.085, "GB out (first 10 TB)", _AWS_CF, "2026-11-27"),
+    "cloudfront_request": _p(
+        0.0100 / 10_000, "HTTPS request ($0.0100 per 10,000)", f"{_AWS_CF}; wring.co", "2026-03-08"
+    ),
+}
+# CloudFront's always-free tier, every month (not only the first year): 1 TB out, read as
+# 1,000 GB (the lower of the two readings), and 10,000,000 HTTP(S) requests (_AWS_CF).
+CLOUDFRONT_FREE_TRANSFER_GB = 1000.0
+CLOUDFRONT_FREE_REQUESTS = 10_000_000
 _US_EAST_1: dict[str, Price] = {
     "fargate_x86_vcpu_hour": _p(
         0.04048, "vCPU-hour", "vantage.sh Fargate post; wring.co", "2026-03-10"
@@ -75,6 +89,7 @@ _US_EAST_1: dict[str, Price] = {
     "ec2_t3.micro_hour": _p(
         0.0104, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False
     ),
+    **_CLOUDFRONT,
 }
 
 # Europe (Ireland): regional figures recalled from the AWS pricing pages, only the ALB and NAT
@@ -115,6 +130,7 @@ _EU_WEST_1: dict[str, Price] = {
     "ec2_t3.micro_hour": _p(
         0.0114, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False
     ),
+    **_CLOUDFRONT,
 }
 
 PRICES: dict[str, dict[str, Price]] = {"us-east-1": _US_EAST_1, "eu-west-1": _EU_WEST_1}

@@ -17,6 +17,10 @@ from fargate_env.cost.marginal import GOALS_USD, PROFILES, Marginal
 
 # The goal of issue 8: the cheapest full-featured profile within 1.25 x the ALB floor.
 FLOOR_GOAL_RATIO = 1.25
+# The goal of issue 16: the cheapest full-featured profile at most this much a month, below
+# the internet-facing ALB's own floor ($23.73: its hours and two public IPv4 addresses).
+GOAL_USD = 22.50
+FLOOR_NOTES = {"alb": "ALB hours + 2 public IPv4", "cloudfront": "ALB hours + CloudFront"}
 
 
 # A terminal at least this wide also shows the resource type and the full basis of each line.
@@ -139,7 +143,7 @@ def render_bill(
     if marginal is not None:
         render_marginal(console, marginal)
     console.print(
-        f"floor (ALB hours + its public IPv4): ${bill.floor:.2f}; "
+        f"floor (ALB hours + its public IPv4, or + CloudFront): ${bill.floor:.2f}; "
         f"{len(bill.free)} resources cost nothing by themselves",
         highlight=False,
     )
@@ -171,7 +175,7 @@ def render_marginal(console: Console, marginal: Marginal) -> None:
 def render_comparison(console: Console, comparison: Comparison) -> None:
     table = Table(title="profiles, cheapest first")
     for column, justify in (("profile", "left"), ("USD/month", "right"), ("x floor", "right"),
-                            ("saving vs current", "right"), ("note", "left")):  # fmt: skip
+                            ("saving", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in comparison.rows:
         notes = []
@@ -181,25 +185,45 @@ def render_comparison(console: Console, comparison: Comparison) -> None:
             notes.append("lacks HTTPS/health check/autoscaling/alarms")
         if row.bill.not_priced:
             notes.append(f"{len(row.bill.not_priced)} not priced")
+        note = f" [dim]({'; '.join(notes)})[/]" if notes else ""
         table.add_row(
-            row.variant.label,
+            escape(row.variant.label) + note,
             f"{row.bill.total:.2f}",
             f"{row.bill.total / comparison.floor:.2f}" if comparison.floor else "-",
             f"{comparison.current_total - row.bill.total:+.2f}",
-            "; ".join(notes),
         )
     console.print(table)
-    console.print(f"floor: ${comparison.floor:.2f}/month (ALB hours + 2 public IPv4)")
+    console.print(
+        f"x floor: against this config's floor, ${comparison.floor:.2f}/month;"
+        " saving: against this config's bill",
+        highlight=False,
+    )
+    for edge, floor in comparison.floors.items():
+        console.print(f"floor, edge {edge}: ${floor:.2f}/month ({FLOOR_NOTES[edge]})")
+    for label, reason in comparison.skipped.items():
+        console.print(f"[yellow]skipped[/] {label}: {reason}", highlight=False)
     best = comparison.cheapest_with_essentials
     if best is None:
         console.print("[yellow]no profile keeps HTTPS, health checks, autoscaling and alarms[/]")
         return
-    ratio = best.bill.total / comparison.floor
-    verdict = "[green]met[/]" if ratio <= FLOOR_GOAL_RATIO else "[red]not met[/]"
+    console.print("cheapest with HTTPS, health checks, autoscaling and alarms, per edge:")
+    for edge, floor in comparison.floors.items():
+        row = comparison.cheapest_of_edge(edge)
+        if row is None:
+            continue
+        ratio = row.bill.total / floor if floor else 0.0
+        goal = ""
+        if edge == "alb":
+            verdict = "[green]met[/]" if ratio <= FLOOR_GOAL_RATIO else "[red]not met[/]"
+            goal = f" (goal <= {FLOOR_GOAL_RATIO} x: {verdict})"
+        console.print(
+            f"  {row.variant.label}: ${row.bill.total:.2f} = {ratio:.2f} x its floor{goal}",
+            highlight=False,
+        )
+    verdict = "[green]met[/]" if best.bill.total <= GOAL_USD else "[red]not met[/]"
     console.print(
-        "cheapest profile with HTTPS, health checks, autoscaling and alarms:"
-        f" {best.variant.label} = ${best.bill.total:.2f} = {ratio:.2f} x floor"
-        f" (goal <= {FLOOR_GOAL_RATIO} x): {verdict}",
+        f"cheapest: {best.variant.label} = ${best.bill.total:.2f}"
+        f" (goal <= ${GOAL_USD:.2f}/month: {verdict})",
         highlight=False,
     )
 
@@ -208,8 +232,17 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
     best = comparison.cheapest_with_essentials
     return {
         "floor_monthly_usd": comparison.floor,
+        "floor_by_edge_monthly_usd": comparison.floors,
         "goal_ratio": FLOOR_GOAL_RATIO,
+        "goal_monthly_usd": GOAL_USD,
         "cheapest_with_essentials": best.variant.label if best else None,
+        "cheapest_with_essentials_monthly_usd": best.bill.total if best else None,
+        "cheapest_by_edge": {
+            edge: {"profile": row.variant.label, "total_monthly_usd": row.bill.total}
+            for edge in comparison.floors
+            if (row := comparison.cheapest_of_edge(edge)) is not None
+        },
+        "skipped": comparison.skipped,
         "profiles": [
             {
                 "profile": row.variant.label,

@@ -8,7 +8,7 @@ AWS_ENDPOINT_URL sends every client to another endpoint (moto_server, LocalStack
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -37,6 +37,12 @@ def refuse_placeholders(config: EnvironmentConfig) -> None:
             f"{f' (and {len(found) - 1} more)' if len(found) > 1 else ''}:"
             " set your own value in its environments/*.toml before using AWS"
         )
+
+
+def account_from_credentials(config: EnvironmentConfig) -> bool:
+    """A file that names no account and holds no other placeholder (quickstart.toml) is used
+    with the account the credentials belong to; with any other placeholder it is refused."""
+    return config.account is None and config.placeholders() == ["account"]
 
 
 @dataclass
@@ -82,6 +88,13 @@ class Aws:
                 f" is account {self.config.account}: switch AWS_PROFILE or fix `account`"
             )
         return identity["Arn"]
+
+    def with_credentials_account(self) -> Aws:
+        """The environment with `account` set to the credentials' account (STS): the one
+        step that lets a file without an account deploy, synthesize and check against it."""
+        identity = call(self.client("sts").get_caller_identity, what="STS GetCallerIdentity")
+        config = self.config.model_copy(update={"account": identity["Account"]})
+        return replace(self, config=config)
 
     def stack_outputs(self, part: str, *keys: str) -> dict[str, str]:
         """Outputs of one of the environment's shared stacks ("registry", "platform", ...)."""

@@ -26,7 +26,9 @@ class NetworkStack(Stack):
     - nat-gateway: exactly one managed NAT gateway shared by both AZs (the plan's design).
     - nat-instance: one small EC2 NAT instance (NatProvider.instance_v2), far cheaper.
     - public: no NAT at all; tasks run in public subnets with public IPs and a security group
-      that admits only the load balancer (the private subnets are then not created).
+      that admits only the load balancer. The private subnets are then not created, unless the
+      internal ALB of `load_balancer.edge = "cloudfront"` needs them: then they are isolated
+      (no route to the internet at all), for the ALB and CloudFront's VPC-origin interfaces.
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class NetworkStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         net = config.network
         self.egress = net.egress
+        self.alb_private = config.alb_in_private_subnets
 
         nat_provider: ec2.NatProvider | None = None
         nat_instance: ec2.NatInstanceProviderV2 | None = None
@@ -66,6 +69,16 @@ class NetworkStack(Stack):
                 ec2.SubnetConfiguration(
                     name=PRIVATE_SUBNET,
                     subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidr_mask=_mask(net.cidr),
+                )
+            )
+        elif config.alb_in_private_subnets:
+            # CloudFront VPC origins need the origin in a private subnet (and an internet
+            # gateway on the VPC, which the public subnets bring); the ALB needs no egress.
+            subnets.append(
+                ec2.SubnetConfiguration(
+                    name=PRIVATE_SUBNET,
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
                     cidr_mask=_mask(net.cidr),
                 )
             )
@@ -106,6 +119,14 @@ class NetworkStack(Stack):
             ec2.SubnetType.PUBLIC if self.egress == "public" else ec2.SubnetType.PRIVATE_WITH_EGRESS
         )
         return ec2.SubnetSelection(subnet_type=kind)
+
+    @property
+    def alb_subnets(self) -> ec2.SubnetSelection:
+        """Public subnets for an internet-facing ALB; the private group for an internal one
+        (with egress through NAT, or isolated under public egress)."""
+        if self.alb_private:
+            return ec2.SubnetSelection(subnet_group_name=PRIVATE_SUBNET)
+        return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 
     @property
     def tasks_need_public_ip(self) -> bool:
