@@ -49,10 +49,23 @@ class Route:
     """One listener rule: which service, its priority, and what it matches."""
 
     def __init__(
-        self, service: str, priority: int, hosts: tuple, paths: tuple, catch_all: bool = False
+        self,
+        service: str,
+        priority: int,
+        hosts: tuple,
+        paths: tuple,
+        catch_all: bool = False,
+        header: tuple[str, str] | None = None,
     ) -> None:
         self.service, self.priority, self.hosts, self.paths = service, priority, hosts, paths
         self.catch_all = catch_all
+        # (name, value): a deployment's test rule, matched only with this header.
+        self.header = header
+
+    @property
+    def priority_field(self) -> str:
+        """The config field that moves this rule's priority."""
+        return "deployment.test_rule_priority" if self.header else "routing.priority"
 
     def covers(self, other: Route) -> bool:
         """Whether every request `other` matches also matches this rule (wildcards honoured)."""
@@ -116,8 +129,33 @@ class EnvironmentConfig(Section):
         repos = Counter(self.repository_name(n) for n in self.services)
         if clash := [r for r, n in repos.items() if n > 1]:
             raise ValueError(f"services: two services use the ECR repository {clash[0]!r}")
-        self._check_routes(self.routes())
+        for name, svc in self.services.items():
+            self._check_deployment(name, svc)
+        self._check_routes(self.routes() + self.test_routes())
         return self
+
+    def _check_deployment(self, name: str, svc: ServiceConfig) -> None:
+        strategy = svc.deployment.strategy
+        if not svc.deployment.shifts_traffic:
+            return
+        field = f"services.{name}.deployment.strategy"
+        if self.load_balancer.certificate_mode == "http-only":
+            raise ValueError(
+                f"{field}: {strategy!r} needs the HTTPS listener; this environment is HTTP only"
+                " (load_balancer.allow_http_only): use 'rolling' or add a certificate"
+            )
+        rules = self.service_routes(name)
+        if len(rules) != 1:
+            raise ValueError(
+                f"{field}: {strategy!r} shifts traffic on one listener rule; {name} has"
+                f" {len(rules)} (its routes and the catch-all): drop routing.default or the"
+                " routes, or use 'rolling'"
+            )
+        if svc.deployment.test_rule_priority is None and rules[0].priority == 1:
+            raise ValueError(
+                f"services.{name}: the production rule has priority 1, so the test rule has"
+                " none below it; set deployment.test_rule_priority or routing.priority"
+            )
 
     @staticmethod
     def _check_routes(routes: list[Route]) -> None:
@@ -132,7 +170,8 @@ class EnvironmentConfig(Section):
                 other = by_priority[route.priority]
                 raise ValueError(
                     f"services.{route.service}: listener-rule priority {route.priority} is"
-                    f" also {other.service}'s; set routing.priority on one of them"
+                    f" also {other.service}'s; set {route.priority_field} or"
+                    f" {other.priority_field} of {other.service}"
                 )
             by_priority[route.priority] = route
         for a in routes:
@@ -165,6 +204,28 @@ class EnvironmentConfig(Section):
 
     def service_routes(self, service: str) -> list[Route]:
         return [route for route in self.routes() if route.service == service]
+
+    def test_routes(self) -> list[Route]:
+        """Each traffic-shifting service's test rule: its one route plus the test header, one
+        priority below the production rule (or deployment.test_rule_priority), so requests
+        with the header reach the new revision before production traffic does."""
+        tests = []
+        for name, svc in self.services.items():
+            dep = svc.deployment
+            rules = self.service_routes(name)
+            if not dep.shifts_traffic or len(rules) != 1:
+                continue
+            prod = rules[0]
+            tests.append(
+                Route(
+                    name,
+                    dep.test_rule_priority or prod.priority - 1,
+                    prod.hosts,
+                    prod.paths,
+                    header=(dep.test_header, dep.test_header_value),
+                )
+            )
+        return tests
 
     def routes(self) -> list[Route]:
         """Every listener rule of the environment, the default service's catch-all last."""
