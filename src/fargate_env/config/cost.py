@@ -21,6 +21,9 @@ class UsageAssumptions(Section):
     # Per repository (one per service).
     ecr_storage_gb: float = Field(1.0, ge=0)
     access_log_storage_gb: float = Field(0.5, ge=0)
+    # Per service: every deployment runs a second revision beside the first (blue-green,
+    # canary and linear for their bakes; rolling for its one register-and-drain step).
+    deploys_per_month: int = Field(20, ge=0, le=10_000)
 
 
 class CostConfig(Section):
