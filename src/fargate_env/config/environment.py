@@ -151,7 +151,14 @@ class EnvironmentConfig(Section):
                 f" {len(rules)} (its routes and the catch-all): drop routing.default or the"
                 " routes, or use 'rolling'"
             )
-        if svc.deployment.test_rule_priority is None and rules[0].priority == 1:
+        test = svc.deployment.test_rule_priority
+        if test is not None and test >= rules[0].priority:
+            raise ValueError(
+                f"services.{name}.deployment.test_rule_priority ({test}) must be below the"
+                f" production rule's priority ({rules[0].priority}): the ALB takes the lowest"
+                " first, and the test header would never be matched"
+            )
+        if test is None and rules[0].priority == 1:
             raise ValueError(
                 f"services.{name}: the production rule has priority 1, so the test rule has"
                 " none below it; set deployment.test_rule_priority or routing.priority"
