@@ -77,12 +77,13 @@ def test_rollback_alarms_wired_with_enable_and_rollback(each):
     assert (alarms["Enable"], alarms["Rollback"]) == (True, True)
     found = by_id(synthesized, "AWS::CloudWatch::Alarm")
     logical = {k[:-8]: k for k in resources(synthesized, "AWS::CloudWatch::Alarm", SVC)}
+    # The 5xx rate, and the service's own UnhealthyHosts alarm (billed once, both jobs).
     assert alarms["AlarmNames"] == [
         {"Ref": logical["RollbackErrorRate"]},
-        {"Ref": logical["RollbackUnhealthy"]},
+        {"Ref": logical["AlarmsUnhealthyHosts"]},
     ]
     assert found["RollbackErrorRate"]["AlarmName"] == "demo-api-Rollback5xxRate"
-    assert found["RollbackUnhealthy"]["AlarmName"] == "demo-api-RollbackUnhealthy"
+    assert found["AlarmsUnhealthyHosts"]["AlarmName"] == "demo-api-UnhealthyHosts"
 
 
 def test_rolling_has_one_target_group_and_no_deploy_role(synth):
@@ -292,8 +293,12 @@ def test_tuned_thresholds_change_the_behaviour(synth):
 
 @pytest.mark.parametrize("name", ["rolling", "blue-green"])
 def test_unhealthy_alarm_behaviour(synth, name):
-    props = by_id(synth(strategy(name)), "AWS::CloudWatch::Alarm")["RollbackUnhealthy"]
+    synthesized = synth(strategy(name))
+    props = by_id(synthesized, "AWS::CloudWatch::Alarm")["AlarmsUnhealthyHosts"]
     assert props["TreatMissingData"] == "notBreaching"
+    periods_needed = synthesized.config.monitoring.thresholds.unhealthy_periods
+    assert props["EvaluationPeriods"] == periods_needed
+    props = {**props, "DatapointsToAlarm": props.get("DatapointsToAlarm", periods_needed)}
     if name == "rolling":
         assert (props["MetricName"], props["Statistic"]) == ("UnHealthyHostCount", "Maximum")
         periods = lambda u: [{"value": u}] * 3  # noqa: E731

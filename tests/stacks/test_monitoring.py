@@ -181,7 +181,7 @@ def dashboard_body(synthesized) -> dict:
 
 
 # The deployment's rollback alarms (constructs/rollback_alarms.py, tests/stacks/test_deploy.py).
-ROLLBACK_ALARMS = ("RollbackErrorRate", "RollbackUnhealthy")
+ROLLBACK_ALARMS = ("RollbackErrorRate",)
 
 
 def without_rollback(found: dict[str, dict]) -> dict[str, dict]:

@@ -1,5 +1,7 @@
-"""RollbackAlarms: the two alarms an ECS deployment watches (DeploymentAlarms, enable +
-rollback) for one service, over every target group its revisions serve from.
+"""RollbackAlarms: the 5xx-rate alarm an ECS deployment watches (DeploymentAlarms, enable +
+rollback) for one service, over every target group its revisions serve from. The other alarm
+a deployment watches is the service's own UnhealthyHosts (ServiceAlarms), which covers the
+alternate target group too: one alarm, billed once, for both jobs.
 
 How they treat a quiet non-production service (the point of this construct):
 
@@ -13,8 +15,9 @@ How they treat a quiet non-production service (the point of this construct):
   datapoint at all is `notBreaching` (TreatMissingData).
 - **N of M.** The alarm needs `rollback_datapoints_to_alarm` breaching periods out of the
   last `rollback_evaluation_periods`, so a single bad minute does not roll back either.
-- **Unhealthy targets.** The highest UnHealthyHostCount of the target groups above 0, with
-  the same N of M; missing data (no targets registered, e.g. scaled to zero) is notBreaching.
+- **Unhealthy targets** (ServiceAlarms.UnhealthyHosts): the highest UnHealthyHostCount of the
+  target groups above 0 for `monitoring.thresholds.unhealthy_periods` periods; missing data
+  (no target registered, e.g. scaled to zero) is notBreaching.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def rate_expression(count: int, min_requests: int) -> str:
 
 
 class RollbackAlarms(Construct):
-    """`label` prefixes the alarm names ("<env>-<service>"); `target_groups` are the primary
+    """`label` prefixes the alarm name ("<env>-<service>"); `target_groups` are the primary
     one and, for traffic-shifting strategies, the alternate one."""
 
     def __init__(
@@ -64,20 +67,6 @@ class RollbackAlarms(Construct):
             period=period,
             label="target 5xx % (0 under the minimum requests)",
         )
-        unhealthy: cloudwatch.IMetric = target_groups[0].metrics.unhealthy_host_count(
-            period=period, statistic="Maximum"
-        )
-        if len(target_groups) > 1:
-            worst = [f"u{i}" for i in range(len(target_groups))]
-            unhealthy = cloudwatch.MathExpression(
-                expression=f"MAX([{', '.join(f'FILL({u}, 0)' for u in worst)}])",
-                using_metrics={
-                    f"u{i}": tg.metrics.unhealthy_host_count(period=period, statistic="Maximum")
-                    for i, tg in enumerate(target_groups)
-                },
-                period=period,
-                label="unhealthy targets (worst target group)",
-            )
         n, m = deployment.rollback_datapoints_to_alarm, deployment.rollback_evaluation_periods
         quiet = cloudwatch.TreatMissingData.NOT_BREACHING
         self.error_rate = cloudwatch.Alarm(
@@ -97,22 +86,7 @@ class RollbackAlarms(Construct):
             datapoints_to_alarm=n,
             treat_missing_data=quiet,
         )
-        self.unhealthy = cloudwatch.Alarm(
-            self,
-            "Unhealthy",
-            alarm_name=f"{label}-RollbackUnhealthy",
-            alarm_description=(
-                f"{label}: rolls a deployment back when a target fails its health checks in"
-                f" {n} of {m} {period_seconds}s periods"
-            ),
-            metric=unhealthy,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            threshold=0,
-            evaluation_periods=m,
-            datapoints_to_alarm=n,
-            treat_missing_data=quiet,
-        )
-        self.alarms = [self.error_rate, self.unhealthy]
+        self.alarms = [self.error_rate]
 
     @property
     def alarm_names(self) -> list[str]:
