@@ -355,3 +355,14 @@ def test_cost_prices_the_second_revision_of_each_deploy(synth):
     (task,) = [l for l in bill.lines if l.item == "fargate" and l.service == "api"]  # noqa: E741
     assert canary.monthly_usd == pytest.approx(hours * task.monthly_usd / 730, rel=1e-3)
     assert rolling.monthly_usd == pytest.approx(canary.monthly_usd * 30 / 450, rel=1e-3)
+
+
+def test_marginal_probe_clones_a_canary_service_with_its_test_rule(synth):
+    from fargate_env.cost.marginal import probe_config
+
+    # The smallest service is the clone's template: make it the canary one.
+    overrides = {"services": {s: {"deployment": {"strategy": "canary"}} for s in ("web", "api")}}
+    probe = probe_config(synth(overrides).config, office_hours=False)
+    (test,) = [r for r in probe.test_routes() if r.service == "marginal-probe"]
+    (prod,) = probe.service_routes("marginal-probe")
+    assert test.priority == prod.priority - 1
