@@ -85,6 +85,24 @@ def test_public_egress_passes_every_gate(tmp_path):
     assert report.findings == []
 
 
+@pytest.mark.parametrize(
+    ("web", "api"), [("blue-green", "canary"), ("linear", "rolling")], ids=["bg-canary", "linear"]
+)
+def test_every_deployment_strategy_passes_every_gate(tmp_path, web, api):
+    strategies = {
+        "web": {"deployment": {"strategy": web}},
+        "api": {"deployment": {"strategy": api}},
+    }
+    report = compliance.run_checks(make_config({"services": strategies}), tmp_path / "o")
+    assert report.findings == []
+
+
+def test_deploy_role_waiver_only_with_a_traffic_shifting_strategy():
+    [waiver] = [w for w in compliance.WAIVERS if "DeployRole" in w.paths[0]]
+    assert not waiver.when(make_config())
+    assert waiver.when(make_config({"services": {"api": {"deployment": {"strategy": "linear"}}}}))
+
+
 def test_cfn_lint_reports_a_broken_template(tmp_path):
     template = {
         "Resources": {

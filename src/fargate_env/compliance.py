@@ -145,6 +145,16 @@ WAIVERS: tuple[Waiver, ...] = (
     ),
     Waiver(
         "AwsSolutions-IAM5[Resource::*]",
+        "The role ECS assumes to shift a blue-green/canary/linear deployment's traffic reads"
+        " listeners, rules, target groups and target health: the four ELB Describe actions"
+        " take no resource-level permissions (Service Authorization Reference, ELB v2), as in"
+        " AmazonECSInfrastructureRolePolicyForLoadBalancers. Every write names this service's"
+        " two target groups and two listener rules (tests/stacks/test_deploy.py).",
+        ("*-service-*/Web/DeployRole/DefaultPolicy",),
+        when=lambda c: any(s.deployment.shifts_traffic for s in c.services.values()),
+    ),
+    Waiver(
+        "AwsSolutions-IAM5[Resource::*]",
         "With ECS Exec on, the task role needs the four ssmmessages:*Channel actions, which have"
         " no resource-level permissions (ECS Exec documentation).",
         ("*-service-*/Web/TaskDefinition/TaskRole/DefaultPolicy",),

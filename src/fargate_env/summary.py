@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from fargate_env.assembly import StackSummary
-from fargate_env.config import EnvironmentConfig, HealthCheckConfig
+from fargate_env.config import EnvironmentConfig
+from fargate_env.speed import duration, health_check, service_speed
 
 # Resource types worth naming in the summary (singular, plural); the rest is counted as "other".
 KEY_TYPES = {
@@ -107,17 +108,23 @@ def edge_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[st
 
 
 def routes_table(stacks: list[StackSummary]) -> Table:
-    """Every service with its listener rules and its load-balancer speed figures, read from
-    the synthesized listener rules and target groups."""
+    """Every service with its listener rules and its speed figures, read from the synthesized
+    listener rules, target group and ECS service: how soon an unhealthy target leaves the
+    rotation, and the worst case of a healthy deployment past task start (the target group's
+    register + drain time plus every bake of the strategy; speed.py)."""
     table = Table(title="services on the shared load balancer")
     for column, justify in (("service", "left"), ("priority", "right"), ("route", "left"),
-                            ("detect", "right"), ("deploy step", "right")):  # fmt: skip
+                            ("detect", "right"), ("deploy", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for stack in stacks:
         if stack.service is None:
             continue
-        speed = target_group_speed([stack])
-        figures = (f"{speed[0]} s", f"{speed[1]} s") if speed else ("-", "-")
+        speed = service_speed(stack.resources)
+        figures = (
+            (f"{speed.detect_seconds} s", f"{speed.strategy} {duration(speed.deploy_seconds)}")
+            if speed
+            else ("-", "-")
+        )
         rules = sorted(
             (r["Properties"] for r in stack.of_type(LISTENER_RULE).values()),
             key=lambda p: p.get("Priority", 0),
@@ -140,6 +147,10 @@ def describe_conditions(conditions: list[dict]) -> str:
     parts = []
     for condition in conditions:
         field = condition.get("Field", "")
+        if field == "http-header":
+            header = condition.get("HttpHeaderConfig") or {}
+            parts.append(f"test {header.get('HttpHeaderName')}: {' '.join(header['Values'])}")
+            continue
         config = condition.get("HostHeaderConfig") or condition.get("PathPatternConfig") or {}
         values = config.get("Values") or condition.get("Values") or []
         label = "host" if field == "host-header" else "path"
@@ -150,27 +161,14 @@ def describe_conditions(conditions: list[dict]) -> str:
 
 def target_group_speed(stacks: list[StackSummary]) -> tuple[int, int] | None:
     """(unhealthy detection s, rolling-deploy LB overhead s) of the first synthesized target
-    group in `stacks` (one service's stack holds exactly one).
+    group in `stacks` (one service's stack holds one, or two that share their numbers).
 
     Read from the template, not the config, so the figures show what would really deploy.
     """
     for stack in stacks:
-        for resource in stack.resources.values():
-            if resource["Type"] != "AWS::ElasticLoadBalancingV2::TargetGroup":
-                continue
-            props = resource["Properties"]
-            attrs = {a["Key"]: a["Value"] for a in props.get("TargetGroupAttributes", [])}
-            # AWS defaults apply when a property is absent (ELB docs: 30 s, 5, 2, 300 s);
-            # model_construct: the template's numbers, with the config's formulas, unvalidated.
-            deployed = HealthCheckConfig.model_construct(
-                interval_seconds=int(props.get("HealthCheckIntervalSeconds", 30)),
-                healthy_threshold=int(props.get("HealthyThresholdCount", 5)),
-                unhealthy_threshold=int(props.get("UnhealthyThresholdCount", 2)),
-                deregistration_delay_seconds=int(
-                    attrs.get("deregistration_delay.timeout_seconds", 300)
-                ),
-            )
-            return deployed.detection_seconds, deployed.deploy_overhead_seconds
+        hc = health_check(stack.resources)
+        if hc is not None:
+            return hc.detection_seconds, hc.deploy_overhead_seconds
     return None
 
 

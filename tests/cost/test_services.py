@@ -58,12 +58,19 @@ def test_marginal_service_by_hand_from_the_price_table(demo_bill):
     )
     ecr = u.ecr_storage_gb * P["ecr_gb_month"]
     target_tracking = 2 * alarm  # the CPU policy's high and low alarms
+    # The deployment's 5xx-rate rollback alarm: two metrics (it also watches UnhealthyHosts).
+    rollback = 2 * alarm
+    # 20 rolling deploys a month, each one more task for 30 s (register 20 s + drain 10 s).
+    deploys = u.deploys_per_month * 30 / 3600 * spot_task
     # Six alarms of one metric each.
-    always_on = H * spot_task + 6 * alarm + target_tracking + logs + ecr
+    always_on = H * spot_task + 6 * alarm + target_tracking + rollback + deploys + logs + ecr
     # On a schedule the service may run no task: NoHealthyHosts becomes a metric-math alarm
     # gated on running tasks, billed for its two metrics.
     # Its tasks log only while they run: ingest (and so storage) scale with OFFICE.
-    office_hours = H * OFFICE * spot_task + 7 * alarm + target_tracking + OFFICE * logs + ecr
+    office_hours = (
+        H * OFFICE * spot_task + 7 * alarm + target_tracking + rollback + deploys
+        + OFFICE * logs + ecr
+    )  # fmt: skip
     assert marginal.template == "web"
     assert marginal.monthly_usd["always_on"] == pytest.approx(always_on, abs=0.01)
     assert marginal.monthly_usd["office_hours"] == pytest.approx(office_hours, abs=0.01)
@@ -124,7 +131,8 @@ def test_bill_fits_80_columns_with_distinct_names():
     assert set(rows) >= {"demo-network", "demo-platform", "demo-service-web"}
     for stack, names in rows.items():
         assert len(names) == len(set(names)), (stack, names)
-    assert sum(len(names) for names in rows.values()) == 31  # every bill line is shown
+    # Every bill line is shown (per service: the rollback alarm and the deploys' task-hours).
+    assert sum(len(names) for names in rows.values()) == 35
     text = result.stdout
     assert "shared" in text and "service web" in text
     assert re.search(r"always on\s+\$\d+\.\d\d/month \(goal <= \$4\.50: (met|not met)\)", text)

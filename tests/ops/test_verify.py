@@ -10,7 +10,13 @@ from typer.testing import CliRunner
 
 from fargate_env.cli import app
 from fargate_env.config import ConfigError
-from fargate_env.ops.verify import http_health, run_verify, service_stable, targets_healthy
+from fargate_env.ops.verify import (
+    http_health,
+    last_deployment,
+    run_verify,
+    service_stable,
+    targets_healthy,
+)
 from tests.ops.conftest import LocalServer, World, build_world, real_config
 
 runner = CliRunner()
@@ -43,8 +49,52 @@ def ecs_service(
             "desiredCount": desired, "deployments": [primary, *old]}  # fmt: skip
 
 
-def stub_service(world: World, aws, service: dict, *names: str) -> Stubber:
-    """One stable-looking DescribeServices answer per service in `names` (default: the first)."""
+def service_deployment(
+    status: str = "SUCCESSFUL", strategy: str = "ROLLING", **extra: object
+) -> dict:
+    """DescribeServiceDeployments' element, in the real API's shape."""
+    return {
+        "serviceDeploymentArn": DEPLOYMENT_ARN,
+        "status": status,
+        "createdAt": NOW,
+        "deploymentConfiguration": {"strategy": strategy},
+        **extra,
+    }
+
+
+DEPLOYMENT_ARN = "arn:aws:ecs:us-east-1:123456789012:service-deployment/demo/svc/new"
+OLDER_ARN = "arn:aws:ecs:us-east-1:123456789012:service-deployment/demo/svc/old"
+
+
+def stub_deployment(stub: Stubber, world: World, ecs_name: str, deployment: dict) -> None:
+    """ListServiceDeployments (an older and the newest) and DescribeServiceDeployments."""
+    older = NOW - datetime.timedelta(days=1)
+    stub.add_response(
+        "list_service_deployments",
+        {
+            "serviceDeployments": [
+                {"serviceDeploymentArn": OLDER_ARN, "status": "SUCCESSFUL", "createdAt": older},
+                {
+                    "serviceDeploymentArn": DEPLOYMENT_ARN,
+                    "status": deployment["status"],
+                    "createdAt": NOW,
+                },
+            ]
+        },
+        {"cluster": world.cluster, "service": ecs_name},
+    )
+    stub.add_response(
+        "describe_service_deployments",
+        {"serviceDeployments": [deployment], "failures": []},
+        {"serviceDeploymentArns": [DEPLOYMENT_ARN]},
+    )
+
+
+def stub_service(
+    world: World, aws, service: dict, *names: str, deployment: dict | None = None
+) -> Stubber:
+    """One stable-looking DescribeServices answer per service in `names` (default: the first),
+    each followed by its last deployment (default: a successful rolling one)."""
     stub = Stubber(aws.client("ecs"))
     for name in names or [world.first.name]:
         ecs_name = world.services[name].service
@@ -53,6 +103,7 @@ def stub_service(world: World, aws, service: dict, *names: str) -> Stubber:
             {"services": [{**service, "serviceName": ecs_name}], "failures": []},
             {"cluster": world.cluster, "services": [ecs_name]},
         )
+        stub_deployment(stub, world, ecs_name, deployment or service_deployment())
     return stub
 
 
@@ -62,14 +113,17 @@ def test_every_service_is_checked_at_its_own_url(world: World, http_server: Loca
         checks = run_verify(aws)
     assert [(c.service, c.name) for c in checks] == [
         ("web", "service stable"),
+        ("web", "last deployment"),
         ("web", "targets healthy"),
         ("web", f"GET {http_server.url}/health"),
         ("api", "service stable"),
+        ("api", "last deployment"),
         ("api", "targets healthy"),
         ("api", f"GET {http_server.url}/api/health"),  # the route's path prefix
     ]
     assert all(c.ok for c in checks), checks
-    assert checks[1].detail == "2/2 healthy"
+    assert checks[1].detail == "rolling SUCCESSFUL"
+    assert checks[2].detail == "2/2 healthy"
     assert http_server.hits["/health"] == 1 and http_server.hits["/api/health"] == 1
 
 
@@ -80,7 +134,7 @@ def test_one_service_with_its_own_health_path(moto, http_server: LocalServer) ->
     with stub_service(world, aws, ecs_service(2, 2), "api"):
         checks = run_verify(aws, "api")
     assert {c.service for c in checks} == {"api"}
-    assert checks[2].name == f"GET {http_server.url}/api/ready" and checks[2].ok
+    assert checks[3].name == f"GET {http_server.url}/api/ready" and checks[3].ok
     assert "/health" not in http_server.hits
 
 
@@ -89,7 +143,7 @@ def test_a_missing_service_stack_fails_that_service_only(moto, http_server) -> N
     aws = world.aws()
     with stub_service(world, aws, ecs_service(2, 2), "web"):
         checks = run_verify(aws)
-    assert [c.ok for c in checks if c.service == "web"] == [True, True, True]
+    assert [c.ok for c in checks if c.service == "web"] == [True, True, True, True]
     (api,) = [c for c in checks if c.service == "api"]
     assert not api.ok and api.detail.startswith(
         "stack demo-service-api not found in us-east-1: run"
@@ -116,6 +170,68 @@ def test_service_not_stable(world: World, service: dict, detail: str) -> None:
         check = service_stable(aws.client("ecs"), world.cluster, world.service)
     assert not check.ok
     assert detail in check.detail
+
+
+def test_rolled_back_canary_names_its_strategy_reason_and_alarm(world: World) -> None:
+    aws = world.aws()
+    rolled_back = service_deployment(
+        "ROLLBACK_SUCCESSFUL",
+        "CANARY",
+        statusReason="Service deployment rolled back because of alarm(s).",
+        rollback={
+            "reason": "Alarm demo-web-Rollback5xxRate is in ALARM state",
+            "startedAt": NOW,
+            "serviceRevisionArn": "arn:aws:ecs:us-east-1:123456789012:service-revision/x/1",
+        },
+        alarms={
+            "status": "TRIGGERED",
+            "alarmNames": ["demo-web-Rollback5xxRate", "demo-web-RollbackUnhealthy"],
+            "triggeredAlarmNames": ["demo-web-Rollback5xxRate"],
+        },
+    )
+    with stub_service(world, aws, ecs_service(2, 2), deployment=rolled_back):
+        checks = run_verify(aws, "web")
+    (last,) = [c for c in checks if c.name == "last deployment"]
+    assert not last.ok
+    assert last.detail == (
+        "canary ROLLBACK_SUCCESSFUL: Alarm demo-web-Rollback5xxRate is in ALARM state"
+        " (alarm demo-web-Rollback5xxRate)"
+    )
+    # The service itself is stable again: on the old revision.
+    assert checks[0].ok
+
+
+@pytest.mark.parametrize(
+    ("deployment", "ok", "detail"),
+    [
+        (service_deployment("IN_PROGRESS", "LINEAR"), False, "linear IN_PROGRESS"),
+        (
+            service_deployment(
+                "ROLLBACK_SUCCESSFUL",
+                "ROLLING",
+                statusReason="ECS deployment circuit breaker: tasks failed to start.",
+            ),
+            False,
+            "rolling ROLLBACK_SUCCESSFUL: ECS deployment circuit breaker: tasks failed to start.",
+        ),
+        (service_deployment("SUCCESSFUL", "BLUE_GREEN"), True, "blue-green SUCCESSFUL"),
+    ],
+    ids=["in-progress", "circuit-breaker", "blue-green-ok"],
+)
+def test_last_deployment_states(world: World, deployment: dict, ok: bool, detail: str) -> None:
+    aws = world.aws()
+    ecs = aws.client("ecs")
+    with Stubber(ecs) as stub:
+        stub_deployment(stub, world, world.service, deployment)
+        check = last_deployment(ecs, world.cluster, world.service)
+    assert (check.ok, check.detail) == (ok, detail)
+
+
+def test_last_deployment_without_the_api_is_a_failed_check(world: World) -> None:
+    # moto has no ListServiceDeployments: one failed row, not a traceback.
+    aws = world.aws()
+    check = last_deployment(aws.client("ecs"), world.cluster, world.service)
+    assert not check.ok and "not available" in check.detail
 
 
 def test_moto_service_without_running_tasks_is_not_stable(world: World) -> None:
@@ -188,7 +304,7 @@ def test_cli_service_limits_the_checks(world, env_file, wide) -> None:
 def test_cli_one_service_needs_no_service_option(one_world, one_service_env_file, wide):
     result = runner.invoke(app, ["verify", "--env-file", str(one_service_env_file)])
     assert result.exit_code == 1, result.output  # moto: running 0/2
-    assert result.output.count("│ web") == 3
+    assert result.output.count("│ web") == 4
 
 
 def test_cli_unknown_service_is_one_line_exit_2(aws_credentials, env_file) -> None:

@@ -346,10 +346,14 @@ def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(synth, o
 def test_service_deployment_settings(demo, synth):
     svc = the(demo, "AWS::ECS::Service")
     assert svc["DesiredCount"] == 1
-    assert svc["DeploymentConfiguration"] == {
+    deployment = dict(svc["DeploymentConfiguration"])
+    # The rollback alarms and strategies: tests/stacks/test_deploy.py.
+    assert deployment.pop("Alarms")["Rollback"] is True
+    assert deployment == {
         "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
         "MaximumPercent": 200,
         "MinimumHealthyPercent": 100,
+        "Strategy": "ROLLING",
     }
     assert svc["HealthCheckGracePeriodSeconds"] == 30
     assert svc["EnableExecuteCommand"] is False

@@ -6,6 +6,7 @@ top, one ``[services.NAME]`` table per service.
 """
 
 from fargate_env.config.cost import CostConfig, UsageAssumptions
+from fargate_env.config.deployment import DeploymentConfig
 from fargate_env.config.environment import (
     COST_TAG,
     PLACEHOLDER_ACCOUNT,
@@ -56,6 +57,7 @@ __all__ = [
     "ClusterConfig",
     "ConfigError",
     "CostConfig",
+    "DeploymentConfig",
     "EnvironmentConfig",
     "FlowLogsConfig",
     "HealthCheckConfig",

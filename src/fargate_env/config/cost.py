@@ -27,6 +27,9 @@ class UsageAssumptions(Section):
     # CloudFront's always-free allowance (1 TB out, 10,000,000 requests a month) is per
     # account: switch it off when other distributions in the account already use it.
     cloudfront_free_allowance: bool = True
+    # Per service: every deployment runs a second revision beside the first (blue-green,
+    # canary and linear for their bakes; rolling for its one register-and-drain step).
+    deploys_per_month: int = Field(20, ge=0, le=10_000)
 
 
 class CostConfig(Section):

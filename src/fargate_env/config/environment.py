@@ -66,9 +66,19 @@ class Route:
     hosts: tuple[str, ...]
     paths: tuple[str, ...]
     catch_all: bool = False
+    # (name, value): a deployment's test rule, matched only with this header.
+    header: tuple[str, str] | None = None
+
+    @property
+    def priority_field(self) -> str:
+        """The config field that moves this rule's priority."""
+        return "deployment.test_rule_priority" if self.header else "routing.priority"
 
     def covers(self, other: Route) -> bool:
         """Whether every request `other` matches also matches this rule (wildcards honoured)."""
+
+        if self.header is not None and self.header != other.header:
+            return False  # a test rule matches only requests that carry its header
 
         def within(mine: tuple, theirs: tuple) -> bool:
             return not mine or (
@@ -129,7 +139,9 @@ class EnvironmentConfig(Section):
         repos = Counter(self.repository_name(n) for n in self.services)
         if clash := [r for r, n in repos.items() if n > 1]:
             raise ValueError(f"services: two services use the ECR repository {clash[0]!r}")
-        self._check_routes(self.routes())
+        for name, svc in self.services.items():
+            self._check_deployment(name, svc)
+        self._check_routes(self.routes() + self.test_routes())
         if self.load_balancer.is_cloudfront:
             self._check_cloudfront()
         return self
@@ -181,6 +193,36 @@ class EnvironmentConfig(Section):
         network adds isolated ones (no route to the internet) for it alone."""
         return self.load_balancer.is_cloudfront
 
+    def _check_deployment(self, name: str, svc: ServiceConfig) -> None:
+        strategy = svc.deployment.strategy
+        if not svc.deployment.shifts_traffic:
+            return
+        field = f"services.{name}.deployment.strategy"
+        if self.load_balancer.certificate_mode == "http-only":
+            raise ValueError(
+                f"{field}: {strategy!r} needs the HTTPS listener; this environment is HTTP only"
+                " (load_balancer.allow_http_only): use 'rolling' or add a certificate"
+            )
+        rules = self.service_routes(name)
+        if len(rules) != 1:
+            raise ValueError(
+                f"{field}: {strategy!r} shifts traffic on one listener rule; {name} has"
+                f" {len(rules)} (its routes and the catch-all): drop routing.default or the"
+                " routes, or use 'rolling'"
+            )
+        test = svc.deployment.test_rule_priority
+        if test is not None and test >= rules[0].priority:
+            raise ValueError(
+                f"services.{name}.deployment.test_rule_priority ({test}) must be below the"
+                f" production rule's priority ({rules[0].priority}): the ALB takes the lowest"
+                " first, and the test header would never be matched"
+            )
+        if test is None and rules[0].priority == 1:
+            raise ValueError(
+                f"services.{name}: the production rule has priority 1, so the test rule has"
+                " none below it; set deployment.test_rule_priority or routing.priority"
+            )
+
     @staticmethod
     def _check_routes(routes: list[Route]) -> None:
         if len(routes) > ALB_RULES:
@@ -194,7 +236,8 @@ class EnvironmentConfig(Section):
                 other = by_priority[route.priority]
                 raise ValueError(
                     f"services.{route.service}: listener-rule priority {route.priority} is"
-                    f" also {other.service}'s; set routing.priority on one of them"
+                    f" also {other.service}'s; set {route.priority_field} or"
+                    f" {other.priority_field} of {other.service}"
                 )
             by_priority[route.priority] = route
         for a in routes:
@@ -227,6 +270,28 @@ class EnvironmentConfig(Section):
 
     def service_routes(self, service: str) -> list[Route]:
         return [route for route in self.routes() if route.service == service]
+
+    def test_routes(self) -> list[Route]:
+        """Each traffic-shifting service's test rule: its one route plus the test header, one
+        priority below the production rule (or deployment.test_rule_priority), so requests
+        with the header reach the new revision before production traffic does."""
+        tests = []
+        for name, svc in self.services.items():
+            dep = svc.deployment
+            rules = self.service_routes(name)
+            if not dep.shifts_traffic or len(rules) != 1:
+                continue
+            prod = rules[0]
+            tests.append(
+                Route(
+                    name,
+                    dep.test_rule_priority or prod.priority - 1,
+                    prod.hosts,
+                    prod.paths,
+                    header=(dep.test_header, dep.test_header_value),
+                )
+            )
+        return tests
 
     def routes(self) -> list[Route]:
         """Every listener rule of the environment, the default service's catch-all last."""

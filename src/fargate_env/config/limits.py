@@ -72,3 +72,13 @@ CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
 CLOUDFRONT_TLS_POLICY = "TLSv1.2_2021"
 # CloudFront price classes, cheapest first (edge locations used).
 CLOUDFRONT_PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+
+# ECS deployment configuration (ECS API reference: DeploymentConfiguration,
+# CanaryConfiguration, LinearConfiguration): bake times are whole minutes 0-1440 (24 h);
+# percentages are multiples of 0.1, canary 0.1-100, linear step 3-100.
+ECS_BAKE_MINUTES_MAX = 1440
+ECS_CANARY_PERCENT = (0.1, 100.0)
+ECS_LINEAR_STEP_PERCENT = (3.0, 100.0)
+# CloudFormation rejects a linear deployment whose bake time + step bake x steps exceeds
+# 33 hours (AWS::ECS::Service LinearConfiguration), to stay inside its 36-hour timeout.
+CFN_LINEAR_DEPLOY_MINUTES_MAX = 33 * 60

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from fargate_env.config.base import Section
+from fargate_env.config.deployment import DeploymentConfig
 from fargate_env.config.limits import (
     ALB_CONDITION_VALUE_LENGTH,
     ALB_CONDITION_VALUES,
@@ -229,6 +230,10 @@ class ServiceConfig(Section):
     schedule: ScheduleConfig | None = None
     health_check: HealthCheckConfig = HealthCheckConfig()
     routing: RoutingConfig = RoutingConfig()
+    # Scale-to-zero (min_tasks = 0, a schedule) works with every strategy: ECS documents no
+    # restriction, a deployment at zero tasks starts none, and Application Auto Scaling holds
+    # scale-in (a scheduled stop) until a running deployment has finished.
+    deployment: DeploymentConfig = DeploymentConfig()
 
     @field_validator("cpu")
     @classmethod
@@ -247,6 +252,13 @@ class ServiceConfig(Section):
                 f" allowed {allowed[0]}-{allowed[-1]} MiB in steps of"
                 f" {allowed[1] - allowed[0] if len(allowed) > 1 else allowed[0]}"
                 f" ({', '.join(map(str, allowed[:6]))}{', ...' if len(allowed) > 6 else ''})"
+            )
+        values = len(self.routing.path_patterns) + len(self.routing.host_headers)
+        if self.deployment.shifts_traffic and values + 1 > ALB_CONDITION_VALUES:
+            raise ValueError(
+                f"deployment.strategy {self.deployment.strategy!r}: the test rule adds the"
+                f" {self.deployment.test_header} header to the route's {values} path/host values;"
+                f" an ALB rule takes at most {ALB_CONDITION_VALUES} condition values (ALB quota)"
             )
         if self.architecture == "arm64" and self.capacity.spot:
             raise ValueError(

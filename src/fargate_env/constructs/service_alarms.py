@@ -59,8 +59,11 @@ class ServiceAlarms(Construct):
         scaling: ScalingConfig,
         scales_to_zero: bool,
         container_insights: bool,
+        alternate_target_group: elbv2.ApplicationTargetGroup | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # A traffic-shifting deployment's other target group: UnhealthyHosts watches both.
+        self._alternate = alternate_target_group
         self.label = label
         self.thresholds = thresholds
         self.scaling = scaling
@@ -154,11 +157,12 @@ class ServiceAlarms(Construct):
         # unless the service may legitimately have no tasks.
         blind = quiet if self.scales_to_zero else cloudwatch.TreatMissingData.BREACHING
         per = f"{th.period_seconds}s period"
+        worst_unhealthy = self._worst_unhealthy(s.unhealthy)
         spec = [
             # (id, metric, comparison, threshold, evaluation periods, missing, why)
             ("Target5xx", s.target_5xx, ge, th.target_5xx_count, th.evaluation_periods, quiet,
              f"the service answers >= {th.target_5xx_count} 5xx per {per}: application errors"),
-            ("UnhealthyHosts", s.unhealthy, gt, 0, th.unhealthy_periods, quiet,
+            ("UnhealthyHosts", worst_unhealthy, gt, 0, th.unhealthy_periods, quiet,
              f"a target has failed health checks for {th.unhealthy_periods} periods"),
             ("NoHealthyHosts", self._gated(s.healthy, s.tasks, 1, "healthy hosts while tasks run"),
              lt, 1, th.evaluation_periods, blind,
@@ -171,7 +175,7 @@ class ServiceAlarms(Construct):
              f"average service memory above {th.memory_percent}%: close to OOM kills"),
         ]  # fmt: skip
         self.alarm_names = [f"{name}-{spec_row[0]}" for spec_row in spec]
-        return [
+        alarms = [
             cloudwatch.Alarm(
                 self,
                 alarm_id,
@@ -189,6 +193,24 @@ class ServiceAlarms(Construct):
             )
             for alarm_id, metric, op, threshold, periods, missing, why in spec
         ]
+        # Also a rollback alarm of every deployment (stacks/service.py).
+        (self.unhealthy,) = [a for a in alarms if a.node.id == "UnhealthyHosts"]
+        return alarms
+
+    def _worst_unhealthy(self, unhealthy: cloudwatch.IMetric) -> cloudwatch.IMetric:
+        """The primary target group's unhealthy count, or the higher of both target groups'
+        (a traffic-shifting deployment starts the new revision in the alternate one)."""
+        if self._alternate is None:
+            return unhealthy
+        other = self._alternate.metrics.unhealthy_host_count(
+            period=self._period, statistic="Maximum"
+        )
+        return cloudwatch.MathExpression(
+            expression="MAX([FILL(u0, 0), FILL(u1, 0)])",
+            using_metrics={"u0": unhealthy, "u1": other},
+            period=self._period,
+            label="unhealthy targets (worst target group)",
+        )
 
     # -- events -----------------------------------------------------------------------------
 

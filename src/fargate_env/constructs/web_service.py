@@ -18,6 +18,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from fargate_env.config import Route, ServiceConfig
+from fargate_env.config.deployment import ECS_STRATEGY
 from fargate_env.stacks.common import retention
 
 CONTAINER_NAME = "app"
@@ -28,6 +29,14 @@ EXEC_AGENT_PATHS = {"ssm-state": "/var/lib/amazon/ssm", "ssm-logs": "/var/log/am
 # Secrets Manager appends "-" and 6 random characters to a secret's name in its complete ARN.
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 HTTPS_PORT = 443
+# What AmazonECSInfrastructureRolePolicyForLoadBalancers lets ECS read (on "*": these actions
+# take no resource-level permissions).
+DEPLOY_ROLE_DESCRIBE = (
+    "DescribeListeners",
+    "DescribeRules",
+    "DescribeTargetGroups",
+    "DescribeTargetHealth",
+)
 
 
 class WebService(Construct):
@@ -52,10 +61,11 @@ class WebService(Construct):
         listener: elbv2.IApplicationListener,
         routes: list[Route],
         keep_alive_seconds: int,
+        test_route: Route | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = service
-        hc = service.health_check
+        self._vpc = cluster.vpc
 
         self.log_group = logs.LogGroup(
             self,
@@ -78,6 +88,41 @@ class WebService(Construct):
             ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
         )
 
+        dep = service.deployment
+        self.target_group = self._target_group("TargetGroup", service)
+        # Traffic-shifting strategies start the new revision in the other target group and
+        # move the production rule's weights to it; the two swap roles every deployment.
+        self.alternate_target_group = (
+            self._target_group("AlternateTargetGroup", service) if dep.shifts_traffic else None
+        )
+        self.target_groups = [self.target_group]
+        if self.alternate_target_group is not None:
+            self.target_groups.append(self.alternate_target_group)
+        self.rules = [
+            elbv2.ApplicationListenerRule(
+                self,
+                "CatchAll" if route.catch_all else "Rule",
+                listener=listener,
+                priority=route.priority,
+                conditions=_conditions(route),
+                action=self._forward(),
+            )
+            for route in routes
+        ]
+        self.test_rule = (
+            elbv2.ApplicationListenerRule(
+                self,
+                "TestRule",
+                listener=listener,
+                priority=test_route.priority,
+                conditions=_conditions(test_route),
+                action=self._forward(),
+            )
+            if test_route is not None
+            else None
+        )
+
+        strategy = ecs.DeploymentStrategy[ECS_STRATEGY[dep.strategy]]
         self.service = ecs.FargateService(
             self,
             "Service",
@@ -86,7 +131,27 @@ class WebService(Construct):
             desired_count=service.scaling.min_tasks,
             min_healthy_percent=100,
             max_healthy_percent=200,
+            # Kept with every strategy: it fails a deployment whose tasks never start or pass
+            # their health checks; the rollback alarms catch a revision that starts but errs.
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_strategy=strategy,
+            bake_time=Duration.minutes(dep.bake_minutes) if dep.shifts_traffic else None,
+            canary_configuration=(
+                ecs.TrafficShiftConfig(
+                    step_percent=dep.canary_percent,
+                    step_bake_time=Duration.minutes(dep.canary_bake_minutes),
+                )
+                if dep.strategy == "canary"
+                else None
+            ),
+            linear_configuration=(
+                ecs.TrafficShiftConfig(
+                    step_percent=dep.linear_step_percent,
+                    step_bake_time=Duration.minutes(dep.linear_step_minutes),
+                )
+                if dep.strategy == "linear"
+                else None
+            ),
             health_check_grace_period=Duration.seconds(service.health_check_grace_period_seconds),
             vpc_subnets=subnets,
             assign_public_ip=assign_public_ip,
@@ -98,14 +163,38 @@ class WebService(Construct):
                 ecs.CloudMapOptions(name=name) if cluster.default_cloud_map_namespace else None
             ),
         )
+        self.deploy_role = self._deploy_role() if dep.shifts_traffic else None
+        alternate = None
+        if self.alternate_target_group is not None and self.deploy_role is not None:
+            alternate = ecs.AlternateTarget(
+                "AlternateTarget",
+                alternate_target_group=self.alternate_target_group,
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(
+                    self.rules[0]
+                ),
+                test_listener=(
+                    ecs.ListenerRuleConfiguration.application_listener_rule(self.test_rule)
+                    if self.test_rule is not None
+                    else None
+                ),
+                role=self.deploy_role,
+            )
+        self.service.load_balancer_target(
+            container_name=CONTAINER_NAME,
+            container_port=service.container_port,
+            alternate_target=alternate,
+        ).attach_to_application_target_group(self.target_group)
+        self.scaling = self._scaling(service)
 
-        self.target_group = elbv2.ApplicationTargetGroup(
+    def _target_group(self, construct_id: str, svc: ServiceConfig) -> elbv2.ApplicationTargetGroup:
+        hc = svc.health_check
+        return elbv2.ApplicationTargetGroup(
             self,
-            "TargetGroup",
-            vpc=cluster.vpc,
+            construct_id,
+            vpc=self._vpc,
             target_type=elbv2.TargetType.IP,
             protocol=elbv2.ApplicationProtocol.HTTP,
-            port=service.container_port,
+            port=svc.container_port,
             deregistration_delay=Duration.seconds(hc.deregistration_delay_seconds),
             health_check=elbv2.HealthCheck(
                 path=hc.path,
@@ -115,20 +204,55 @@ class WebService(Construct):
                 unhealthy_threshold_count=hc.unhealthy_threshold,
                 healthy_http_codes=hc.matcher,
             ),
-            targets=[self.service],
         )
-        self.rules = [
-            elbv2.ApplicationListenerRule(
-                self,
-                "CatchAll" if route.catch_all else "Rule",
-                listener=listener,
-                priority=route.priority,
-                conditions=_conditions(route),
-                action=elbv2.ListenerAction.forward([self.target_group]),
-            )
-            for route in routes
-        ]
-        self.scaling = self._scaling(service)
+
+    def _forward(self) -> elbv2.ListenerAction:
+        """All traffic to the primary target group; with an alternate one, a weighted forward
+        (100 / 0) whose weights ECS moves during a deployment."""
+        if self.alternate_target_group is None:
+            return elbv2.ListenerAction.forward([self.target_group])
+        return elbv2.ListenerAction.weighted_forward(
+            [
+                elbv2.WeightedTargetGroup(target_group=self.target_group, weight=100),
+                elbv2.WeightedTargetGroup(target_group=self.alternate_target_group, weight=0),
+            ]
+        )
+
+    def _deploy_role(self) -> iam.Role:
+        """The role ECS assumes to move traffic: AmazonECSInfrastructureRolePolicyForLoadBalancers
+        (v6) scoped to this service. Its target-group actions name the two target groups, its
+        ModifyRule the production and test rules; ModifyListener (for a listener's default
+        action, or an NLB) is not needed: the service's traffic is on rules. The four Describe
+        actions have no resource-level permissions (Service Authorization Reference, ELB v2)."""
+        role = iam.Role(
+            self,
+            "DeployRole",
+            assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+            description="ECS moves this service's listener-rule weights during deployments",
+        )
+        rules = [self.rules[0]] + ([self.test_rule] if self.test_rule is not None else [])
+        for statement in (
+            iam.PolicyStatement(
+                sid="ELBReadOperations",
+                actions=[f"elasticloadbalancing:{a}" for a in DEPLOY_ROLE_DESCRIBE],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="TargetGroupOperations",
+                actions=[
+                    "elasticloadbalancing:RegisterTargets",
+                    "elasticloadbalancing:DeregisterTargets",
+                ],
+                resources=[tg.target_group_arn for tg in self.target_groups],
+            ),
+            iam.PolicyStatement(
+                sid="ALBModifyRules",
+                actions=["elasticloadbalancing:ModifyRule"],
+                resources=[rule.listener_rule_arn for rule in rules],
+            ),
+        ):
+            role.add_to_policy(statement)
+        return role
 
     def _task_definition(
         self, name: str, svc: ServiceConfig, repository: ecr.IRepository, keep_alive: int
@@ -296,4 +420,7 @@ def _conditions(route: Route) -> list[elbv2.ListenerCondition]:
         conditions.append(elbv2.ListenerCondition.host_headers(list(route.hosts)))
     if route.paths:
         conditions.append(elbv2.ListenerCondition.path_patterns(list(route.paths)))
+    if route.header:
+        name, value = route.header
+        conditions.append(elbv2.ListenerCondition.http_header(name, [value]))
     return conditions

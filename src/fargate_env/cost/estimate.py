@@ -24,6 +24,7 @@ from fargate_env.cost.prices import (
     PriceTable,
 )
 from fargate_env.cost.schedule import MINUTES_PER_WEEK, ScheduleNotUnderstood, weekly_segments
+from fargate_env.speed import duration, service_speed
 
 H = HOURS_PER_MONTH
 DAYS_PER_MONTH = 365 / 12
@@ -356,6 +357,8 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
     )
     short = f"{vcpu:g} vCPU/{gb:g} GB, {task_hours:.0f} task-h, {spot_pct:.0f}% Spot"
     ctx.line(rid, rtype, usd, basis, "fargate", short)
+    blended = usd / task_hours if task_hours else od_rate
+    _deploys(ctx, rid, rtype, max((seg.tasks for seg in segments), default=0), blended)
 
     network = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
     if network.get("AssignPublicIp") == "ENABLED":
@@ -368,6 +371,28 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
             "task-public-ipv4",
             f"public IPv4 x {task_hours:.0f} task-h",
         )
+
+
+def _deploys(ctx: _Ctx, rid: str, rtype: str, tasks: int, rate: float) -> None:
+    """The second revision a deployment runs: `tasks` more tasks for the deploy time read from
+    the template (speed.py: register + drain, plus every bake), cost.usage.deploys_per_month
+    times a month, at the service's own on-demand/Spot rate. Deploying at zero tasks starts
+    none, so the peak of the week's task count is what a deployment doubles."""
+    speed = service_speed(ctx.resources)
+    deploys = ctx.usage.deploys_per_month
+    if speed is None or not deploys:
+        return
+    hours = deploys * tasks * speed.deploy_seconds / 3600
+    took = duration(speed.deploy_seconds)
+    ctx.line(
+        rid + " deploys",
+        rtype,
+        hours * rate,
+        f"{deploys} {speed.strategy} deploys/month (assumed) x {tasks} extra task(s) x {took}"
+        f" (second revision until the old one drains) = {hours:.2f} task-h x {_money(rate)}/h",
+        "fargate-deploys",
+        f"{deploys} {speed.strategy} deploys: {hours:.2f} task-h",
+    )
 
 
 def _ref(value: Any) -> str | None:

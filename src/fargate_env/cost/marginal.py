@@ -66,13 +66,22 @@ def probe_config(config: EnvironmentConfig, *, office_hours: bool) -> Environmen
     clone = {**clone, "repository_name": None}  # its own repository: "<env>/<name>"
     # The lowest free priority: no other rule can take the probe's requests first, and a
     # derived priority could collide with another service's explicit one.
-    used = {route.priority for route in config.routes()}
+    used = {route.priority for route in config.routes() + config.test_routes()}
+    # A traffic-shifting clone also needs its test rule's priority, just below its own.
+    shifts = config.services[template].deployment.shifts_traffic
+    first = next(
+        p for p in range(1, RULE_PRIORITY_MAX - 1) if p not in used and (p + 1 not in used)
+    )
     clone["routing"] = {
         "path_patterns": [f"/{name}/*"],
         "host_headers": [],
-        "priority": next(p for p in range(1, RULE_PRIORITY_MAX) if p not in used),
+        "priority": first + 1
+        if shifts
+        else next(p for p in range(1, RULE_PRIORITY_MAX) if p not in used),
         "default": False,
     }
+    if shifts:
+        clone["deployment"] = {**clone["deployment"], "test_rule_priority": first}
     clone["schedule"] = ScheduleConfig().model_dump(mode="json") if office_hours else None
     data["services"][name] = clone
     return parse_config(data, f"marginal probe ({name}, a clone of {template})")

@@ -1,5 +1,5 @@
-"""Post-deploy checks, per service: it is stable, every target is healthy, its URL answers its
-health path."""
+"""Post-deploy checks, per service: it is stable, its last deployment succeeded (strategy,
+state, rollback reason), every target is healthy, its URL answers its health path."""
 
 from __future__ import annotations
 
@@ -88,6 +88,48 @@ def service_stable(ecs: Any, cluster: str, service: str) -> Check:
     return Check(name, True, f"{counts}, primary deployment COMPLETED")
 
 
+# ECS's strategy names -> the config's (deployment.strategy).
+_STRATEGIES = {"ROLLING": "rolling", "BLUE_GREEN": "blue-green", "CANARY": "canary",
+               "LINEAR": "linear"}  # fmt: skip
+
+
+def last_deployment(ecs: Any, cluster: str, service: str) -> Check:
+    """The newest service deployment: its strategy, its state and, if ECS rolled it back,
+    why (the circuit breaker, or which rollback alarm fired). Only SUCCESSFUL passes: a
+    rolled-back deployment leaves a stable service on the old revision, not the new one."""
+    name = "last deployment"
+    try:
+        listed = call(
+            ecs.list_service_deployments,
+            what="ECS ListServiceDeployments",
+            cluster=cluster,
+            service=service,
+        )["serviceDeployments"]
+        if not listed:
+            return Check(name, True, "none recorded")
+        newest = max(listed, key=lambda d: d.get("createdAt") or d.get("startedAt") or 0)
+        found = call(
+            ecs.describe_service_deployments,
+            what="ECS DescribeServiceDeployments",
+            serviceDeploymentArns=[newest["serviceDeploymentArn"]],
+        )["serviceDeployments"]
+    except UserError as exc:
+        return Check(name, False, str(exc))
+    except NotImplementedError:  # an emulator (moto) without the service-deployment API
+        return Check(name, False, "ListServiceDeployments is not available at this endpoint")
+    deployment = found[0] if found else newest
+    strategy = (deployment.get("deploymentConfiguration") or {}).get("strategy", "ROLLING")
+    status = deployment.get("status", "UNKNOWN")
+    detail = f"{_STRATEGIES.get(strategy, strategy.lower())} {status}"
+    reason = (deployment.get("rollback") or {}).get("reason") or deployment.get("statusReason")
+    if status != "SUCCESSFUL" and reason:
+        detail += f": {reason}"
+    fired = (deployment.get("alarms") or {}).get("triggeredAlarmNames") or []
+    if fired:
+        detail += f" (alarm {', '.join(fired)})"
+    return Check(name, status == "SUCCESSFUL", detail)
+
+
 def target_states(elbv2: Any, target_group_arn: str) -> list[tuple[str, str, str]]:
     """(target id, state, reason) of every registered target."""
     found = call(
@@ -160,6 +202,8 @@ def verify_service(
     hc = aws.config.services[deployed.name].health_check
     progress(f"{deployed.name}: describing service {deployed.service}")
     checks = [service_stable(aws.client("ecs"), deployed.cluster, deployed.service)]
+    progress(f"{deployed.name}: reading its last deployment")
+    checks.append(last_deployment(aws.client("ecs"), deployed.cluster, deployed.service))
     progress(f"{deployed.name}: reading target health")
     checks.append(targets_healthy(aws.client("elbv2"), deployed.target_group_arn))
     progress(f"{deployed.name}: GET {deployed.url}{hc.path}")

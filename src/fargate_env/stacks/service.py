@@ -13,6 +13,7 @@ from constructs import Construct
 
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
+from fargate_env.constructs.rollback_alarms import RollbackAlarms
 from fargate_env.constructs.service_alarms import ServiceAlarms
 from fargate_env.constructs.web_service import WebService
 
@@ -52,6 +53,15 @@ class ServiceStack(Stack):
             routes=routes,
             keep_alive_seconds=config.load_balancer.idle_timeout_seconds
             + KEEP_ALIVE_MARGIN_SECONDS,
+            test_route=next((r for r in config.test_routes() if r.service == name), None),
+        )
+        self.rollback = RollbackAlarms(
+            self,
+            "Rollback",
+            label=f"{config.name}-{name}",
+            target_groups=self.web.target_groups,
+            deployment=service.deployment,
+            period_seconds=config.monitoring.thresholds.period_seconds,
         )
         # By ARN, not the Topic object: the topic's own policy already admits this account's
         # event rules, so nothing is written back into the alerts stack.
@@ -67,6 +77,13 @@ class ServiceStack(Stack):
             scaling=service.scaling,
             scales_to_zero=service.scales_to_zero,
             container_insights=config.cluster.container_insights,
+            alternate_target_group=self.web.alternate_target_group,
+        )
+        # Every strategy, rolling included, rolls back on the 5xx rate and on unhealthy
+        # targets (enable + rollback); the circuit breaker stays on as well.
+        self.web.service.enable_deployment_alarms(
+            [*self.rollback.alarm_names, self.alarms.unhealthy.alarm_name],
+            behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
         )
         CfnOutput(self, outputs.SERVICE_NAME, value=self.web.service.service_name)
         CfnOutput(self, outputs.TARGET_GROUP_ARN, value=self.web.target_group.target_group_arn)
