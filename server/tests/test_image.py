@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 IMAGE = "sample-server:local"
 IN_CI = os.environ.get("CI") == "true"
 # /cpu may require a token (CPU_ENDPOINT_TOKEN + X-Cpu-Token); sending both works either way.
-CPU_TOKEN = "t"
+CPU_TOKEN = "image-test-cpu-token-0123"  # the server wants 16+ characters
 
 
 def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
