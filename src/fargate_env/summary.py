@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fargate_env.assembly import StackSummary
 from fargate_env.config import EnvironmentConfig, HealthCheckConfig
@@ -48,15 +49,19 @@ def describe_counts(counts: dict[str, int]) -> str:
 def render_summary(
     console: Console, config: EnvironmentConfig, stacks: list[StackSummary], outdir: Path
 ) -> None:
-    table = Table(title=f"{config.name} ({config.region}) -> {outdir}/")
-    table.add_column("stack")
+    table = Table(title=Text(f"{config.name} ({config.region}) -> {outdir}/"))
+    # Stack names are never cut; the counts wrap between words.
+    table.add_column("stack", no_wrap=True)
     table.add_column("resources", justify="right")
-    table.add_column("of which")
+    table.add_column("of which", overflow="fold")
     for stack in stacks:
         counts = stack.resource_counts
         table.add_row(stack.name, str(sum(counts.values())), describe_counts(counts))
     console.print(table)
-    console.print(f"egress: {config.network.egress}; AZs: {', '.join(config.availability_zones)}")
+    console.print(
+        f"egress: {config.network.egress}; AZs: {', '.join(config.availability_zones)}",
+        highlight=False,
+    )
     console.print(routes_table(stacks))
     for line in summary_notes(config, stacks):
         console.print(line, highlight=False)
@@ -78,14 +83,18 @@ def routes_table(stacks: list[StackSummary]) -> Table:
     """Every service with its listener rules and its load-balancer speed figures, read from
     the synthesized listener rules and target groups."""
     table = Table(title="services on the shared load balancer")
-    for column, justify in (("service", "left"), ("priority", "right"), ("route", "left"),
-                            ("detect", "right"), ("deploy step", "right")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    # Fits 80 columns: service names (at most 24 characters) are never cut, each route value
+    # gets its own line and only a value wider than the column itself is folded.
+    # Hosts and paths one per line, without labels (a path starts with "/", a host never does).
+    table.add_column("service", no_wrap=True)
+    table.add_column("rule", justify="right", no_wrap=True)
+    table.add_column("hosts / paths", overflow="fold")
+    table.add_column("detect\n/ step", justify="right", no_wrap=True)
     for stack in stacks:
         if stack.service is None:
             continue
         speed = target_group_speed([stack])
-        figures = (f"{speed[0]} s", f"{speed[1]} s") if speed else ("-", "-")
+        figures = f"{speed[0]}/{speed[1]} s" if speed else "-"
         rules = sorted(
             (r["Properties"] for r in stack.of_type(LISTENER_RULE).values()),
             key=lambda p: p.get("Priority", 0),
@@ -94,8 +103,8 @@ def routes_table(stacks: list[StackSummary]) -> Table:
             table.add_row(
                 stack.service if index == 0 else "",
                 str(rule.get("Priority")),
-                describe_conditions(rule.get("Conditions", [])),
-                *(figures if index == 0 else ("", "")),
+                Text(describe_conditions(rule.get("Conditions", []), sep="\n")),
+                figures if index == 0 else "",
             )
     return table
 
@@ -103,17 +112,21 @@ def routes_table(stacks: list[StackSummary]) -> Table:
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 
 
-def describe_conditions(conditions: list[dict]) -> str:
-    """ "host a.example.com, path /api /api/*" from a listener rule's conditions."""
+def describe_conditions(conditions: list[dict], sep: str | None = None) -> str:
+    """ "host a.example.com, path /api /api/*" from a listener rule's conditions; with `sep`,
+    the bare values "a.example.com", "/api", "/api/*" joined by it."""
     parts = []
     for condition in conditions:
         field = condition.get("Field", "")
         config = condition.get("HostHeaderConfig") or condition.get("PathPatternConfig") or {}
         values = config.get("Values") or condition.get("Values") or []
         label = "host" if field == "host-header" else "path"
-        parts.append(f"{label} {' '.join(values)}")
-    text = ", ".join(parts)
-    return "any request no other rule takes" if text == "path /*" else text
+        if sep is None:
+            parts.append(f"{label} {' '.join(values)}")
+        else:
+            parts.extend(values)
+    text = (", " if sep is None else sep).join(parts)
+    return "any request no other rule takes" if text in ("path /*", "/*") else text
 
 
 def target_group_speed(stacks: list[StackSummary]) -> tuple[int, int] | None:
