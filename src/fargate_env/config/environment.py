@@ -175,13 +175,8 @@ class EnvironmentConfig(Section):
                 )
 
     def _check_tags(self) -> None:
+        # The stacks' own tags; [tags] may override them (the budget filters on the result).
         own = {COST_TAG: self.name, "managed-by": "fargate-env"}
-        for key, value in own.items():
-            if key in self.tags and self.tags[key] != value:
-                raise ValueError(
-                    f"tags.{key}: every stack carries {key} = {value!r} (the budget filters on"
-                    f" it); remove the tag or set it to {value!r}"
-                )
         if len(own | self.tags) > TAGS_PER_RESOURCE:
             raise ValueError(
                 f"tags: {len(own | self.tags)} tags with the stacks' own {', '.join(own)};"
