@@ -1,3 +1,3 @@
-from fargate_env.app import app_from_environment
+from fargate_env.app import main
 
-app_from_environment().synth()
+main()

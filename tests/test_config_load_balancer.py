@@ -25,7 +25,11 @@ def to_toml(data: dict[str, Any], prefix: str = "") -> str:
         if key in tables:
             continue
         text = str(value).lower() if isinstance(value, bool) else json.dumps(value)
-        lines.append(f"{key} = {text}")
+        bare = (
+            key.replace("-", "").replace("_", "").isascii()
+            and key.replace("-", "").replace("_", "").isalnum()
+        )
+        lines.append(f"{key if bare else json.dumps(key)} = {text}")
     for key, value in tables.items():
         name = f"{prefix}{key}"
         lines.append(f"\n[{name}]\n{to_toml(value, name + '.')}")
@@ -255,21 +259,19 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case, overrides, words):
         assert word in line, f"{case}: {word!r} not in {line!r}"
 
 
+EDGES = {
+    "interval_seconds": 300,
+    "timeout_seconds": 120,
+    "healthy_threshold": 10,
+    "unhealthy_threshold": 10,
+    "deregistration_delay_seconds": 3600,
+    "matcher": "200-499",
+}
+
+
 def test_edges_of_each_range_are_accepted():
-    config = make_config(
-        in_web(
-            {
-                HC: {
-                    "interval_seconds": 300,
-                    "timeout_seconds": 120,
-                    "healthy_threshold": 10,
-                    "unhealthy_threshold": 10,
-                    "deregistration_delay_seconds": 3600,
-                    "matcher": "200-499",
-                }
-            }
-        )
-    )
+    # A 3600-s drain cannot fit Fargate Spot's 120-s interruption notice: on-demand.
+    config = make_config({"services": {"web": {HC: EDGES, "capacity": {"spot": False}}}})
     assert config.services["web"].health_check.deploy_overhead_seconds == 300 * 10 + 3600
     low = make_config(in_web({HC: {"interval_seconds": 5, "timeout_seconds": 2}}))
     assert low.services["web"].health_check.detection_seconds == 5 * 2

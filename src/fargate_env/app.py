@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
 
 from fargate_env import outputs
-from fargate_env.config import EnvironmentConfig, load_config, resolve_env_path
+from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
+from fargate_env.errors import UserError
 from fargate_env.stacks.alerts import AlertsStack
 from fargate_env.stacks.monitoring import MonitoringStack
 from fargate_env.stacks.network import NetworkStack
@@ -127,8 +131,39 @@ def build_app(
 
 
 def app_from_environment() -> cdk.App:
-    """Entry point of ./app.py (`cdk synth`): FARGATE_ENV / FARGATE_ENV_FILE pick the config."""
+    """The app `cdk synth` runs: FARGATE_ENV / FARGATE_ENV_FILE pick the config, CDK_OUTDIR
+    the assembly directory. Mistakes in them are ConfigErrors naming the variable."""
     env_file = os.environ.get("FARGATE_ENV_FILE")
-    path = resolve_env_path(os.environ.get("FARGATE_ENV"), Path(env_file) if env_file else None)
-    outdir = os.environ.get("CDK_OUTDIR", "cdk.out")
-    return build_app(load_config(path), outdir).app
+    env = os.environ.get("FARGATE_ENV")
+    if env is not None and not re.match(r"^[A-Za-z0-9_.-]+$", env):
+        raise ConfigError(f"FARGATE_ENV={env!r}: use a file name from environments/ without .toml")
+    path = resolve_env_path(env, Path(env_file) if env_file else None)
+    outdir = os.environ.get("CDK_OUTDIR") or "cdk.out"
+    config = load_config(path)
+    if Path(outdir).exists() and not Path(outdir).is_dir():
+        raise ConfigError(f"CDK_OUTDIR={outdir}: is a file; name a directory")
+    try:
+        # CDK's node process hangs rather than fails on some unwritable directories (/proc).
+        Path(outdir).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=outdir).close()
+    except OSError as exc:
+        raise ConfigError(f"CDK_OUTDIR={outdir}: cannot write there ({exc.strerror})") from None
+    return build_app(config, outdir).app
+
+
+def main() -> None:
+    """./app.py: one line on stderr and exit 2 for every mistake, like the CLI."""
+    from fargate_env.cli_support import jsii_error_line
+
+    try:
+        app_from_environment().synth()
+    except (ConfigError, UserError, OSError) as exc:
+        message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) else str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:
+        line = jsii_error_line(exc)
+        if line is None:
+            raise
+        print(f"error: synthesis failed: {line}", file=sys.stderr)
+        sys.exit(2)

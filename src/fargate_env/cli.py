@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from fargate_env.cli_support import (
     EnvFileOption,
@@ -15,6 +16,7 @@ from fargate_env.cli_support import (
     OutOption,
     console,
     err_console,
+    error_line,
     load_env,
     user_errors,
 )
@@ -62,7 +64,7 @@ def check(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption 
         table.add_row(gate, str(len(findings)), "[red]fail[/]" if findings else "[green]pass[/]")
     console.print(table)
     for finding in report.findings:
-        console.print(f"[red]✗[/] {finding}", highlight=False, soft_wrap=True)
+        console.print(Text.assemble(("✗", "red"), " ", finding), highlight=False, soft_wrap=True)
     console.print(f"waivers in force: {report.waiver_count} (src/fargate_env/compliance.py)")
     if report.findings:
         raise typer.Exit(1)
@@ -241,7 +243,7 @@ def load(
     from fargate_env.ops.load import load as run_load
 
     ops = load_env(env, env_file).ops if env or env_file else OpsConfig()
-    with console.status(f"loading {url} for {duration:g} s"):
+    with console.status(Text(f"loading {url} for {duration:g} s")):
         report = run_load(
             url,
             duration_s=duration,
@@ -332,5 +334,5 @@ def _usage_error(exc: typer.TyperException) -> int:
         return 0
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    err_console.print(f"[bold red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
+    err_console.print(error_line(f"{message}{hint}"), highlight=False, soft_wrap=True)
     return int(getattr(exc, "exit_code", 2))

@@ -12,12 +12,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
 from fargate_env.errors import UserError
 
-console = Console()
-err_console = Console(stderr=True)
+# User values (tags, paths, URLs, file names) are printed literally: no emoji codes (":secret:"),
+# and every line that carries one is built as Text or printed with markup=False, never markup.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 EnvOption = Annotated[
     str | None, typer.Option("--env", "-e", help="Environment name: environments/NAME.toml.")
@@ -28,10 +31,26 @@ EnvFileOption = Annotated[
 OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory.")]
 
 
+def error_line(message: str) -> Text:
+    """ "error: MESSAGE" with MESSAGE taken literally: "[/red]" or ":secret:" in a user's value
+    stays as written."""
+    return Text.assemble(("error:", "bold red"), " ", message)
+
+
 def fail(message: str, code: int = 2) -> None:
     """One line on stderr, then exit: the way every user mistake ends."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(error_line(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def jsii_error_line(exc: BaseException) -> str | None:
+    """The first line of an error raised inside CDK's node process, or None for other errors."""
+    from jsii.errors import JavaScriptError, JSIIError
+
+    if not isinstance(exc, JSIIError) and not isinstance(exc.__cause__, JavaScriptError):
+        return None
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,6 +64,18 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc), getattr(exc, "exit_code", 2))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            # Last resort for a path the user named that cannot be read or written.
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
+        except Exception as exc:
+            # Last resort: CDK refused what the config validation let through.
+            line = jsii_error_line(exc)
+            if line is None:
+                raise
+            fail(f"synthesis failed: {line}")
 
     return wrapper
 

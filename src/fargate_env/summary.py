@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fargate_env.assembly import StackSummary
 from fargate_env.config import EnvironmentConfig
@@ -49,15 +50,19 @@ def describe_counts(counts: dict[str, int]) -> str:
 def render_summary(
     console: Console, config: EnvironmentConfig, stacks: list[StackSummary], outdir: Path
 ) -> None:
-    table = Table(title=f"{config.name} ({config.region}) -> {outdir}/")
-    table.add_column("stack")
+    table = Table(title=Text(f"{config.name} ({config.region}) -> {outdir}/"))
+    # Stack names are never cut; the counts wrap between words.
+    table.add_column("stack", no_wrap=True)
     table.add_column("resources", justify="right")
-    table.add_column("of which")
+    table.add_column("of which", overflow="fold")
     for stack in stacks:
         counts = stack.resource_counts
         table.add_row(stack.name, str(sum(counts.values())), describe_counts(counts))
     console.print(table)
-    console.print(f"egress: {config.network.egress}; AZs: {', '.join(config.availability_zones)}")
+    console.print(
+        f"egress: {config.network.egress}; AZs: {', '.join(config.availability_zones)}",
+        highlight=False,
+    )
     console.print(routes_table(stacks))
     for line in summary_notes(config, stacks):
         console.print(line, highlight=False)
@@ -113,17 +118,21 @@ def routes_table(stacks: list[StackSummary]) -> Table:
     rotation, and the worst case of a healthy deployment past task start (the target group's
     register + drain time plus every bake of the strategy; speed.py)."""
     table = Table(title="services on the shared load balancer")
-    for column, justify in (("service", "left"), ("priority", "right"), ("route", "left"),
-                            ("detect", "right"), ("deploy", "right")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    # Fits 80 columns: service names (at most 24 characters) are never cut, each route value
+    # gets its own line and only a value wider than the column itself is folded.
+    # Hosts and paths one per line, without labels (a path starts with "/", a host never does).
+    table.add_column("service", no_wrap=True)
+    table.add_column("rule", justify="right", no_wrap=True)
+    table.add_column("hosts / paths", overflow="fold")
+    table.add_column("detect\n/ deploy", justify="right", no_wrap=True)
     for stack in stacks:
         if stack.service is None:
             continue
         speed = service_speed(stack.resources)
         figures = (
-            (f"{speed.detect_seconds} s", f"{speed.strategy} {duration(speed.deploy_seconds)}")
+            f"{speed.detect_seconds} s\n{speed.strategy} {duration(speed.deploy_seconds)}"
             if speed
-            else ("-", "-")
+            else "-"
         )
         rules = sorted(
             (r["Properties"] for r in stack.of_type(LISTENER_RULE).values()),
@@ -133,8 +142,8 @@ def routes_table(stacks: list[StackSummary]) -> Table:
             table.add_row(
                 stack.service if index == 0 else "",
                 str(rule.get("Priority")),
-                describe_conditions(rule.get("Conditions", [])),
-                *(figures if index == 0 else ("", "")),
+                Text(describe_conditions(rule.get("Conditions", []), sep="\n")),
+                figures if index == 0 else "",
             )
     return table
 
@@ -142,8 +151,9 @@ def routes_table(stacks: list[StackSummary]) -> Table:
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 
 
-def describe_conditions(conditions: list[dict]) -> str:
-    """ "host a.example.com, path /api /api/*" from a listener rule's conditions."""
+def describe_conditions(conditions: list[dict], sep: str | None = None) -> str:
+    """ "host a.example.com, path /api /api/*" from a listener rule's conditions; with `sep`,
+    the bare values "a.example.com", "/api", "/api/*" joined by it."""
     parts = []
     for condition in conditions:
         field = condition.get("Field", "")
@@ -154,9 +164,12 @@ def describe_conditions(conditions: list[dict]) -> str:
         config = condition.get("HostHeaderConfig") or condition.get("PathPatternConfig") or {}
         values = config.get("Values") or condition.get("Values") or []
         label = "host" if field == "host-header" else "path"
-        parts.append(f"{label} {' '.join(values)}")
-    text = ", ".join(parts)
-    return "any request no other rule takes" if text == "path /*" else text
+        if sep is None:
+            parts.append(f"{label} {' '.join(values)}")
+        else:
+            parts.extend(values)
+    text = (", " if sep is None else sep).join(parts)
+    return "any request no other rule takes" if text in ("path /*", "/*") else text
 
 
 def target_group_speed(stacks: list[StackSummary]) -> tuple[int, int] | None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
+import json
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
+
+import aws_cdk as cdk
 
 from fargate_env.app import build_app
 from fargate_env.assembly import StackSummary, read_assembly
@@ -92,6 +99,43 @@ def synthesize(
 ) -> list[StackSummary]:
     """Synthesize into a staging directory, then swap it into `outdir` only on success."""
     with StagedAssembly(outdir) as staged:
-        build_app(config, staged.path, validation=validation).app.synth()
+        synth_app(build_app(config, staged.path, validation=validation).app, staged.path)
         staged.commit()
     return read_assembly(outdir)
+
+
+def synth_app(app: cdk.App, outdir: Path) -> None:
+    """app.synth(), with CDK's validation report (dozens of lines echoed on stderr, pointing at
+    a staging directory about to be deleted) turned into one UserError naming the first
+    violation and its construct. Whatever CDK prints on success is passed on."""
+    held = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    saved = sys.stderr
+    sys.stderr = held
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        time.sleep(0.1)  # jsii's stderr thread may still be echoing the report
+        line = first_violation(outdir / "validation-report.json")
+        if "ValidationFailed" not in str(exc) or line is None:
+            raise
+        raise UserError(f"synthesis failed: {line}") from None
+    finally:
+        sys.stderr = saved
+    held.flush()
+    if echoed := held.buffer.getvalue():  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(echoed.decode("utf-8", "replace"))
+
+
+def first_violation(report_file: Path) -> str | None:
+    """ "DESCRIPTION (construct path)" of the first violation in a CDK validation report."""
+    try:
+        report = json.loads(report_file.read_text())
+    except (OSError, ValueError):
+        return None
+    for plugin in report.get("pluginReports", []):
+        for violation in plugin.get("violations", []):
+            where = [c.get("constructPath", "") for c in violation.get("violatingConstructs", [])]
+            suffix = f" ({where[0]})" if where and where[0] else ""
+            return f"{violation.get('description', violation.get('ruleName', '?'))}{suffix}"
+    return None

@@ -66,6 +66,8 @@ def test_bad_format_is_exit_2():
 
 def test_region_without_prices_is_exit_2(tmp_path):
     path = env_file(tmp_path, 'region = "us-east-1"', 'region = "ap-south-2"')
+    # The ALB's certificate must be of its region.
+    path.write_text(path.read_text().replace(":us-east-1:", ":ap-south-2:"))
     result = runner.invoke(app, ["cost", "--env-file", str(path)])
     assert result.exit_code == 2
     assert "no price table for region 'ap-south-2'" in result.stderr

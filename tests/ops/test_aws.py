@@ -11,7 +11,7 @@ from fargate_env import outputs
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, refuse_placeholders
 from tests.conftest import make_config
-from tests.ops.conftest import REGION, create_stack, real_config
+from tests.ops.conftest import ACCOUNT, CERT, REGION, create_stack, real_config
 
 
 def test_demo_placeholders_are_refused_by_name() -> None:
@@ -51,7 +51,11 @@ def test_no_credentials(no_credentials) -> None:
 
 
 def test_credentials_for_another_account(moto) -> None:
-    aws = Aws.for_environment(real_config({"account": "210987654321"}))
+    other = {
+        "account": "210987654321",
+        "load_balancer": {"certificate_arn": CERT.replace(ACCOUNT, "210987654321")},
+    }
+    aws = Aws.for_environment(real_config(other))
     with pytest.raises(UserError, match="credentials are for account 123456789012"):
         aws.check_credentials()
 

@@ -4,6 +4,7 @@ them (routes, listener-rule priorities, ALB quotas)."""
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated
@@ -17,6 +18,9 @@ from fargate_env.config.limits import (
     ALB_TARGET_GROUPS,
     CLOUDFRONT_CERTIFICATE_REGION,
     CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS,
+    REGIONS,
+    TAGS_PER_RESOURCE,
+    partition,
 )
 from fargate_env.config.load_balancer import LoadBalancerConfig
 from fargate_env.config.monitoring import MonitoringConfig
@@ -30,6 +34,7 @@ from fargate_env.config.types import (
     RemovalPolicy,
     ServiceName,
     pattern,
+    Tags,
 )
 
 # The tag every stack carries with the environment's name; the budget filters on it.
@@ -92,7 +97,7 @@ class EnvironmentConfig(Section):
     name: EnvironmentName
     region: Region
     account: AccountId | None = None
-    tags: dict[str, str] = {}
+    tags: Tags = {}
     network: NetworkConfig = NetworkConfig()
     registry: RegistryConfig = RegistryConfig()
     load_balancer: LoadBalancerConfig
@@ -130,7 +135,9 @@ class EnvironmentConfig(Section):
     def _cross_section(self) -> EnvironmentConfig:
         azs = self.network.availability_zones
         if azs is not None and (
-            len(azs) != self.network.max_azs or not all(az.startswith(self.region) for az in azs)
+            len(azs) != self.network.max_azs
+            or len(set(azs)) != len(azs)
+            or not all(re.fullmatch(rf"{self.region}[a-z]", az) for az in azs)
         ):
             raise ValueError(
                 f"network.availability_zones must list {self.network.max_azs} zones of"
@@ -221,6 +228,62 @@ class EnvironmentConfig(Section):
             raise ValueError(
                 f"services.{name}: the production rule has priority 1, so the test rule has"
                 " none below it; set deployment.test_rule_priority or routing.priority"
+        self._check_routes(self.routes())
+        self._check_arns()
+        self._check_tags()
+        stored = type(self.cost.usage).model_fields["log_stored_gb"].default
+        if self.cost.usage.log_stored_gb != stored:
+            raise ValueError(
+                "cost.usage.log_stored_gb: prices only log groups that never expire, and every"
+                " log group here has a retention (services.*.log_retention_days,"
+                " network.flow_logs.retention_days); remove it, it would be ignored"
+            )
+        return self
+
+    def _check_arns(self) -> None:
+        """ARNs must name this environment's partition and real regions; the ALB's certificate
+        must live in the ALB's own region (and account, when the account is known)."""
+        arns = [("load_balancer.certificate_arn", self.load_balancer.certificate_arn)]
+        for name, svc in self.services.items():
+            arns += [(f"services.{name}.secret_kms_keys", key) for key in svc.secret_kms_keys]
+            arns += [
+                (f"services.{name}.secrets.{var}", ref)
+                for var, ref in svc.secrets.items()
+                if ref.startswith("arn:")
+            ]
+        for field, arn in arns:
+            if arn is None:
+                continue
+            _, part, _, region, account, _ = arn.split(":", 5)
+            if region not in REGIONS:
+                raise ValueError(f"{field}: {region!r} in {arn!r} is not an AWS region")
+            if part != partition(self.region):
+                raise ValueError(
+                    f"{field}: partition {part!r} cannot be used in {self.region}"
+                    f" (partition {partition(self.region)!r})"
+                )
+        cert = self.load_balancer.certificate_arn
+        # With edge = "cloudfront" the certificate is CloudFront's (us-east-1, checked there).
+        if cert and not self.load_balancer.is_cloudfront:
+            _, _, _, region, account, _ = cert.split(":", 5)
+            if region != self.region:
+                raise ValueError(
+                    f"load_balancer.certificate_arn: the certificate is in {region}; an ALB in"
+                    f" {self.region} can only use an ACM certificate of {self.region}"
+                )
+            if self.account and account not in (self.account, PLACEHOLDER_ACCOUNT):
+                raise ValueError(
+                    f"load_balancer.certificate_arn: the certificate belongs to account"
+                    f" {account}; the ALB in account {self.account} cannot use it"
+                )
+
+    def _check_tags(self) -> None:
+        # The stacks' own tags; [tags] may override them (the budget filters on the result).
+        own = {COST_TAG: self.name, "managed-by": "fargate-env"}
+        if len(own | self.tags) > TAGS_PER_RESOURCE:
+            raise ValueError(
+                f"tags: {len(own | self.tags)} tags with the stacks' own {', '.join(own)};"
+                f" AWS allows at most {TAGS_PER_RESOURCE} per resource"
             )
 
     @staticmethod

@@ -82,3 +82,75 @@ ECS_LINEAR_STEP_PERCENT = (3.0, 100.0)
 # CloudFormation rejects a linear deployment whose bake time + step bake x steps exceeds
 # 33 hours (AWS::ECS::Service LinearConfiguration), to stay inside its 36-hour timeout.
 CFN_LINEAR_DEPLOY_MINUTES_MAX = 33 * 60
+# AWS Regions (AWS General Reference, "Regions and Zones"; commercial, GovCloud and China).
+REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "af-south-1",
+    "ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+    "ca-central-1", "ca-west-1",
+    "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3",
+    "eu-south-1", "eu-south-2", "eu-north-1",
+    "il-central-1", "me-south-1", "me-central-1", "mx-central-1", "sa-east-1",
+    "us-gov-east-1", "us-gov-west-1",
+    "cn-north-1", "cn-northwest-1",
+)  # fmt: skip
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region: aws, aws-us-gov or aws-cn."""
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws-cn" if region.startswith("cn-") else "aws"
+
+
+# EC2 instance families a NAT instance may use, with their sizes (EC2 "Instance types"
+# specifications; bare metal left out). Families not listed are refused, not guessed.
+_T = ("nano", "micro", "small", "medium", "large", "xlarge", "2xlarge")
+_STD = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
+_GRAVITON = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+NAT_INSTANCE_SIZES: dict[str, tuple[str, ...]] = {
+    "t2": _T,
+    "t3": _T,
+    "t3a": _T,
+    "t4g": _T,
+    "a1": ("medium", "large", "xlarge", "2xlarge", "4xlarge"),
+    "m5": _STD,
+    "m5a": _STD,
+    "m6i": (*_STD, "32xlarge"),
+    "m6a": (*_STD, "32xlarge", "48xlarge"),
+    "m7i": (*_STD, "48xlarge"),
+    "m7a": ("medium", *_STD, "32xlarge", "48xlarge"),
+    "m6g": _GRAVITON,
+    "m7g": _GRAVITON,
+    "c5": ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "12xlarge", "18xlarge", "24xlarge"),
+    "c5n": ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge"),
+    "c6i": (*_STD, "32xlarge"),
+    "c6a": (*_STD, "32xlarge", "48xlarge"),
+    "c7i": (*_STD, "48xlarge"),
+    "c6g": _GRAVITON,
+    "c6gn": _GRAVITON,
+    "c7g": _GRAVITON,
+    "c7gn": _GRAVITON,
+    "r5": _STD,
+    "r6i": (*_STD, "32xlarge"),
+    "r6g": _GRAVITON,
+    "r7g": _GRAVITON,
+}
+
+# Resource tags (Tagging AWS resources, "Tag naming limits and requirements"): at most 50 per
+# resource, keys 1-128 and values 0-256 Unicode characters of letters, digits, spaces and
+# _ . : / = + - @; the "aws:" prefix is reserved for AWS.
+TAGS_PER_RESOURCE = 50
+TAG_KEY_LENGTH = 128
+TAG_VALUE_LENGTH = 256
+TAG_PUNCTUATION = "_.:/=+-@"
+
+# EventBridge / Application Auto Scaling cron years (EventBridge "Cron expressions").
+CRON_YEARS = (1970, 2199)
+
+# Fargate Spot: a task gets a two-minute warning (SIGTERM) before it is stopped (ECS docs,
+# "Fargate capacity providers"); deregistration and the stop timeout must fit in it.
+FARGATE_SPOT_NOTICE_SECONDS = 120

@@ -67,6 +67,12 @@ class LoadBalancerConfig(Section):
         dns = (self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
         if self.certificate_arn and any(dns[1:]):
             raise ValueError("set either certificate_arn or the hosted_zone_* fields, not both")
+        if self.certificate_arn and self.domain_name:
+            raise ValueError(
+                "domain_name is used only with hosted_zone_id and hosted_zone_name (a"
+                " DNS-validated certificate and its alias record); beside certificate_arn it"
+                " would be ignored: remove it"
+            )
         if any(dns) and not self.certificate_arn and not all(dns):
             raise ValueError(
                 "DNS-validated certificates need domain_name, hosted_zone_id and hosted_zone_name"

@@ -38,6 +38,8 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing":
         return f"{field}: required field is missing"
     message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"] and kind == "value_error":
+        return message  # a cross-section rule: its message starts with the field(s) it names
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{field}: {message.lower()} (got {error.get('input')!r})"
     return f"{field}: {message}"

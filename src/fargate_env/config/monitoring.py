@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from fargate_env.config.base import Section
 from fargate_env.config.limits import MAX_BUDGET_EMAILS
@@ -34,7 +34,9 @@ class MonitoringConfig(Section):
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         # The budget lists each address as a subscriber: duplicates and an 11th are API errors.
-        duplicates = sorted({e for e in value if value.count(e) > 1})
+        # Addresses are compared case-insensitively: AWS treats Ops@x.com and ops@x.com alike.
+        folded = [e.lower() for e in value]
+        duplicates = sorted({e for e in value if folded.count(e.lower()) > 1})
         if duplicates:
             raise ValueError(f"lists {duplicates[0]!r} more than once")
         if len(value) > MAX_BUDGET_EMAILS:
@@ -42,3 +44,13 @@ class MonitoringConfig(Section):
                 f"holds {len(value)} addresses; AWS Budgets notifies at most {MAX_BUDGET_EMAILS}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _budget(self) -> MonitoringConfig:
+        if self.budget_forecast_percent < self.budget_actual_percent:
+            raise ValueError(
+                f"budget_forecast_percent ({self.budget_forecast_percent}) is below"
+                f" budget_actual_percent ({self.budget_actual_percent}): the forecast warning"
+                " is meant to come first at the same or a higher share"
+            )
+        return self

@@ -16,6 +16,7 @@ from fargate_env.config.limits import (
     ALB_CONDITION_VALUES,
     ALB_WILDCARDS,
     FARGATE_SIZES,
+    FARGATE_SPOT_NOTICE_SECONDS,
     FARGATE_STOP_TIMEOUT_MAX,
     RULE_PRIORITY_MAX,
 )
@@ -34,6 +35,7 @@ from fargate_env.config.types import (
 # The default service's catch-all rule takes the last priority; derived ones stay below it.
 DEFAULT_RULE_PRIORITY = RULE_PRIORITY_MAX
 _PATH_RE = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&=]*$")
+_HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9_\-.$/~@:+&=]*$")
 _HOST_RE = re.compile(r"^[a-z0-9*?]([a-z0-9*?.-]*[a-z0-9*?])?$")
 
 
@@ -56,8 +58,13 @@ class HealthCheckConfig(Section):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        if not value.startswith("/") or len(value) > 1024 or " " in value:
-            raise ValueError(f"must start with '/' and hold no spaces (got {value!r})")
+        # The ALB requests exactly this path (no query string, no fragment) and the sample
+        # server compares it literally.
+        if len(value) > 1024 or not _HEALTH_PATH_RE.match(value):
+            raise ValueError(
+                "must start with '/' and be a path of at most 1024 characters, without query"
+                f" string or fragment (A-Z a-z 0-9 _ - . $ / ~ @ : + & =; got {value!r})"
+            )
         return value
 
     @field_validator("matcher")
@@ -201,6 +208,12 @@ class ScheduleConfig(Section):
     stop: AwsCron = "cron(0 20 ? * MON-FRI *)"
     start: AwsCron = "cron(0 7 ? * MON-FRI *)"
 
+    @model_validator(mode="after")
+    def _distinct(self) -> ScheduleConfig:
+        if self.start.replace(" ", "") == self.stop.replace(" ", ""):
+            raise ValueError(f"start and stop are the same schedule ({self.start!r})")
+        return self
+
 
 class ServiceConfig(Section):
     # None: "<environment>/<service>".
@@ -259,6 +272,24 @@ class ServiceConfig(Section):
                 f"deployment.strategy {self.deployment.strategy!r}: the test rule adds the"
                 f" {self.deployment.test_header} header to the route's {values} path/host values;"
                 f" an ALB rule takes at most {ALB_CONDITION_VALUES} condition values (ALB quota)"
+            )
+        if self.capacity.on_demand_base > self.scaling.max_tasks:
+            raise ValueError(
+                f"capacity.on_demand_base ({self.capacity.on_demand_base}) exceeds"
+                f" scaling.max_tasks ({self.scaling.max_tasks}): the base can never be reached"
+            )
+        if self.container_port < 1024 and self.container_user not in ("0", "root"):
+            raise ValueError(
+                f"container_port {self.container_port} is a privileged port: container_user"
+                f" {self.container_user!r} cannot bind it (the task drops every Linux"
+                " capability); use a port of 1024 or above"
+            )
+        drain = self.health_check.deregistration_delay_seconds + self.stop_timeout_seconds
+        if self.capacity.spot and drain > FARGATE_SPOT_NOTICE_SECONDS:
+            raise ValueError(
+                f"health_check.deregistration_delay_seconds + stop_timeout_seconds = {drain} s:"
+                f" on Fargate Spot both must fit the {FARGATE_SPOT_NOTICE_SECONDS}-s"
+                " interruption notice"
             )
         if self.architecture == "arm64" and self.capacity.spot:
             raise ValueError(

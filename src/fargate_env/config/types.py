@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import ipaddress
 import re
+import unicodedata
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator
 
-from fargate_env.config.limits import LOG_RETENTION_DAYS
+from fargate_env.config.limits import (
+    CRON_YEARS,
+    LOG_RETENTION_DAYS,
+    NAT_INSTANCE_SIZES,
+    REGIONS,
+    TAG_KEY_LENGTH,
+    TAG_PUNCTUATION,
+    TAG_VALUE_LENGTH,
+)
 
 _AWS_CRON_RE = re.compile(r"^cron\(([^()]+)\)$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
@@ -106,9 +117,88 @@ def _aws_cron(expr: str) -> str:
             raise ValueError(f"has an invalid {label} field {value!r} in {expr!r}")
     if (dom == "?") == (dow == "?"):
         raise ValueError(f"needs '?' in exactly one of day-of-month and day-of-week (got {expr!r})")
-    if (minute.isdigit() and int(minute) > 59) or (hour.isdigit() and int(hour) > 23):
-        raise ValueError(f"has an out-of-range minute or hour in {expr!r}")
+    bounds = [(minute, 0, 59, "minute"), (hour, 0, 23, "hour"), (dom, 1, 31, "day-of-month"),
+              (month, 1, 12, "month"), (year, *CRON_YEARS, "year")]  # fmt: skip
+    for value, lo, hi, label in bounds:
+        for number in map(int, re.findall(r"\d+", value.split("/")[0])):
+            if not lo <= number <= hi:
+                raise ValueError(
+                    f"has an out-of-range {label} {number} in {expr!r} (allowed {lo}-{hi})"
+                )
+    _can_fire(expr.strip(), dom, month, year)
     return expr.strip()
+
+
+_MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
+
+
+def _expand(field: str, lo: int, hi: int, names: dict[str, int] | None = None) -> set[int] | None:
+    """The numbers a cron field lists (None: anything, or a form this does not expand)."""
+    if field in ("*", "?"):
+        return None
+    out: set[int] = set()
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        ends = [names.get(e.upper(), e) if names else e for e in base.split("-")]
+        if base == "*":
+            ends = [lo, hi]
+        if not all(str(e).isdigit() for e in ends) or (step and not step.isdigit()):
+            return None
+        first, last = int(ends[0]), int(ends[-1])
+        if step and len(ends) == 1:
+            last = hi
+        out.update(range(first, last + 1, int(step) if step else 1))
+    return out
+
+
+def _can_fire(expr: str, dom: str, month: str, year: str) -> None:
+    """Refuse a schedule that never fires: a day no listed month has (31 February), or only
+    years that are over."""
+    years = _expand(year, *CRON_YEARS)
+    this_year = datetime.datetime.now(datetime.UTC).year
+    if years is not None and max(years) < this_year:
+        raise ValueError(f"never fires: every year in {expr!r} is before {this_year}")
+    days = _expand(dom.rstrip("W"), 1, 31)
+    months = _expand(month, 1, 12, _MONTHS) or set(range(1, 13))
+    if days and min(days) > max(calendar.monthrange(2024, m)[1] for m in months):
+        names = ", ".join(calendar.month_abbr[m] for m in sorted(months))
+        raise ValueError(f"never fires: no day {min(days)} in {names} ({expr!r})")
+
+
+def _region(value: str) -> str:
+    if value not in REGIONS:
+        raise ValueError(f"must be an AWS region like us-east-1 or eu-central-1 (got {value!r})")
+    return value
+
+
+def _instance_type(value: str) -> str:
+    family, _, size = value.partition(".")
+    if family not in NAT_INSTANCE_SIZES:
+        known = ", ".join(NAT_INSTANCE_SIZES)
+        raise ValueError(f"{value!r}: not an EC2 instance family for a NAT instance ({known})")
+    if size not in NAT_INSTANCE_SIZES[family]:
+        sizes = ", ".join(NAT_INSTANCE_SIZES[family])
+        raise ValueError(f"{value!r}: {family} comes in {sizes}")
+    return value
+
+
+def _tag_text_ok(text: str) -> bool:
+    return all(unicodedata.category(c)[0] in "LNZ" or c in TAG_PUNCTUATION for c in text)
+
+
+def _tags(value: dict[str, str]) -> dict[str, str]:
+    allowed = f"letters, digits, spaces and {' '.join(TAG_PUNCTUATION)}"
+    for key, text in value.items():
+        if not 1 <= len(key) <= TAG_KEY_LENGTH or not _tag_text_ok(key):
+            raise ValueError(f"key {key!r}: a tag key has 1-{TAG_KEY_LENGTH} characters: {allowed}")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"key {key!r}: the aws: prefix is reserved for AWS")
+        if len(text) > TAG_VALUE_LENGTH or not _tag_text_ok(text):
+            raise ValueError(
+                f"{key}: a tag value has at most {TAG_VALUE_LENGTH} characters (got"
+                f" {len(text)}): {allowed}"
+            )
+    return value
 
 
 def _env_names(value: dict[str, str]) -> dict[str, str]:
@@ -151,7 +241,7 @@ ServiceName = Annotated[
     pattern(r"^.{1,24}$", "1-24 characters"),
 ]
 AccountId = Annotated[str, pattern(r"^\d{12}$", "a 12-digit AWS account id")]
-Region = Annotated[str, pattern(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "an AWS region like us-east-1")]
+Region = Annotated[str, AfterValidator(_region)]
 CertificateArn = Annotated[
     str,
     pattern(
@@ -187,9 +277,8 @@ EcrRepositoryName = Annotated[
 DockerTag = Annotated[
     str, pattern(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a Docker tag: letters, digits, _ . -")
 ]
-InstanceType = Annotated[
-    str, pattern(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", "an EC2 instance type like t4g.nano")
-]
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+Tags = Annotated[dict[str, str], AfterValidator(_tags)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Timezone = Annotated[str, AfterValidator(_timezone)]
 AwsCron = Annotated[str, AfterValidator(_aws_cron)]

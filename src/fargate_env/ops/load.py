@@ -118,8 +118,12 @@ def validate(
     max_error_rate: float = 0.0,
 ) -> None:
     """Refuse anything unbounded or malformed before a single request is sent."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port outside 0-65535
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError(f"URL must look like http(s)://host[:port]/path (got {url!r})")
     check_duration(duration_s, ops)
     if not 1 <= connections <= MAX_CONNECTIONS:
