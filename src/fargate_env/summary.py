@@ -129,11 +129,11 @@ def routes_table(stacks: list[StackSummary]) -> Table:
         if stack.service is None:
             continue
         speed = service_speed(stack.resources)
-        figures = (
-            f"{speed.detect_seconds} s\n{speed.strategy} {duration(speed.deploy_seconds)}"
-            if speed
-            else "-"
-        )
+        # Narrow, so hosts and paths keep the width: the strategy only when not rolling.
+        figures = "-"
+        if speed:
+            strategy = "" if speed.strategy == "rolling" else f"\n{speed.strategy}"
+            figures = f"{speed.detect_seconds} s\n{duration(speed.deploy_seconds)}{strategy}"
         rules = sorted(
             (r["Properties"] for r in stack.of_type(LISTENER_RULE).values()),
             key=lambda p: p.get("Priority", 0),

@@ -33,8 +33,8 @@ from fargate_env.config.types import (
     Region,
     RemovalPolicy,
     ServiceName,
-    pattern,
     Tags,
+    pattern,
 )
 
 # The tag every stack carries with the environment's name; the budget filters on it.
@@ -151,6 +151,15 @@ class EnvironmentConfig(Section):
         self._check_routes(self.routes() + self.test_routes())
         if self.load_balancer.is_cloudfront:
             self._check_cloudfront()
+        self._check_arns()
+        self._check_tags()
+        stored = type(self.cost.usage).model_fields["log_stored_gb"].default
+        if self.cost.usage.log_stored_gb != stored:
+            raise ValueError(
+                "cost.usage.log_stored_gb: prices only log groups that never expire, and every"
+                " log group here has a retention (services.*.log_retention_days,"
+                " network.flow_logs.retention_days); remove it, it would be ignored"
+            )
         return self
 
     def _check_cloudfront(self) -> None:
@@ -228,17 +237,7 @@ class EnvironmentConfig(Section):
             raise ValueError(
                 f"services.{name}: the production rule has priority 1, so the test rule has"
                 " none below it; set deployment.test_rule_priority or routing.priority"
-        self._check_routes(self.routes())
-        self._check_arns()
-        self._check_tags()
-        stored = type(self.cost.usage).model_fields["log_stored_gb"].default
-        if self.cost.usage.log_stored_gb != stored:
-            raise ValueError(
-                "cost.usage.log_stored_gb: prices only log groups that never expire, and every"
-                " log group here has a retention (services.*.log_retention_days,"
-                " network.flow_logs.retention_days); remove it, it would be ignored"
             )
-        return self
 
     def _check_arns(self) -> None:
         """ARNs must name this environment's partition and real regions; the ALB's certificate
