@@ -67,7 +67,9 @@ class LoadBalancerConfig(Section):
         dns = (self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
         if self.certificate_arn and any(dns[1:]):
             raise ValueError("set either certificate_arn or the hosted_zone_* fields, not both")
-        if self.certificate_arn and self.domain_name:
+        # CloudFront serves domain_name as its alias with the certificate by ARN; the ALB
+        # would not use it for anything.
+        if self.certificate_arn and self.domain_name and self.edge != "cloudfront":
             raise ValueError(
                 "domain_name is used only with hosted_zone_id and hosted_zone_name (a"
                 " DNS-validated certificate and its alias record); beside certificate_arn it"
