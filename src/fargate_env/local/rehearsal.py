@@ -192,6 +192,7 @@ class Rehearsal:
         self.progress: Progress = progress or (lambda _line: None)
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="fargate-env-local-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.deployed = deployed or read_deployed(synthesize(config, self.workdir))
         if sorted(self.deployed.services) != sorted(config.services):
             raise LocalError(
