@@ -146,16 +146,21 @@ def test_containers_run_with_their_task_definitions_flags(pair: Rehearsal) -> No
             assert instance.health() == "healthy", slot
 
 
-def raw_exchange(port: int, payload: bytes) -> bytes:
+def raw_exchange(port: int, payload: bytes) -> tuple[bytes, bool]:
+    """(the reply, whether the peer closed the connection while the payload was sent)."""
     with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
-        sock.sendall(payload)
+        cut = False
+        try:
+            sock.sendall(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            cut = True
         chunks = []
         try:
             while chunk := sock.recv(65536):
                 chunks.append(chunk)
         except (TimeoutError, ConnectionResetError):
             pass
-    return b"".join(chunks)
+    return b"".join(chunks), cut
 
 
 MALFORMED = {
@@ -172,7 +177,11 @@ MALFORMED = {
 def test_malformed_requests_through_the_balancer_are_never_5xx(pair: Rehearsal) -> None:
     port = int(pair.url.rsplit(":", 1)[1])
     for name, payload in MALFORMED.items():
-        reply = raw_exchange(port, payload)
+        reply, cut = raw_exchange(port, payload)
+        if cut and not reply and name == "huge header":
+            # HAProxy answered 400 past its 16 kB buffer and closed while the rest was still
+            # being sent: the reset can swallow that answer. Not a 5xx either way.
+            continue
         status = reply.split(b" ", 2)[1] if reply.startswith(b"HTTP/1.") else b""
         # Each gets an answer, never a 5xx: HAProxy refuses what is not HTTP (400), the rest
         # reaches a task, which says 4xx (or serves it: HAProxy reads HTTP/9.9 as HTTP/1.1).
