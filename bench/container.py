@@ -1,13 +1,16 @@
 """The sample image as a container, next to the bare process, at a Fargate task's 0.25 vCPU.
 
 Prints figures; it is not a pass/fail test. Needs a Docker engine, wrk and sample-server:local
-(`make image`). Every container runs with --cpus 0.25 --memory 512m, published on 127.0.0.1
-only; the bare `python -m sample_server` gets the same cap from a cgroup (as in
-bench/service_capacity.py; "uncapped" when the machine does not allow it). It measures:
+(`make image`). Every container runs as `fargate-env local up` runs a task: with the `docker run`
+flags of the demo's synthesized `web` task definition (fargate_env.local.containers: --cpus 0.25
+--memory 512m --read-only --user --init --cap-drop ALL --tmpfs /tmp --stop-timeout, its
+variables, and its container health check, durations x --time-scale), published on 127.0.0.1
+only; the bare `python -m sample_server` gets the same variables and the same cap from a cgroup
+(as in bench/service_capacity.py; "uncapped" when the machine does not allow it). It measures:
   - the image size;
   - cold start: `docker run` until GET /ready answers 200 (fresh container each time; image
     and page cache warm);
-  - time until `docker inspect` reports the image's own HEALTHCHECK healthy;
+  - time until `docker inspect` reports the task definition's health check healthy;
   - req/s with wrk -c32 on GET /health: container via its published port, via its bridge IP
     (no docker-proxy in the path), and the bare process; alternated, in the same run.
 Goals: cold start <= 1.0 s, image <= 150 MB, container >= 0.9 x process req/s.
@@ -16,7 +19,7 @@ Each round measures the three back to back (the order reversed every other round
 one container/process ratio; the median ratio is reported, as this machine may be shared
 (the load average is printed). "thr": CFS periods in which the cap throttled each server.
 
-Run: .venv/bin/python bench/container.py [--duration 5] [--rounds 4] [--starts 5]
+Run: .venv/bin/python bench/container.py [--duration 5] [--rounds 4] [--starts 5] [--time-scale 1]
 """
 
 from __future__ import annotations
@@ -35,12 +38,15 @@ from pathlib import Path
 
 from service_capacity import run_wrk
 
+from fargate_env.config import load_config
 from fargate_env.local.cgroup import Capper, describe
+from fargate_env.local.containers import docker_run_args, task_environment
 from fargate_env.local.instances import Instance, free_port, http_status, start_instance
+from fargate_env.local.templates import LOCAL_IMAGE, TaskTemplate, synthesized
 
-IMAGE = "sample-server:local"
-CPUS, MEMORY = "0.25", "512m"
-CPU_UNITS, MEMORY_MIB = 256, 512  # the same cap for the bare process
+REPO = Path(__file__).resolve().parents[1]
+IMAGE = LOCAL_IMAGE
+SERVICE = "web"  # the demo service whose synthesized task definition runs
 ENV = {"LOG_LEVEL": "WARNING"}  # both: the probes are not logged anyway
 GOAL_START_S, GOAL_SIZE_MB, GOAL_RATIO = 1.0, 150, 0.9
 CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
@@ -55,18 +61,15 @@ def docker(*args: str, timeout: float = 60) -> str:
 class Container:
     """One capped container on 127.0.0.1:<port>; remove() always runs (try/finally)."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], task: TaskTemplate, scale: float) -> None:
         self.name = f"bench-{uuid.uuid4().hex[:10]}"
         names.append(self.name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.container_port = task.container_port
+        args = docker_run_args(task, name=self.name, port=self.port, scale=scale, extra_env=ENV)
         self.started = time.monotonic()
-        env = [arg for key, value in ENV.items() for arg in ("-e", f"{key}={value}")]
-        docker(
-            "run", "-d", "--name", self.name, "-p", f"127.0.0.1:{self.port}:8080",
-            "--cpus", CPUS, "--memory", MEMORY, "--read-only", "--cap-drop", "ALL",
-            *env, IMAGE,
-        )  # fmt: skip
+        docker(*args)
 
     def wait(self, probe, timeout: float) -> float:
         deadline = self.started + timeout
@@ -87,7 +90,7 @@ class Container:
 
     def bridge_url(self) -> str:
         ip = self.inspect("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
-        return f"http://{ip}:8080"
+        return f"http://{ip}:{self.container_port}"
 
     def throttled(self) -> str:
         """Periods in which the CPU quota ran out (cgroup v1, cgroupfs driver): proof the cap
@@ -139,11 +142,17 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=4, help="paired rounds")
     parser.add_argument("--starts", type=int, default=5, help="cold starts to time")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="x the container check's durations"
+    )
     args = parser.parse_args()
     problem = preflight()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    deployed = synthesized(load_config(REPO / "environments" / "demo.toml"))
+    task = deployed.services[SERVICE].task
+    cpu_units, memory_mib = task.cpu_units, task.memory_mib
 
     size_mb = int(docker("image", "inspect", "-f", "{{.Size}}", IMAGE)) / 1e6
     base = docker("image", "inspect", "-f", "{{json .Config.Labels}}", IMAGE)
@@ -152,13 +161,15 @@ def main() -> int:
     if "org.opencontainers.image.description" in labels:
         print(f"  base: {labels['org.opencontainers.image.description']} (local stand-in)")
 
-    print(f"containers: --cpus {CPUS} --memory {MEMORY} --read-only --cap-drop ALL")
+    flags = docker_run_args(task, name="NAME", port=0, scale=args.time_scale)
+    shown = flags[flags.index("--cpus") : flags.index("-e")]
+    print(f"containers: the synthesized demo {SERVICE} task: {' '.join(shown)}")
     names: list[str] = []
     try:
         # Cold starts, one fresh container at a time; the first also waits for healthy.
         starts, healthy = [], None
         for i in range(args.starts):
-            container = Container(names)
+            container = Container(names, task, args.time_scale)
             starts.append(container.ready_s())
             if i == 0:
                 healthy = container.healthy_s()
@@ -169,11 +180,12 @@ def main() -> int:
             f"cold start to /ready: median {median:.2f} s"
             f" ({min(starts):.2f}-{max(starts):.2f}, n={len(starts)})  [goal <= {GOAL_START_S} s]"
         )
-        check = docker("image", "inspect", "-f", "{{json .Config.Healthcheck}}", IMAGE)
-        interval = json.loads(check)
+        check = task.check
+        assert check is not None
         print(
-            f"healthy by its HEALTHCHECK after {healthy:.1f} s"
-            f" (first check at the {interval['Interval'] / 1e9:g} s interval)"
+            f"healthy by the task definition's check after {healthy:.1f} s (first check at the"
+            f" {check.interval_s * args.time_scale:g} s interval, start period"
+            f" {check.start_period_s * args.time_scale:g} s)"
         )
 
         capper = Capper.detect()
@@ -181,24 +193,25 @@ def main() -> int:
             f"req/s, wrk -c{args.connections} -d{args.duration}s GET /health, "
             f"{args.rounds} rounds; load average {os.getloadavg()[0]:.1f}"
         )
-        print(f"  process {describe(CPU_UNITS, MEMORY_MIB, capper)}")
+        print(f"  process {describe(cpu_units, memory_mib, capper)}, the task's variables")
         results: dict[str, list[tuple[float, float, int]]] = {
             "container (port)": [],
             "container (IP)": [],
             "process": [],
         }
         throttled: dict[str, str] = {}
-        container = Container(names)
+        container = Container(names, task, args.time_scale)
         container.ready_s()
         with tempfile.TemporaryDirectory(prefix="bench-container-") as tmp:
+            port = free_port()
             instance = start_instance(
                 "sample_server",
-                port=free_port(),
+                port=port,
                 log_dir=Path(tmp),
                 capper=capper,
-                cpu_units=CPU_UNITS,
-                memory_mib=MEMORY_MIB,
-                env=ENV,
+                cpu_units=cpu_units,
+                memory_mib=memory_mib,
+                env=task_environment(task, {**ENV, "PORT": str(port)}),
             )
             try:
                 instance.wait_ready(timeout=15)

@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 IMAGE = "sample-server:local"
 IN_CI = os.environ.get("CI") == "true"
 # /cpu may require a token (CPU_ENDPOINT_TOKEN + X-Cpu-Token); sending both works either way.
-CPU_TOKEN = "image-test-cpu-token-0123"  # the server wants 16+ characters
+# The server refuses a token shorter than 16 characters (settings.CPU_TOKEN_MIN_LEN).
+CPU_TOKEN = "t0k3n-for-the-cpu-endpoint"
 
 
 def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:

@@ -1,4 +1,6 @@
-"""`fargate-env local ...` end to end, in a subprocess (real exit codes, real stderr)."""
+"""`fargate-env local ...` end to end, in a subprocess (real exit codes, real stderr): each
+command synthesizes the environment and runs its templates, on containers when a Docker engine
+answers (conftest.runtime), and on processes, in one line, when none does."""
 
 from __future__ import annotations
 
@@ -12,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.local.conftest import IN_CI
+
 REPO = Path(__file__).resolve().parents[2]
+# A Docker engine that never answers: the fallback to processes.
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+FALLBACK = (
+    "no Docker engine answers (Cannot connect to the Docker daemon at"
+    " unix:///nonexistent/docker.sock. Is the docker daemon running?):"
+    " falling back to tasks as processes\n"
+)
 CLI = [sys.executable, "-c", "from fargate_env.cli import main; main()", "local"]
 PAIR_TOML = """\
 name = "local-test"
@@ -33,7 +44,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
 
 
@@ -51,21 +62,43 @@ def pids(stdout: str) -> list[int]:
     return [int(p) for p in re.findall(r"\(pid (\d+)", stdout)]
 
 
-def test_up_runs_every_service_for_a_bounded_time() -> None:
+def test_up_runs_every_service_for_a_bounded_time(runtime: str) -> None:
     proc = run("up", "--env", "demo", "--tasks", "1", "--time-scale", "0.1", "--duration", "0.5")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
+    assert out.startswith("synthesizing the environment; rehearsing what its templates hold\n")
     assert "2 service(s), 1 task(s) each, behind one HAProxy" in out
     assert "web: health check GET /health every 1 s, timeout 0.5 s, rise 2, fall 2" in out
+    assert (
+        "web: task sample-server:local (image: the service's ECR repository), 0.25 vCPU /"
+        " 512 MiB, user 10001, read-only root, tmpfs /tmp, init, cap-drop ALL, stop timeout"
+        " 30 s, container check every 1 s, retries 3, start period 1 s, 7 variables,"
+        " 0 secrets (dummy values)\n"
+    ) in out
     assert re.search(r"route \d+: path /api \| /api/\* -> api\n", out)
     assert "anything else -> web" in out
     # Progress while the tasks start, per service.
     for slot in ("web/task1", "api/task1"):
         assert re.search(rf"  {slot}: started {slot.split('/')[0]}-task-1 \(pid \d+", out)
         assert re.search(rf"  {slot}: healthy after \d+\.\d\d s", out)
-    assert ("capped at 0.25 vCPU / 512 MiB" in out) or ("uncapped (" in out)
+    if runtime == "docker":
+        assert "\ntasks run as containers of sample-server:local (for the service's ECR" in out
+        assert "tasks capped at 0.25 vCPU / 512 MiB (docker --cpus / --memory)" in out
+        assert re.search(r"started web-task-1 \(pid \d+, container fargate-env-web-task-1-", out)
+    else:
+        assert "falling back to tasks as processes\n" in out
+        assert ("capped at 0.25 vCPU / 512 MiB" in out) or ("uncapped (" in out)
     assert out.rstrip().endswith("stopped every task and HAProxy")
     assert not [p for p in pids(out) if alive(p)]
+    if runtime == "docker":
+        names = re.findall(r"container (fargate-env-[\w-]+)", out)
+        assert len(names) == 2
+        left = subprocess.run(
+            ["docker", "ps", "-aq", *(f"--filter=name={n}" for n in names)],
+            capture_output=True,
+            text=True,
+        )
+        assert left.stdout.strip() == ""  # removed, not just stopped
 
 
 def read_until(proc: subprocess.Popen[str], text: str, lines: list[str], timeout: float) -> None:
@@ -78,7 +111,7 @@ def read_until(proc: subprocess.Popen[str], text: str, lines: list[str], timeout
     assert text in lines[-1], "".join(lines)
 
 
-def test_ctrl_c_stops_everything_and_exits_0() -> None:
+def test_ctrl_c_stops_everything_and_exits_0(runtime: str) -> None:
     proc = subprocess.Popen(
         [*CLI, "up", "--env", "demo", "--tasks", "1", "--time-scale", "0.1"],
         cwd=REPO,
@@ -88,12 +121,13 @@ def test_ctrl_c_stops_everything_and_exits_0() -> None:
     )
     lines: list[str] = []
     try:
-        read_until(proc, "Ctrl-C stops everything.", lines, timeout=40)
+        read_until(proc, "Ctrl-C stops everything.", lines, timeout=90)
         # While it runs, what happens to a task shows up on its own.
         (web_pid,) = re.findall(r"web/task1: started web-task-1 \(pid (\d+)", "".join(lines))
         os.kill(int(web_pid), signal.SIGKILL)
         read_until(proc, "web/task1: ", lines, timeout=10)
-        assert "exited with code -9" in lines[-1]
+        # A container's init was SIGKILLed: Docker reports 128 + 9.
+        assert f"exited with code {137 if runtime == 'docker' else -9}" in lines[-1]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:
@@ -127,7 +161,10 @@ def test_unknown_service_is_one_line_exit_2(command: str) -> None:
     ]
 
 
-def test_restart_one_service_from_the_command_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["as found", "none"])
+def test_restart_one_service_from_the_command_line(
+    engine: str, runtime: str, tmp_path: Path
+) -> None:
     env_file = tmp_path / "pair.toml"
     env_file.write_text(PAIR_TOML)
     proc = run(
@@ -142,8 +179,13 @@ def test_restart_one_service_from_the_command_line(tmp_path: Path) -> None:
         "0.1",
         "--rate",
         "50",
+        env=NO_ENGINE if engine == "none" else None,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    if engine == "none":
+        assert FALLBACK in proc.stdout
+    elif runtime == "docker":
+        assert "tasks run as containers of sample-server:local" in proc.stdout
     assert re.search(r"api/task1 -> api/task2: new healthy in .* old exited 0", proc.stdout)
     assert re.search(r"web \(GET http://127\.0\.0\.1:\d+/\): requests \d+, failed 0", proc.stdout)
     assert re.search(
@@ -169,7 +211,7 @@ def test_missing_haproxy_is_one_line_exit_2(tmp_path: Path) -> None:
     ]
 
 
-def test_uncapped_when_cgroups_are_off() -> None:
+def test_no_engine_falls_back_to_processes_and_says_so_in_one_line() -> None:
     proc = run(
         "up",
         "--tasks",
@@ -178,7 +220,32 @@ def test_uncapped_when_cgroups_are_off() -> None:
         "0.1",
         "--duration",
         "0.1",
-        env={"FARGATE_ENV_NO_CGROUP": "1"},
+        env={"FARGATE_ENV_NO_CGROUP": "1", **NO_ENGINE},
     )
     assert proc.returncode == 0, proc.stderr
+    assert FALLBACK in proc.stdout
+    assert "container" not in proc.stdout.split(FALLBACK)[1]
+    # A process is capped by a cgroup; here that is off too, and said so.
     assert "uncapped (disabled by FARGATE_ENV_NO_CGROUP)" in proc.stdout
+
+
+def test_runtime_docker_without_an_engine_is_one_line_exit_2() -> None:
+    proc = run("up", "--runtime", "docker", "--duration", "0.1", env=NO_ENGINE)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: --runtime docker: no Docker engine answers (Cannot connect to the Docker daemon"
+        " at unix:///nonexistent/docker.sock. Is the docker daemon running?)"
+    ]
+
+
+def test_assembly_that_is_not_one_is_one_line_exit_2(tmp_path: Path) -> None:
+    proc = run("up", "--assembly", str(tmp_path), "--duration", "0.1")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: --assembly {tmp_path}: not a cloud assembly (no manifest.json)"
+    ]
+
+
+def test_the_ci_run_has_an_engine(runtime: str) -> None:
+    # conftest.runtime fails under CI=true without an engine and the image.
+    assert runtime == "docker" or not IN_CI

@@ -1,10 +1,18 @@
 """Two services behind a real HAProxy with their own health checks (durations x0.1), under
-paced load on both routes at once."""
+paced load on both routes at once; the tasks are containers when a Docker engine answers
+(conftest.runtime), processes otherwise."""
 
 from __future__ import annotations
 
+import json
+import socket
+import time
 from pathlib import Path
 
+import httpx
+
+from fargate_env.local.containers import ContainerTask, docker
+from fargate_env.local.instances import Instance
 from fargate_env.local.rehearsal import Rehearsal
 
 RATE = 100  # requests/s on each service
@@ -20,7 +28,10 @@ def cgroup_of(pid: int, controller: str) -> str:
 
 def test_every_service_runs_its_tasks_capped_or_says_uncapped(pair: Rehearsal) -> None:
     assert sorted(pair.running) == ["api/task1", "api/task2", "web/task1", "web/task2"]
+    if pair.runtime == "docker":
+        return  # test_containers_run_with_their_task_definitions_flags
     for name, svc in pair.config.services.items():
+        assert all(isinstance(i, Instance) for i in pair.services[name].running.values())
         if not pair.capper.available:
             assert pair.cap_description(name).startswith("uncapped (")
             continue
@@ -82,7 +93,11 @@ def test_rolling_restart_of_one_service_fails_no_request_on_either(pair: Rehears
     )
     assert api.requests > 300 and web.requests > 300
     assert api.failed() == [] and web.failed() == []
+    # SIGTERM (`docker stop` for a container) drained each old task: it exited 0.
     assert [step.exit_code for step in report.steps] == [0, 0]
+    for old_task in ("api-task-1", "api-task-2"):
+        log = (pair.workdir / f"{old_task}.log").read_text()
+        assert '"draining"' in log, log
     # api's own deregistration delay (5 s x0.1), not web's.
     assert all(step.drain_s >= 0.5 for step in report.steps)
     after = set(pair.services["api"].running)
@@ -91,3 +106,86 @@ def test_rolling_restart_of_one_service_fails_no_request_on_either(pair: Rehears
     # Old and new api tasks all served part of the load; web's tasks were left alone.
     assert set(api.by_target()) == before["api"] | after
     assert set(web.by_target()) == before["web"]
+
+
+def test_containers_run_with_their_task_definitions_flags(pair: Rehearsal) -> None:
+    if pair.runtime != "docker":
+        return  # processes: test_every_service_runs_its_tasks_capped_or_says_uncapped
+    for name, svc in pair.services.items():
+        task = svc.template.task
+        for slot, instance in svc.running.items():
+            assert isinstance(instance, ContainerTask)
+            info = json.loads(docker("inspect", instance.container))[0]
+            host, config = info["HostConfig"], info["Config"]
+            assert pair.cap_description(name).startswith(
+                f"capped at {task.cpu_units / 1024:g} vCPU / {task.memory_mib} MiB"
+            )
+            assert host["NanoCpus"] == task.cpu_units * 10**9 // 1024
+            assert host["Memory"] == task.memory_mib * 2**20
+            assert host["ReadonlyRootfs"] is True and host["Init"] is True
+            assert host["CapDrop"] == ["ALL"]
+            assert set(host["Tmpfs"]) == {"/tmp"}
+            (binding,) = host["PortBindings"]["8080/tcp"]
+            assert (binding["HostIp"], binding["HostPort"]) == ("127.0.0.1", str(instance.port))
+            assert config["User"] == "10001"
+            assert config["StopTimeout"] == task.stop_timeout_s == 30
+            assert config["Image"] == "sample-server:local"
+            env = dict(e.split("=", 1) for e in config["Env"])
+            assert {k: env[k] for k in task.environment} == task.environment
+            assert env["SERVICE_NAME"] == name and env["PORT"] == "8080"
+            # The container check: the template's command and numbers, durations x0.1.
+            check = config["Healthcheck"]
+            assert check["Test"] == ["CMD-SHELL", "python -m sample_server.healthcheck"]
+            assert check["Interval"] == 10 * pair.scale * 1e9
+            assert check["StartPeriod"] == 10 * pair.scale * 1e9
+            assert check["Retries"] == 3
+            # ... and Docker runs it: healthy within a few intervals.
+            deadline = time.monotonic() + 10
+            while instance.health() != "healthy" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert instance.health() == "healthy", slot
+
+
+def raw_exchange(port: int, payload: bytes) -> tuple[bytes, bool]:
+    """(the reply, whether the peer closed the connection while the payload was sent)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+        cut = False
+        try:
+            sock.sendall(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            cut = True
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return b"".join(chunks), cut
+
+
+MALFORMED = {
+    "garbage": b"\x00\x01\x02\xff\xfe garbage\r\n\r\n",
+    "bad version": b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+    "unknown method": b"BREW / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    "huge header": b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 600_000 + b"\r\n\r\n",
+    "bad content-length": b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    "bad path bytes": b"GET /%ff%fe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    "bad query": b"GET /cpu?ms=%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+}
+
+
+def test_malformed_requests_through_the_balancer_are_never_5xx(pair: Rehearsal) -> None:
+    port = int(pair.url.rsplit(":", 1)[1])
+    for name, payload in MALFORMED.items():
+        reply, cut = raw_exchange(port, payload)
+        if cut and not reply and name == "huge header":
+            # HAProxy answered 400 past its 16 kB buffer and closed while the rest was still
+            # being sent: the reset can swallow that answer. Not a 5xx either way.
+            continue
+        status = reply.split(b" ", 2)[1] if reply.startswith(b"HTTP/1.") else b""
+        # Each gets an answer, never a 5xx: HAProxy refuses what is not HTTP (400), the rest
+        # reaches a task, which says 4xx (or serves it: HAProxy reads HTTP/9.9 as HTTP/1.1).
+        assert status[:1] in (b"2", b"4"), (name, reply[:200])
+    for slot, instance in pair.running.items():
+        assert instance.alive(), slot
+    assert httpx.get(pair.url + "/ready", timeout=5).status_code == 200

@@ -1,4 +1,5 @@
-"""Requests through the HAProxy reach the service the ALB's rules name (real processes)."""
+"""Requests through the HAProxy reach the service the synthesized listener rules name (real
+tasks: containers or processes, conftest.runtime)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from fargate_env.local.haproxy import NO_MATCH_BODY
 from fargate_env.local.rehearsal import Rehearsal, route_of
-from tests.local.conftest import SCALE, make_config
+from tests.local.conftest import SCALE, deployed_of, make_config
 
 ROUTED = {
     "web": {"routing": {"default": True}},
@@ -34,9 +35,16 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
+def routed(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Iterator[Rehearsal]:
     config = make_config(ROUTED)
-    with Rehearsal(config, tasks=1, scale=SCALE, workdir=tmp_path_factory.mktemp("routed")) as r:
+    with Rehearsal(
+        config,
+        tasks=1,
+        scale=SCALE,
+        workdir=tmp_path_factory.mktemp("routed"),
+        deployed=deployed_of(config, tmp_path_factory),
+        runtime=runtime,  # type: ignore[arg-type]
+    ) as r:
         yield r
 
 
@@ -47,18 +55,32 @@ def test_request_reaches_the_routed_service(
     headers = {"Host": host} if host else {}
     response = httpx.get(routed.url + path, headers=headers, timeout=5)
     assert response.headers["x-served-by"] == f"{service}/task1"
-    # The model of the ALB's rules agrees with the HAProxy config.
-    assert route_of(routed.config, host, path.split("?")[0]) == service
+    # The model of the ALB's rules agrees with the HAProxy config, and the synthesized rules
+    # with the config's.
+    assert route_of(routed.routes, host, path.split("?")[0]) == service
+    assert route_of(routed.config.routes(), host, path.split("?")[0]) == service
     if path == "/":
         assert response.json()["service"] == service  # SERVICE_NAME, as the task gets it
 
 
-def test_unmatched_request_is_the_fixed_404_without_a_default(tmp_path: Path) -> None:
+def test_unmatched_request_is_the_fixed_404_without_a_default(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, runtime: str
+) -> None:
     config = make_config({"api": ROUTED["api"], "admin": ROUTED["admin"]})
-    with Rehearsal(config, tasks=1, scale=SCALE, workdir=tmp_path) as r:
+    deployed = deployed_of(config, tmp_path_factory)
+    # The listener's fixed response, read from the platform stack's template.
+    assert deployed.no_match == (404, NO_MATCH_BODY)
+    with Rehearsal(
+        config,
+        tasks=1,
+        scale=SCALE,
+        workdir=tmp_path,
+        deployed=deployed,
+        runtime=runtime,  # type: ignore[arg-type]
+    ) as r:
         assert httpx.get(r.url + "/ready", timeout=5).headers["x-served-by"] == "api/task1"
         response = httpx.get(r.url + "/", timeout=5)
         assert response.status_code == 404
         assert response.text == NO_MATCH_BODY
         assert "x-served-by" not in response.headers
-        assert route_of(config, None, "/") is None
+        assert route_of(r.routes, None, "/") is None

@@ -124,7 +124,14 @@ def main() -> None:
     except OSError as exc:  # typically the port is taken
         logger.error("cannot serve", extra={"error": str(exc), "port": settings.port})
         code = 1
-    sys.exit(code)
+    # Leave without the interpreter's finalization: granian's runtime threads can still be
+    # winding down then, and one that touches Python panics and aborts the process (exit 134
+    # in a container, seen in the rolling restarts of tests/local after every request had been
+    # answered). Everything worth keeping is flushed first.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

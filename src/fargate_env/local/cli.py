@@ -1,17 +1,28 @@
-"""`fargate-env local up|failover|restart`: thin commands over fargate_env.local.rehearsal."""
+"""`fargate-env local up|failover|restart`: thin commands over fargate_env.local.rehearsal.
+
+Each synthesizes the environment into a temporary directory (or reads `--assembly`) and
+rehearses what the templates hold."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fargate_env.cli_support import EnvFileOption, EnvOption, load_env, user_errors
 from fargate_env.config import EnvironmentConfig, select_service
-from fargate_env.local.haproxy import CheckTiming
-from fargate_env.local.rehearsal import FailoverReport, LoadSet, Rehearsal, RestartReport
+from fargate_env.local.haproxy import CheckTiming, haproxy_binary
+from fargate_env.local.instances import LocalError
+from fargate_env.local.rehearsal import (
+    FailoverReport,
+    LoadSet,
+    Rehearsal,
+    RestartReport,
+)
+from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
 
 local_app = typer.Typer(
     help="Rehearse locally: every service's tasks behind one HAProxy routing like the ALB,"
@@ -38,27 +49,100 @@ ServiceOpt = Annotated[
     str | None,
     typer.Option("--service", "-s", help="The service to act on (required with several)."),
 ]
+RuntimeOpt = Annotated[
+    str,
+    typer.Option(
+        "--runtime",
+        help="auto: containers when a Docker engine answers and the image exists, processes"
+        " otherwise; docker: containers or fail; process: processes.",
+    ),
+]
+AssemblyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--assembly",
+        help="Rehearse this synthesized cloud assembly (e.g. cdk.out) instead of"
+        " synthesizing the environment.",
+    ),
+]
+RUNTIMES = ("auto", "docker", "process")
 
 
 def _progress(line: str) -> None:
     typer.echo(f"  {line}")
 
 
-def _rehearsal(config: EnvironmentConfig, tasks: int, scale: float) -> Rehearsal:
-    return Rehearsal(config, tasks=tasks, scale=scale, progress=_progress)
+def _rehearsal(
+    config: EnvironmentConfig,
+    tasks: int,
+    scale: float,
+    runtime: str,
+    assembly: Path | None,
+) -> Rehearsal:
+    """Read what would deploy, print it, pick the runtime (and say which); nothing runs
+    until the rehearsal is entered."""
+    if runtime not in RUNTIMES:
+        raise LocalError(f"--runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    haproxy_binary()  # a missing tool ends in one line before seconds of synth
+    if assembly is not None:
+        if not (assembly / "manifest.json").is_file():
+            raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
+        deployed = read_deployed(assembly)
+        typer.echo(f"read the templates of {assembly}")
+    else:
+        typer.echo("synthesizing the environment; rehearsing what its templates hold")
+        deployed = synthesized(config)
+    _header(deployed, tasks, scale)
+    r = Rehearsal(
+        config,
+        tasks=tasks,
+        scale=scale,
+        progress=_progress,
+        deployed=deployed,
+        runtime=runtime,  # type: ignore[arg-type]
+    )
+    typer.echo(r.runtime_note)
+    return r
 
 
-def _header(config: EnvironmentConfig, tasks: int, scale: float) -> None:
+def describe_task(task: TaskTemplate, scale: float) -> str:
+    """One line of what the task definition asks of the container."""
+    parts = [
+        f"{task.image} (image: {task.image_source})",
+        f"{task.cpu_units / 1024:g} vCPU / {task.memory_mib} MiB",
+    ]
+    if task.user:
+        parts.append(f"user {task.user}")
+    if task.read_only:
+        parts.append("read-only root")
+    parts.extend(f"tmpfs {p}" for p in task.tmpfs)
+    if task.init:
+        parts.append("init")
+    if task.cap_drop:
+        parts.append(f"cap-drop {' '.join(task.cap_drop)}")
+    parts.append(f"stop timeout {task.stop_timeout_s} s")
+    if task.check:
+        c = task.check
+        parts.append(
+            f"container check every {c.interval_s * scale:g} s, retries {c.retries},"
+            f" start period {c.start_period_s * scale:g} s"
+        )
+    parts.append(f"{len(task.environment)} variables, {len(task.secrets)} secrets (dummy values)")
+    return ", ".join(parts)
+
+
+def _header(deployed: Deployed, tasks: int, scale: float) -> None:
     """What is about to run, printed before anything starts."""
-    typer.echo(f"{len(config.services)} service(s), {tasks} task(s) each, behind one HAProxy")
-    for name, svc in config.services.items():
+    typer.echo(f"{len(deployed.services)} service(s), {tasks} task(s) each, behind one HAProxy")
+    for name, svc in deployed.services.items():
         t = CheckTiming.from_config(svc.health_check, scale)
         typer.echo(
             f"{name}: health check GET {t.path} every {t.interval_s:g} s,"
             f" timeout {t.timeout_s:g} s, rise {t.rise}, fall {t.fall},"
             f" deregistration delay {t.deregistration_delay_s:g} s"
         )
-    for route in sorted(config.routes(), key=lambda r: r.priority):
+        typer.echo(f"{name}: task {describe_task(svc.task, scale)}")
+    for route in deployed.routes:
         if route.catch_all:
             continue
         what = " and ".join(
@@ -70,7 +154,8 @@ def _header(config: EnvironmentConfig, tasks: int, scale: float) -> None:
             if part
         )
         typer.echo(f"route {route.priority}: {what} -> {route.service}")
-    typer.echo(f"anything else -> {config.default_service or '404 (no default service)'}")
+    status = deployed.no_match[0]
+    typer.echo(f"anything else -> {deployed.default_service or f'{status} (no default service)'}")
 
 
 def _ready(r: Rehearsal) -> None:
@@ -99,7 +184,7 @@ def print_loads(loads: LoadSet, since: float | None = None) -> None:
 
 def print_failover(report: FailoverReport) -> None:
     typer.echo(
-        f"killed {report.killed} (SIGKILL)\n"
+        f"killed {report.killed} (SIGKILL{', docker kill' if report.container else ''})\n"
         f"marked DOWN after {report.detection_s:.2f} s"
         f" (bound: interval x unhealthy threshold + 1 interval = {report.detection_bound_s:g} s)\n"
         f"replacement {report.replacement} healthy after {report.replacement_healthy_s:.2f} s"
@@ -127,12 +212,13 @@ def up(
     duration: Annotated[
         float, typer.Option("--duration", min=0, help="Seconds to stay up; 0: until Ctrl-C.")
     ] = 0,
+    runtime: RuntimeOpt = "auto",
+    assembly: AssemblyOpt = None,
 ) -> None:
     """Start every service's tasks and HAProxy, and keep them up (Ctrl-C stops, exit 0)."""
     config = load_env(env, env_file)
-    _header(config, tasks, time_scale)
     try:
-        with _rehearsal(config, tasks, time_scale) as r:
+        with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
             _ready(r)
             typer.echo("Ctrl-C stops everything." if not duration else f"up for {duration:g} s")
             deadline = time.monotonic() + duration if duration else float("inf")
@@ -156,12 +242,14 @@ def failover(
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
     rate: RateOpt = 100,
+    runtime: RuntimeOpt = "auto",
+    assembly: AssemblyOpt = None,
 ) -> None:
-    """SIGKILL one task of a service under load; time detection and the replacement."""
+    """SIGKILL one task of a service under load (`docker kill` for a container); time
+    detection and the replacement."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)  # before anything starts
-    _header(config, tasks, time_scale)
-    with _rehearsal(config, tasks, time_scale) as r:
+    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         print_failover(r.failover(name, load_rate=rate))
 
@@ -175,13 +263,14 @@ def restart(
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
     rate: RateOpt = 100,
+    runtime: RuntimeOpt = "auto",
+    assembly: AssemblyOpt = None,
 ) -> None:
     """Rolling restart of one service under load on every service, the way ECS and the ALB
     deploy; exit 1 if any request failed."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)
-    _header(config, tasks, time_scale)
-    with _rehearsal(config, tasks, time_scale) as r:
+    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.restart(name, load_rate=rate)
         print_restart(report)

@@ -70,6 +70,11 @@ class Instance:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs; a negative number is the signal that ended it."""
+        return self.proc.poll()
+
     def wait_ready(self, path: str = "/ready", timeout: float = 10.0) -> float:
         """Seconds from spawn until `path` answers 200; LocalError if it dies or times out."""
         deadline = self.started_at + timeout

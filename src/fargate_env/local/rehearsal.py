@@ -1,5 +1,12 @@
 """The rehearsal itself: every service's tasks behind one HAProxy routing like the shared ALB,
-and what ECS + the ALB do to them."""
+and what ECS + the ALB do to them.
+
+What runs is read from the synthesized templates (fargate_env.local.templates): each task is a
+Docker container with its task definition's flags (fargate_env.local.containers), or, when no
+Docker engine answers or the image is missing, a `python -m sample_server` process fed the same
+environment and capped by a cgroup (fargate_env.local.instances); HAProxy gets the target
+groups' checks and the listener rules.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,19 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from fargate_env.config import EnvironmentConfig, ServiceConfig, select_service
+from fargate_env.config import EnvironmentConfig, Route, select_service
+from fargate_env.local import containers
 from fargate_env.local.cgroup import Capper, describe
+from fargate_env.local.containers import ContainerTask, HealthEvents, start_container
 from fargate_env.local.haproxy import BackendSpec, CheckTiming, HAProxy
 from fargate_env.local.instances import Instance, LocalError, free_port, start_instance
+from fargate_env.local.templates import Deployed, ServiceTemplate, read_deployed, synthesize
 from fargate_env.ops.load import BackgroundLoad, LoadReport
 
 # Keep-alive connections each service's load spreads over, and how long one request may take.
@@ -27,13 +39,15 @@ LOAD_TIMEOUT_S = 5.0
 POLL_S = 0.01
 
 Progress = Callable[[str], None]
+Task = Instance | ContainerTask
+Runtime = Literal["auto", "docker", "process"]
 
 
-def route_of(config: EnvironmentConfig, host: str | None, path: str) -> str | None:
-    """The service the ALB sends a request to (None: the fixed 404), by its own rules:
+def route_of(routes: Iterable[Route], host: str | None, path: str) -> str | None:
+    """The service the ALB sends a request to (None: the fixed response), by its own rules:
     lowest priority first, hosts case-insensitive, paths case-sensitive, `*` and `?`."""
     hostname = (host or "").split(":")[0].lower()
-    for route in sorted(config.routes(), key=lambda r: r.priority):
+    for route in sorted(routes, key=lambda r: r.priority):
         host_ok = not route.hosts or any(
             fnmatch.fnmatchcase(hostname, h.lower()) for h in route.hosts
         )
@@ -45,12 +59,12 @@ def route_of(config: EnvironmentConfig, host: str | None, path: str) -> str | No
 
 @dataclass
 class ServiceTasks:
-    """One service of the rehearsal: its config, its check numbers and its running tasks."""
+    """One service of the rehearsal: its templates, its check numbers and its running tasks."""
 
     name: str
-    config: ServiceConfig
+    template: ServiceTemplate
     timing: CheckTiming
-    running: dict[str, Instance] = field(default_factory=dict)  # HAProxy slot -> task
+    running: dict[str, Task] = field(default_factory=dict)  # HAProxy slot -> task
     serial: int = 0
 
     @property
@@ -84,6 +98,7 @@ class FailoverReport:
     down_at: float = 0.0
     replacement: str = ""
     survivors: list[str] = field(default_factory=list)
+    container: bool = False  # the task was a container (killed with `docker kill`)
 
     @property
     def load(self) -> LoadReport | None:
@@ -126,8 +141,35 @@ def _no_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def choose_runtime(deployed: Deployed, wanted: Runtime = "auto") -> tuple[str, str]:
+    """("docker" | "process", one line saying what runs and, for a fallback, why)."""
+    images = sorted({s.task.image for s in deployed.services.values()})
+    if wanted == "process":
+        return "process", "tasks run as processes (--runtime process)"
+    version, problem = containers.engine_version()
+    if version is not None:
+        missing = [i for i in images if not containers.image_present(i)]
+        if missing:
+            problem = f"no image {missing[0]} (make image)"
+    if problem:
+        if wanted == "docker":
+            raise LocalError(f"--runtime docker: {problem}")
+        return "process", f"{problem}: falling back to tasks as processes"
+    sources = sorted({s.task.image_source for s in deployed.services.values()})
+    return "docker", (
+        f"tasks run as containers of {', '.join(images)} (for {', '.join(sources)};"
+        f" Docker {version})"
+    )
+
+
 class Rehearsal:
-    """Owns every process it starts; `close()` (or the context manager) stops them all."""
+    """Owns every process and container it starts; `close()` (or the context manager) stops
+    them all.
+
+    `deployed` is what the synthesized templates hold; without it the config is synthesized
+    into the work directory first. `runtime` "auto" runs containers when a Docker engine
+    answers and the image exists, processes otherwise (`runtime_note` says which and why).
+    """
 
     def __init__(
         self,
@@ -139,6 +181,8 @@ class Rehearsal:
         workdir: Path | None = None,
         capper: Capper | None = None,
         progress: Progress | None = None,
+        deployed: Deployed | None = None,
+        runtime: Runtime = "auto",
     ) -> None:
         if tasks < 1:
             raise LocalError("--tasks must be at least 1")
@@ -146,22 +190,38 @@ class Rehearsal:
         self.tasks = tasks
         self.scale = scale
         self.progress: Progress = progress or (lambda _line: None)
-        self.services = {
-            name: ServiceTasks(name, svc, CheckTiming.from_config(svc.health_check, scale))
-            for name, svc in config.services.items()
-        }
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="fargate-env-local-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.deployed = deployed or read_deployed(synthesize(config, self.workdir))
+        if sorted(self.deployed.services) != sorted(config.services):
+            raise LocalError(
+                f"{self.deployed.source}: holds services {', '.join(self.deployed.services)};"
+                f" the environment has {', '.join(config.services)}"
+            )
+        self.services = {
+            name: ServiceTasks(name, t, CheckTiming.from_config(t.health_check, scale))
+            for name, t in self.deployed.services.items()
+        }
+        self.runtime, self.runtime_note = choose_runtime(self.deployed, runtime)
         self.capper = capper or Capper.detect()
+        self.id = uuid.uuid4().hex[:8]
+        self.health_events: HealthEvents | None = None
         # Twice the tasks per service: a rolling deploy runs old and new side by side.
         self.haproxy = HAProxy(
             [BackendSpec(s.name, s.timing, 2 * tasks + 1) for s in self.services.values()],
-            config.routes(),
-            config.default_service,
+            self.deployed.routes,
+            self.deployed.default_service,
             port=port or free_port(),
             workdir=self.workdir,
+            no_match=self.deployed.no_match,
+            idle_timeout_s=self.deployed.idle_timeout_s,
         )
         self._seen: dict[str, str] = {}  # slot -> the status changes() last saw
+
+    @property
+    def routes(self) -> list[Route]:
+        return self.deployed.routes
 
     @property
     def url(self) -> str:
@@ -173,11 +233,16 @@ class Rehearsal:
         return self.services[name]
 
     def cap_description(self, service: str) -> str:
-        svc = self.services[service].config
-        return describe(svc.cpu, svc.memory, self.capper)
+        task = self.services[service].template.task
+        if self.runtime == "docker":
+            return (
+                f"capped at {task.cpu_units / 1024:g} vCPU / {task.memory_mib} MiB"
+                " (docker --cpus / --memory)"
+            )
+        return describe(task.cpu_units, task.memory_mib, self.capper)
 
     @property
-    def running(self) -> dict[str, Instance]:
+    def running(self) -> dict[str, Task]:
         """Every running task of every service, by slot ("web/task1")."""
         return {slot: i for s in self.services.values() for slot, i in s.running.items()}
 
@@ -193,6 +258,8 @@ class Rehearsal:
         self.close()
 
     def start(self) -> None:
+        if self.runtime == "docker":
+            self.health_events = HealthEvents({containers.REHEARSAL_LABEL: self.id})
         self.haproxy.start()
         self.progress(f"HAProxy (pid {self.haproxy.pid}) listening at {self.url}")
         waiting: dict[str, float] = {}
@@ -202,7 +269,8 @@ class Rehearsal:
         timeout = max(s.registration_timeout_s for s in self.services.values())
         for slot, seconds in self._await({s: "UP" for s in waiting}, timeout, since=waiting):
             self.progress(f"{slot}: healthy after {seconds:.2f} s")
-        self.changes()
+        for line in self.changes():  # the first call reports container checks only
+            self.progress(line)
 
     def changes(self) -> list[str]:
         """What changed since the last call: a slot's HAProxy status, a task that exited."""
@@ -212,10 +280,23 @@ class Rehearsal:
             seen = self._seen.get(slot)
             status = servers[slot].status
             if not instance.alive():
-                status = f"{status}, {instance.name} exited with code {instance.proc.returncode}"
+                status = f"{status}, {instance.name} exited with code {instance.exit_code}"
             if seen is not None and seen != status:
                 lines.append(f"{slot}: {status}")
             self._seen[slot] = status
+        if self.health_events is not None:
+            slots = {
+                i.container: slot
+                for slot, i in self.running.items()
+                if isinstance(i, ContainerTask)
+            }
+            for event in self.health_events.take():
+                slot = slots.get(event.container)
+                if slot is not None:
+                    since = event.at - self.running[slot].started_at
+                    lines.append(
+                        f"{slot}: container check {event.status} {since:.2f} s after docker run"
+                    )
         return lines
 
     def close(self) -> None:
@@ -225,46 +306,59 @@ class Rehearsal:
                     instance.cleanup()
                 svc.running.clear()
             self.haproxy.stop()
+            if self.health_events is not None:
+                self.health_events.stop()
+                self.health_events = None
             if self._tmp is not None:
                 self._tmp.cleanup()
                 self._tmp = None
 
-    def task_environment(self, svc: ServiceTasks, port: int) -> dict[str, str]:
-        """What the task definition gives the container (constructs/web_service.py), with the
-        local port and a version that tells the tasks apart."""
-        hc = svc.config.health_check
-        return {
-            **svc.config.environment,
-            "PORT": str(port),
-            "HEALTH_PATH": hc.path,
-            "HEALTH_TIMEOUT_SECONDS": str(max(hc.container_timeout_seconds - 1, 1)),
-            # Finish draining before the stop timeout, after which ECS would SIGKILL.
-            "SHUTDOWN_TIMEOUT_SECONDS": str(svc.config.drain_seconds),
-            "SERVICE_NAME": svc.name,
-            "APP_VERSION": f"local-{svc.serial}",
-        }
+    def task_environment(self, svc: ServiceTasks, port: int | None = None) -> dict[str, str]:
+        """What the task definition gives the container: its variables, each secret as a
+        dummy value, plus APP_VERSION (local-N) to tell the tasks apart. A process gets
+        `port` as PORT (a container keeps the template's and is published instead)."""
+        extra = {"APP_VERSION": f"local-{svc.serial}"}
+        if port is not None:
+            extra["PORT"] = str(port)
+        return containers.task_environment(svc.template.task, extra)
 
     def launch(self, svc: ServiceTasks) -> str:
         """Start a task and register it at once, as ECS registers a RUNNING task: HAProxy
         routes to it only after `rise` passing checks."""
         svc.serial += 1
         port = free_port()
-        instance = start_instance(
-            f"{svc.name}-task-{svc.serial}",
-            port=port,
-            log_dir=self.workdir,
-            capper=self.capper,
-            cpu_units=svc.config.cpu,
-            memory_mib=svc.config.memory,
-            env=self.task_environment(svc, port),
-        )
+        task = svc.template.task
+        name = f"{svc.name}-task-{svc.serial}"
+        instance: Task
+        if self.runtime == "docker":
+            instance = start_container(
+                name,
+                task,
+                port=port,
+                log_dir=self.workdir,
+                scale=self.scale,
+                labels={containers.REHEARSAL_LABEL: self.id},
+                extra_env={"APP_VERSION": f"local-{svc.serial}"},
+            )
+            what = f"container {instance.container}, "
+        else:
+            instance = start_instance(
+                name,
+                port=port,
+                log_dir=self.workdir,
+                capper=self.capper,
+                cpu_units=task.cpu_units,
+                memory_mib=task.memory_mib,
+                env=self.task_environment(svc, port),
+            )
+            what = ""
         try:
             slot = self.haproxy.register(svc.name, instance.port)
         except BaseException:
             instance.cleanup()
             raise
         svc.running[slot] = instance
-        self.progress(f"{slot}: started {instance.name} (pid {instance.pid}, port {port})")
+        self.progress(f"{slot}: started {instance.name} (pid {instance.pid}, {what}port {port})")
         return slot
 
     def _await(
@@ -285,7 +379,7 @@ class Rehearsal:
                 elif status == "UP" and not self.running[slot].alive():
                     task = self.running[slot]
                     raise LocalError(
-                        f"{slot}: {task.name} exited with code {task.proc.returncode} while"
+                        f"{slot}: {task.name} exited with code {task.exit_code} while"
                         f" starting; see {task.log_path}"
                     )
             if not pending:
@@ -327,9 +421,9 @@ class Rehearsal:
 
     def load_url(self, service: str) -> str | None:
         """Where a service answers through the HAProxy (None: only with a Host header)."""
-        host, path = self.config.service_endpoint(service)
+        host, path = self.deployed.endpoint(service)
         path = path or "/"
-        if host is not None or route_of(self.config, None, path) != service:
+        if host is not None or route_of(self.routes, None, path) != service:
             return None
         return self.url + path
 
@@ -373,6 +467,7 @@ class Rehearsal:
             down_at=kill_at + times[victim_slot],
             replacement=new_slot,
             survivors=survivors,
+            container=isinstance(victim, ContainerTask),
         )
 
     def restart(self, service: str | None = None, *, load_rate: float = 100.0) -> RestartReport:
@@ -381,7 +476,7 @@ class Rehearsal:
         SIGTERM -> exit. Every service is under load meanwhile."""
         svc = self.service(service)
         steps: list[RestartStep] = []
-        stop_timeout = svc.config.stop_timeout_seconds
+        stop_timeout = svc.template.task.stop_timeout_s
         t = svc.timing
         per_step = svc.registration_timeout_s + t.deregistration_delay_s + stop_timeout
         with self._loads(per_step * len(svc.running) + 10, load_rate) as loads:

@@ -1,0 +1,313 @@
+"""What would deploy, read back from a synthesized cloud assembly: each
+service's container (its task definition), its target group and its listener
+rules, and the listener's own answer when no rule matches.
+
+The rehearsal runs these, not the config: a change that reaches the templates
+(a construct, a CDK default, a hand edit of cdk.out) reaches the rehearsal.
+Where a property is absent, AWS's documented default applies, as it would on a
+deploy (ELB: interval 30 s, timeout 5 s, thresholds 5 and 2, path /, matcher
+200, deregistration delay 300 s; ECS: stop timeout 30 s, container check
+interval 30 s, timeout 5 s, retries 3, start period 0).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fargate_env.assembly import StackSummary, read_assembly
+from fargate_env.config import EnvironmentConfig, HealthCheckConfig, Route
+from fargate_env.errors import UserError
+
+# Every service's ECR image runs locally as the sample image (`make image`).
+LOCAL_IMAGE = "sample-server:local"
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+# The listener's answer and the ALB's idle timeout when the templates hold
+# none (ELB defaults; the platform stack sets both).
+DEFAULT_NO_MATCH = (404, "")
+DEFAULT_IDLE_TIMEOUT_S = 60
+CATCH_ALL = ("/*",)
+
+
+class TemplateError(UserError):
+    """The assembly holds something the rehearsal cannot run (one line)."""
+
+
+@dataclass(frozen=True)
+class ContainerCheck:
+    """The container's health check (ECS runs it inside the task)."""
+
+    command: tuple[str, ...]
+    interval_s: int = 30
+    timeout_s: int = 5
+    retries: int = 3
+    start_period_s: int = 0
+
+
+@dataclass(frozen=True)
+class TaskTemplate:
+    """One task: its essential container and the task size."""
+
+    image: str  # what runs locally
+    image_source: str  # what the template names
+    container_port: int
+    environment: dict[str, str]
+    secrets: tuple[str, ...]  # variable names; the values live in AWS
+    user: str | None
+    read_only: bool
+    tmpfs: tuple[str, ...]  # mount paths of task-local volumes
+    cpu_units: int
+    memory_mib: int
+    stop_timeout_s: int
+    check: ContainerCheck | None
+    init: bool
+    cap_drop: tuple[str, ...]
+    cap_add: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceTemplate:
+    name: str
+    task: TaskTemplate
+    # The target group's check, in the config's own type (unvalidated: the
+    # template's numbers, whatever they are).
+    health_check: HealthCheckConfig
+    routes: list[Route] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """Every service of an assembly plus the listener they share."""
+
+    services: dict[str, ServiceTemplate]
+    routes: list[Route]  # every listener rule, lowest priority first
+    no_match: tuple[int, str]  # the listener's fixed response
+    idle_timeout_s: int
+    source: Path
+
+    @property
+    def default_service(self) -> str | None:
+        """The service whose rule takes every path (priority last)."""
+        for route in self.routes:
+            if route.catch_all:
+                return route.service
+        return None
+
+    def endpoint(self, service: str) -> tuple[str | None, str]:
+        """(host, path) where a service answers: its first literal host and
+        path prefix; (None, "") for a catch-all rule alone."""
+        for route in self.routes:
+            if route.service != service or route.catch_all:
+                continue
+            hosts = [h for h in route.hosts if "*" not in h and "?" not in h]
+            paths = [p.split("*")[0].split("?")[0].rstrip("/") for p in route.paths]
+            return (hosts[0] if hosts else None), (paths[0] if paths else "")
+        return None, ""
+
+
+def synthesize(config: EnvironmentConfig, workdir: Path) -> Path:
+    """Synthesize `config` into `workdir`/cdk.out (CDK validation off: the
+    rehearsal needs the templates, `check` runs the gates)."""
+    from fargate_env.synth import synthesize as synth  # loads aws_cdk
+
+    outdir = Path(workdir) / "cdk.out"
+    synth(config, outdir, validation=False)
+    return outdir
+
+
+def synthesized(config: EnvironmentConfig) -> Deployed:
+    """Synthesize into a temporary directory and read it back."""
+    with tempfile.TemporaryDirectory(prefix="fargate-env-local-synth-") as tmp:
+        return read_deployed(synthesize(config, Path(tmp)))
+
+
+def read_deployed(outdir: Path) -> Deployed:
+    """Every service stack's container, target group and rules."""
+    stacks = read_assembly(Path(outdir))
+    services: dict[str, ServiceTemplate] = {}
+    routes: list[Route] = []
+    for stack in stacks:
+        if stack.service is None:
+            continue
+        service = _service(stack)
+        services[service.name] = service
+        routes.extend(service.routes)
+    if not services:
+        raise TemplateError(f"{outdir}: no service stack in the cloud assembly")
+    routes.sort(key=lambda r: r.priority)
+    no_match, idle = _listener(stacks, services)
+    return Deployed(services, routes, no_match, idle, Path(outdir))
+
+
+def _one(stack: StackSummary, rtype: str) -> dict:
+    found = stack.of_type(rtype)
+    if len(found) != 1:
+        raise TemplateError(f"{stack.name}: expected one {rtype}, found {len(found)}")
+    return next(iter(found.values()))["Properties"]
+
+
+def _service(stack: StackSummary) -> ServiceTemplate:
+    name = stack.service or ""
+    task = _task(stack, _one(stack, TASK_DEFINITION))
+    group_id = next(iter(stack.of_type(TARGET_GROUP)), None)
+    check = _target_group_check(_one(stack, TARGET_GROUP))
+    routes = [
+        _route(stack, name, group_id, rule["Properties"])
+        for rule in stack.of_type(LISTENER_RULE).values()
+    ]
+    return ServiceTemplate(name, task, check, routes)
+
+
+def _image(image: object) -> tuple[str, str]:
+    """(local image, what the template names): an ECR image is the sample
+    image here; a literal image name runs as itself."""
+    if isinstance(image, str) and ".dkr.ecr." not in image:
+        return image, image
+    return LOCAL_IMAGE, "the service's ECR repository"
+
+
+def _task(stack: StackSummary, props: dict) -> TaskTemplate:
+    containers = props.get("ContainerDefinitions", [])
+    essential = [c for c in containers if c.get("Essential", True)]
+    if len(essential) != 1:
+        raise TemplateError(
+            f"{stack.name}: the rehearsal runs one essential container per"
+            f" task, the task definition has {len(essential)}"
+        )
+    (c,) = essential
+    ports = c.get("PortMappings", [])
+    if not ports:
+        raise TemplateError(f"{stack.name}: the container maps no port")
+    volumes = {v["Name"]: v for v in props.get("Volumes", [])}
+    tmpfs = []
+    for mount in c.get("MountPoints", []):
+        volume = volumes.get(mount.get("SourceVolume"), {})
+        if set(volume) - {"Name"}:  # host path, EFS, Docker volume ...
+            raise TemplateError(
+                f"{stack.name}: volume {volume['Name']} is not task-local"
+                " storage; the rehearsal only has task-local volumes"
+            )
+        tmpfs.append(mount["ContainerPath"])
+    linux = c.get("LinuxParameters", {})
+    caps = linux.get("Capabilities", {})
+    hc = c.get("HealthCheck")
+    image, source = _image(c.get("Image"))
+    return TaskTemplate(
+        image=image,
+        image_source=source,
+        container_port=int(ports[0]["ContainerPort"]),
+        environment={e["Name"]: str(e["Value"]) for e in c.get("Environment", [])},
+        secrets=tuple(s["Name"] for s in c.get("Secrets", [])),
+        user=c.get("User"),
+        read_only=bool(c.get("ReadonlyRootFilesystem", False)),
+        tmpfs=tuple(tmpfs),
+        # A container-level size, when given, is what Docker would cap.
+        cpu_units=int(c.get("Cpu") or props.get("Cpu", 256)),
+        memory_mib=int(c.get("Memory") or props.get("Memory", 512)),
+        stop_timeout_s=int(c.get("StopTimeout", 30)),
+        check=None
+        if hc is None
+        else ContainerCheck(
+            command=tuple(hc["Command"]),
+            interval_s=int(hc.get("Interval", 30)),
+            timeout_s=int(hc.get("Timeout", 5)),
+            retries=int(hc.get("Retries", 3)),
+            start_period_s=int(hc.get("StartPeriod", 0)),
+        ),
+        init=bool(linux.get("InitProcessEnabled", False)),
+        cap_drop=tuple(caps.get("Drop", [])),
+        cap_add=tuple(caps.get("Add", [])),
+    )
+
+
+def _target_group_check(props: dict) -> HealthCheckConfig:
+    attrs = {a["Key"]: a["Value"] for a in props.get("TargetGroupAttributes", [])}
+    return HealthCheckConfig.model_construct(
+        path=props.get("HealthCheckPath", "/"),
+        matcher=props.get("Matcher", {}).get("HttpCode", "200"),
+        interval_seconds=int(props.get("HealthCheckIntervalSeconds", 30)),
+        timeout_seconds=int(props.get("HealthCheckTimeoutSeconds", 5)),
+        healthy_threshold=int(props.get("HealthyThresholdCount", 5)),
+        unhealthy_threshold=int(props.get("UnhealthyThresholdCount", 2)),
+        deregistration_delay_seconds=int(attrs.get("deregistration_delay.timeout_seconds", 300)),
+    )
+
+
+def _route(stack: StackSummary, service: str, group_id: str | None, props: dict) -> Route:
+    actions = props.get("Actions", [])
+    targets = [a.get("TargetGroupArn") for a in actions]
+    if [a.get("Type") for a in actions] != ["forward"] or targets != [{"Ref": group_id}]:
+        raise TemplateError(
+            f"{stack.name}: a listener rule does something other than forward"
+            " to the service's own target group"
+        )
+    hosts: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    for condition in props.get("Conditions", []):
+        kind = condition.get("Field")
+        config = condition.get("HostHeaderConfig") or condition.get("PathPatternConfig") or {}
+        values = tuple(config.get("Values") or condition.get("Values") or ())
+        if kind == "host-header":
+            hosts = values
+        elif kind == "path-pattern":
+            paths = values
+        else:
+            raise TemplateError(
+                f"{stack.name}: the rehearsal routes on host and path only, not {kind}"
+            )
+    priority = int(props["Priority"])
+    catch_all = not hosts and paths == CATCH_ALL
+    return Route(service, priority, hosts, paths, catch_all=catch_all)
+
+
+def _listener(
+    stacks: list[StackSummary], services: dict[str, ServiceTemplate]
+) -> tuple[tuple[int, str], int]:
+    """The fixed response of the listener the rules attach to, and the idle
+    timeout of its load balancer."""
+    imports = set()
+    for stack in stacks:
+        if stack.service in services:
+            for rule in stack.of_type(LISTENER_RULE).values():
+                arn = rule["Properties"].get("ListenerArn", {})
+                if isinstance(arn, dict) and "Fn::ImportValue" in arn:
+                    imports.add(arn["Fn::ImportValue"])
+    for stack in stacks:
+        if stack.service is not None:
+            continue
+        exported = {
+            out.get("Export", {}).get("Name"): out.get("Value", {})
+            for out in stack.template.get("Outputs", {}).values()
+        }
+        for name, listener in stack.of_type(LISTENER).items():
+            if imports and not any(exported.get(i) == {"Ref": name} for i in imports):
+                continue
+            props = listener["Properties"]
+            fixed = [
+                a["FixedResponseConfig"]
+                for a in props.get("DefaultActions", [])
+                if a.get("Type") == "fixed-response"
+            ]
+            if not fixed:
+                continue
+            no_match = (
+                int(fixed[0].get("StatusCode", 404)),
+                fixed[0].get("MessageBody", ""),
+            )
+            return no_match, _idle_timeout(stack, props)
+    return DEFAULT_NO_MATCH, DEFAULT_IDLE_TIMEOUT_S
+
+
+def _idle_timeout(stack: StackSummary, listener: dict) -> int:
+    ref = listener.get("LoadBalancerArn", {})
+    balancer = stack.resources.get(ref.get("Ref", ""), {})
+    attrs = balancer.get("Properties", {}).get("LoadBalancerAttributes", [])
+    for attr in attrs:
+        if attr["Key"] == "idle_timeout.timeout_seconds":
+            return int(attr["Value"])
+    return DEFAULT_IDLE_TIMEOUT_S
