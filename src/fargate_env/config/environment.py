@@ -16,6 +16,7 @@ from fargate_env.config.load_balancer import LoadBalancerConfig
 from fargate_env.config.monitoring import MonitoringConfig
 from fargate_env.config.network import NetworkConfig
 from fargate_env.config.ops import OpsConfig
+from fargate_env.config.previews import PreviewsConfig
 from fargate_env.config.service import DEFAULT_RULE_PRIORITY, ServiceConfig
 from fargate_env.config.types import (
     AccountId,
@@ -78,6 +79,7 @@ class EnvironmentConfig(Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     cost: CostConfig = CostConfig()
     ops: OpsConfig = OpsConfig()
+    previews: PreviewsConfig = PreviewsConfig()
 
     @field_validator("services")
     @classmethod
@@ -117,7 +119,22 @@ class EnvironmentConfig(Section):
         if clash := [r for r, n in repos.items() if n > 1]:
             raise ValueError(f"services: two services use the ECR repository {clash[0]!r}")
         self._check_routes(self.routes())
+        self._check_preview_priorities()
         return self
+
+    def _check_preview_priorities(self) -> None:
+        """Previews take listener-rule priorities 1..previews.max_active, ahead of every
+        service rule, so no service's path rule can take a preview host's requests."""
+        if not self.load_balancer.preview_domain:
+            return
+        top = self.previews.max_active
+        for route in self.routes():
+            if route.priority <= top:
+                raise ValueError(
+                    f"services.{route.service}: listener-rule priority {route.priority} is in"
+                    f" the previews' range 1-{top} (previews.max_active); set"
+                    f" routing.priority above {top}"
+                )
 
     @staticmethod
     def _check_routes(routes: list[Route]) -> None:
@@ -212,6 +229,9 @@ class EnvironmentConfig(Section):
     def service_stack_name(self, service: str) -> str:
         return f"{self.name}-service-{service}"
 
+    def preview_stack_name(self, preview: str) -> str:
+        return f"{self.name}-preview-{preview}"
+
     def placeholders(self) -> list[str]:
         """Fields that still hold demo placeholders (commands that reach AWS refuse them)."""
         found = []
@@ -223,4 +243,7 @@ class EnvironmentConfig(Section):
             found.append("load_balancer.certificate_arn")
         if PLACEHOLDER_ACCOUNT in self.registry.pull_accounts:
             found.append("registry.pull_accounts")
+        zone = self.load_balancer.preview_hosted_zone_id
+        if zone and set(zone[1:]) == {"0"}:  # Z000...: the demo's made-up zone
+            found.append("load_balancer.preview_hosted_zone_id")
         return found
