@@ -135,6 +135,9 @@ def build_app(
     for stack in built.stacks:
         for key, value in config.stack_tags.items():
             cdk.Tags.of(stack).add(key, value)
+            # The stack's own tags (cdk.json sets explicitStackTags, so Tags.of reaches only
+            # the resources): `destroy` and `preview list` find the environment's stacks by them.
+            stack.tags.set_tag(key, value)
     return built
 
 

@@ -41,7 +41,7 @@ from fargate_env.synth import synthesize
 # What UpdateSchedule would otherwise reset (it replaces the whole schedule).
 CARRIED_OVER = (
     "GroupName", "Description", "FlexibleTimeWindow", "Target", "State", "KmsKeyArn",
-    "StartDate", "EndDate",
+    "StartDate", "EndDate", "ActionAfterCompletion",
 )  # fmt: skip
 
 
@@ -202,7 +202,6 @@ def preview_extend(aws: Aws, name: str, ttl: str, *, now: datetime) -> datetime:
         Name=item.stack,
         ScheduleExpression=at_expression(expires),
         ScheduleExpressionTimezone="UTC",
-        ActionAfterCompletion=current.get("ActionAfterCompletion") or "DELETE",
         **update,
     )
     return expires

@@ -124,6 +124,7 @@ class PreviewStack(Stack):
         self.schedule = self._expiry(config.preview_stack_name(preview.name))
         for key, value in preview.tags().items():
             Tags.of(self).add(key, value)
+            self.tags.set_tag(key, value)  # the stack's own tags: what `preview list` reads
         CfnOutput(self, PREVIEW_URL, value=f"https://{previews.host(config, preview.name)}")
         CfnOutput(self, outputs.SERVICE_NAME, value=self.web.service.service_name)
         CfnOutput(self, outputs.TARGET_GROUP_ARN, value=self.web.target_group.target_group_arn)
@@ -131,8 +132,8 @@ class PreviewStack(Stack):
         CfnOutput(self, SCHEDULE_NAME, value=self.schedule.ref)
 
     def _expiry(self, schedule_name: str) -> scheduler.CfnSchedule:
-        """A one-time schedule at the expiry that calls DeleteStack on this stack, then
-        deletes itself."""
+        """A one-time schedule at the expiry that calls DeleteStack on this stack; the stack's
+        deletion removes the schedule with everything else."""
         role = iam.Role(
             self,
             "ExpiryRole",
@@ -190,8 +191,9 @@ class PreviewStack(Stack):
                 input=self.to_json_string({"StackName": self.stack_id}),
             ),
         )
-        # Not in this CDK version's CfnSchedule props; the resource type has it.
-        schedule.add_property_override("ActionAfterCompletion", "DELETE")
+        # No ActionAfterCompletion: CloudFormation's AWS::Scheduler::Schedule does not accept it
+        # (the API does; CDK's CfnSchedule and cfn-lint's schema have no such property, see
+        # aws/aws-cdk#27455), and it is not needed: deleting the stack deletes the schedule.
         # The role must be able to act by the time the schedule can fire.
         schedule.node.add_dependency(policy)
         return schedule
