@@ -213,8 +213,12 @@ def render_outcome(outcome: Any) -> None:
         console.print("fix the cause above, then run the same command again", highlight=False)
 
 
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _confirm(config: EnvironmentConfig, count: int) -> None:
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise UserError(
             "destroy asks for confirmation, and stdin is not a terminal: pass --yes to delete"
             " without asking"
