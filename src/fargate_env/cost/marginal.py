@@ -67,10 +67,12 @@ def probe_config(config: EnvironmentConfig, *, office_hours: bool) -> Environmen
     # The lowest free priority: no other rule can take the probe's requests first, and a
     # derived priority could collide with another service's explicit one.
     used = {route.priority for route in config.routes()}
+    # Previews hold 1..previews.max_active when they are on.
+    first = config.previews.max_active + 1 if config.load_balancer.preview_domain else 1
     clone["routing"] = {
         "path_patterns": [f"/{name}/*"],
         "host_headers": [],
-        "priority": next(p for p in range(1, RULE_PRIORITY_MAX) if p not in used),
+        "priority": next(p for p in range(first, RULE_PRIORITY_MAX) if p not in used),
         "default": False,
     }
     clone["schedule"] = ScheduleConfig().model_dump(mode="json") if office_hours else None
