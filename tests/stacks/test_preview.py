@@ -240,3 +240,11 @@ def test_every_stack_carries_the_environment_tags_as_stack_tags(built):
             tags = artifact["properties"]["tags"]
             assert tags["environment"] == "demo", name
             assert tags["managed-by"] == "fargate-env", name
+
+
+def test_an_http_only_environment_gets_the_record_but_no_certificate(synth):
+    synthesized = synth({"load_balancer": {"certificate_arn": None, "allow_http_only": True}})
+    tpl = synthesized.template("previews")
+    tpl.resource_count_is("AWS::CertificateManager::Certificate", 0)
+    tpl.resource_count_is("AWS::ElasticLoadBalancingV2::ListenerCertificate", 0)
+    tpl.resource_count_is("AWS::Route53::RecordSet", 1)

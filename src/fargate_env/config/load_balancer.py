@@ -83,8 +83,6 @@ class LoadBalancerConfig(Section):
             raise ValueError(
                 f"preview_domain {self.preview_domain!r} is not inside hosted zone {name!r}"
             )
-        if self.certificate_mode == "http-only":
-            raise ValueError("preview_domain needs HTTPS: previews get a wildcard certificate")
 
     @property
     def certificate_mode(self) -> Literal["imported", "dns-validated", "http-only"]:

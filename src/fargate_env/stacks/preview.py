@@ -2,7 +2,8 @@
 
 PreviewsStack ("<env>-previews", only with load_balancer.preview_domain): the wildcard
 certificate for *.<preview_domain> (DNS-validated in its zone) added to the shared HTTPS
-listener, and the wildcard alias record to the ALB. Created once, whatever number of previews.
+listener (none in an HTTP-only environment), and the wildcard alias record to the ALB.
+Created once, whatever number of previews.
 
 PreviewStack ("<env>-preview-<name>"): one more copy of a service (WebService on a sized-down
 ServiceConfig) behind a host-header rule, and an EventBridge Scheduler one-time schedule that
@@ -64,19 +65,21 @@ class PreviewsStack(Stack):
             zone_name=lb.preview_hosted_zone_name,
         )  # fmt: skip
         wildcard = f"*.{lb.preview_domain}"
-        self.certificate = acm.Certificate(
-            self,
-            "Certificate",
-            domain_name=wildcard,
-            validation=acm.CertificateValidation.from_dns(zone),
-        )
-        # An extra certificate on the listener: the ALB picks it by SNI for preview hosts.
-        elbv2.ApplicationListenerCertificate(
-            self,
-            "ListenerCertificate",
-            listener=listener,
-            certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
-        )
+        self.certificate: acm.Certificate | None = None
+        if lb.certificate_mode != "http-only":
+            self.certificate = acm.Certificate(
+                self,
+                "Certificate",
+                domain_name=wildcard,
+                validation=acm.CertificateValidation.from_dns(zone),
+            )
+            # An extra certificate on the listener: the ALB picks it by SNI for preview hosts.
+            elbv2.ApplicationListenerCertificate(
+                self,
+                "ListenerCertificate",
+                listener=listener,
+                certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
+            )
         route53.ARecord(
             self,
             "WildcardRecord",
@@ -125,7 +128,8 @@ class PreviewStack(Stack):
         for key, value in preview.tags().items():
             Tags.of(self).add(key, value)
             self.tags.set_tag(key, value)  # the stack's own tags: what `preview list` reads
-        CfnOutput(self, PREVIEW_URL, value=f"https://{previews.host(config, preview.name)}")
+        scheme = "http" if config.load_balancer.certificate_mode == "http-only" else "https"
+        CfnOutput(self, PREVIEW_URL, value=f"{scheme}://{previews.host(config, preview.name)}")
         CfnOutput(self, outputs.SERVICE_NAME, value=self.web.service.service_name)
         CfnOutput(self, outputs.TARGET_GROUP_ARN, value=self.web.target_group.target_group_arn)
         CfnOutput(self, outputs.LOG_GROUP_NAME, value=self.web.log_group.log_group_name)
