@@ -30,7 +30,12 @@ def real(**extra: Any) -> dict[str, Any]:
     """The demo in a concrete account with a certificate of that account."""
     return merge(
         demo_data(),
-        {"account": "123456789012", "load_balancer": {"certificate_arn": GOOD_ARN}, **extra},
+        {
+            "account": "123456789012",
+            # The demo's preview zone id is a placeholder too.
+            "load_balancer": {"certificate_arn": GOOD_ARN, "preview_hosted_zone_id": "Z0123ABC"},
+            **extra,
+        },
     )
 
 

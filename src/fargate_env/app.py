@@ -7,7 +7,8 @@ import os
 import re
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -15,10 +16,12 @@ import aws_cdk as cdk
 from fargate_env import outputs
 from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
 from fargate_env.errors import UserError
+from fargate_env.preview import Preview
 from fargate_env.stacks.alerts import AlertsStack
 from fargate_env.stacks.monitoring import MonitoringStack
 from fargate_env.stacks.network import NetworkStack
 from fargate_env.stacks.platform import PlatformStack
+from fargate_env.stacks.preview import PreviewsStack, PreviewStack, add_previews
 from fargate_env.stacks.registry import RegistryStack
 from fargate_env.stacks.service import ServiceStack
 
@@ -44,11 +47,16 @@ class EnvironmentApp:
     alerts: AlertsStack
     services: dict[str, ServiceStack]
     monitoring: MonitoringStack
+    # With load_balancer.preview_domain: the shared previews stack, and the previews asked for.
+    previews_shared: PreviewsStack | None = None
+    previews: dict[str, PreviewStack] = field(default_factory=dict)
 
     @property
     def stacks(self) -> list[cdk.Stack]:
         shared = [self.network, self.registry, self.platform, self.alerts]
-        return [*shared, *self.services.values(), self.monitoring]
+        extra = [self.previews_shared] if self.previews_shared else []
+        return [*shared, *self.services.values(), self.monitoring, *extra,
+                *self.previews.values()]  # fmt: skip
 
 
 def build_app(
@@ -56,9 +64,12 @@ def build_app(
     outdir: Path | str = "cdk.out",
     *,
     validation: bool = True,
+    previews: Sequence[Preview] = (),
 ) -> EnvironmentApp:
     """Wire all stacks of `config` into a new App writing to `outdir`.
 
+    `previews`: preview stacks to add (`synth --preview`, `preview up`); the shared previews
+    stack comes with load_balancer.preview_domain alone.
     `validation` is CDK's own template validation (about 3/4 of synth time: off in unit tests);
     cdk-nag is added by `compliance.apply_compliance` for `fargate-env check`.
     """
@@ -114,6 +125,10 @@ def build_app(
         services=[s.alarms for s in services.values()],
     )
     monitoring.add_stack_dependency(alerts)
+    previews_shared, preview_stacks = add_previews(
+        app, config=config, env=env, network=network, registry=registry, platform=platform,
+        previews_to_build=list(previews),
+    )  # fmt: skip
 
     built = EnvironmentApp(
         app=app,
@@ -123,10 +138,15 @@ def build_app(
         alerts=alerts,
         services=services,
         monitoring=monitoring,
+        previews_shared=previews_shared,
+        previews=preview_stacks,
     )
     for stack in built.stacks:
         for key, value in config.stack_tags.items():
             cdk.Tags.of(stack).add(key, value)
+            # The stack's own tags (cdk.json sets explicitStackTags, so Tags.of reaches only
+            # the resources): `destroy` and `preview list` find the environment's stacks by them.
+            stack.tags.set_tag(key, value)
     return built
 
 

@@ -22,6 +22,7 @@ from fargate_env.cli_support import (
 )
 from fargate_env.errors import UserError
 from fargate_env.local.cli import local_app
+from fargate_env.preview_cli import PreviewOption, destroy, offline_previews, preview_app
 
 app = typer.Typer(
     name="fargate-env",
@@ -32,31 +33,51 @@ app = typer.Typer(
 )
 
 
+# `synth` / `check --preview NAME --service S`: the preview's stack too, offline.
+PreviewServiceOption = Annotated[
+    str | None, typer.Option("--service", "-s", help="With --preview: the service to copy.")
+]
+
+
 @app.command()
 @user_errors
-def synth(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption = Path("cdk.out")):
+def synth(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: OutOption = Path("cdk.out"),
+    preview: PreviewOption = None,
+    service: PreviewServiceOption = None,
+):
     """Validate the config, synthesize every stack, print a summary."""
     from fargate_env.summary import render_summary
     from fargate_env.synth import refuse_foreign_directory, synthesize
 
     refuse_foreign_directory(out)
     config = load_env(env, env_file)
+    previews = offline_previews(config, preview, service)
     with console.status("synthesizing"):
-        stacks = synthesize(config, out)
+        stacks = synthesize(config, out, previews=previews)
     render_summary(console, config, stacks, out)
 
 
 @app.command()
 @user_errors
-def check(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption = Path("cdk.out")):
+def check(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: OutOption = Path("cdk.out"),
+    preview: PreviewOption = None,
+    service: PreviewServiceOption = None,
+):
     """Config validation + synth with CDK validation + cdk-nag + cfn-lint; exit 1 on findings."""
     from fargate_env.compliance import run_checks
     from fargate_env.synth import refuse_foreign_directory
 
     refuse_foreign_directory(out)
     config = load_env(env, env_file)
+    previews = offline_previews(config, preview, service)
     with console.status("synthesizing with cdk-nag and CDK validation, then cfn-lint"):
-        report = run_checks(config, out)
+        report = run_checks(config, out, previews)
     table = Table(title=f"checks: {config.name}")
     for column in ("gate", "findings", "result"):
         table.add_column(column)
@@ -71,6 +92,8 @@ def check(env: EnvOption = None, env_file: EnvFileOption = None, out: OutOption 
 
 
 app.add_typer(local_app, name="local")
+app.add_typer(preview_app, name="preview")
+app.command()(destroy)
 
 
 # --- cost and diagram ---

@@ -10,7 +10,7 @@ import fnmatch
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from fargate_env.app import build_app
 from fargate_env.config import EnvironmentConfig
+from fargate_env.preview import Preview
 from fargate_env.synth import StagedAssembly
 
 NAG_PLUGIN = "AwsSolutions"
@@ -134,14 +135,17 @@ WAIVERS: tuple[Waiver, ...] = (
         "AwsSolutions-ECS2",
         "The container's plain environment variables are non-secret settings (PORT, HEALTH_PATH,"
         " LOG_LEVEL, ...); every secret is injected by ECS from Secrets Manager or SSM.",
-        ("*-service-*/Web/TaskDefinition",),
+        ("*-service-*/Web/TaskDefinition", "*-preview-*/Web/TaskDefinition"),
     ),
     Waiver(
         "AwsSolutions-IAM5[Resource::*]",
         "The execution role's only '*' resource is ecr:GetAuthorizationToken, which has no"
         " resource-level permissions; every other statement names its repository, log group or"
         " secret (tests/stacks/test_service.py asserts the exact statements).",
-        ("*-service-*/Web/TaskDefinition/ExecutionRole/DefaultPolicy",),
+        (
+            "*-service-*/Web/TaskDefinition/ExecutionRole/DefaultPolicy",
+            "*-preview-*/Web/TaskDefinition/ExecutionRole/DefaultPolicy",
+        ),
     ),
     Waiver(
         "AwsSolutions-IAM5[Resource::*]",
@@ -157,7 +161,10 @@ WAIVERS: tuple[Waiver, ...] = (
         "AwsSolutions-IAM5[Resource::*]",
         "With ECS Exec on, the task role needs the four ssmmessages:*Channel actions, which have"
         " no resource-level permissions (ECS Exec documentation).",
-        ("*-service-*/Web/TaskDefinition/TaskRole/DefaultPolicy",),
+        (
+            "*-service-*/Web/TaskDefinition/TaskRole/DefaultPolicy",
+            "*-preview-*/Web/TaskDefinition/TaskRole/DefaultPolicy",
+        ),
         when=lambda c: any(s.enable_exec for s in c.services.values()),
     ),
 )
@@ -242,7 +249,9 @@ def _jsii_stderr_captured() -> Iterator[None]:
         sys.stderr = saved
 
 
-def run_checks(config: EnvironmentConfig, outdir: Path) -> CheckReport:
+def run_checks(
+    config: EnvironmentConfig, outdir: Path, previews: Sequence[Preview] = ()
+) -> CheckReport:
     """Synthesize with CDK validation and cdk-nag on, then cfn-lint the templates.
 
     The assembly replaces `outdir` only when every gate passes, so a failing check never
@@ -250,7 +259,7 @@ def run_checks(config: EnvironmentConfig, outdir: Path) -> CheckReport:
     """
     report = CheckReport()
     with StagedAssembly(outdir) as staged:
-        built = build_app(config, staged.path, validation=True)
+        built = build_app(config, staged.path, validation=True, previews=previews)
         report.waiver_count = apply_compliance(built.app, built.stacks, config)
         try:
             with _jsii_stderr_captured():

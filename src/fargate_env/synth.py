@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -18,6 +19,7 @@ from fargate_env.app import build_app
 from fargate_env.assembly import StackSummary, read_assembly
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
+from fargate_env.preview import Preview
 
 # What a cloud assembly directory holds: what `cdk synth` / `app.synth()` write, plus the
 # outputs file `cdk deploy --outputs-file` adds. Only a directory made of these may be replaced.
@@ -95,11 +97,18 @@ class StagedAssembly:
 
 
 def synthesize(
-    config: EnvironmentConfig, outdir: Path, *, validation: bool = True
+    config: EnvironmentConfig,
+    outdir: Path,
+    *,
+    validation: bool = True,
+    previews: Sequence[Preview] = (),
 ) -> list[StackSummary]:
     """Synthesize into a staging directory, then swap it into `outdir` only on success."""
     with StagedAssembly(outdir) as staged:
-        synth_app(build_app(config, staged.path, validation=validation).app, staged.path)
+        synth_app(
+            build_app(config, staged.path, validation=validation, previews=previews).app,
+            staged.path,
+        )
         staged.commit()
     return read_assembly(outdir)
 

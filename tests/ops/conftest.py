@@ -21,7 +21,11 @@ from tests.conftest import DEMO_TOML, demo_data, make_config, merge
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
 CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-4000-8000-000000000001"
-REAL = {"account": ACCOUNT, "load_balancer": {"certificate_arn": CERT}}
+ZONE = "Z0123456789ABCDEFGHIJ"  # instead of the demo's placeholder preview zone
+REAL = {
+    "account": ACCOUNT,
+    "load_balancer": {"certificate_arn": CERT, "preview_hosted_zone_id": ZONE},
+}
 
 
 # The demo environment's two services: `web` takes every request no rule matches, `api` /api.
@@ -77,6 +81,7 @@ def write_env_file(path: Path, overrides: dict | None = None) -> Path:
 def env_file(tmp_path: Path) -> Path:
     """demo.toml with the placeholders replaced: what a user's filled-in file looks like."""
     text = DEMO_TOML.read_text().replace("000000000000", ACCOUNT)
+    text = text.replace('"Z00000000000000000000"', f'"{ZONE}"')
     text = text.replace('region = "us-east-1"', f'region = "us-east-1"\naccount = "{ACCOUNT}"')
     path = tmp_path / "real.toml"
     path.write_text(text)

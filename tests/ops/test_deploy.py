@@ -192,7 +192,7 @@ def test_cli_refuses_placeholders(aws_credentials) -> None:
     result = cli.invoke(app, ["deploy", "--env", "demo"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "error: environment 'demo' still holds a demo placeholder in account (and 1 more): set"
+        "error: environment 'demo' still holds a demo placeholder in account (and 2 more): set"
         " your own value in its environments/*.toml before using AWS"
     ]
 

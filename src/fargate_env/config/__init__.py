@@ -34,6 +34,7 @@ from fargate_env.config.loading import (
 from fargate_env.config.monitoring import MonitoringConfig, ThresholdsConfig
 from fargate_env.config.network import FlowLogsConfig, NetworkConfig
 from fargate_env.config.ops import OpsConfig
+from fargate_env.config.previews import PreviewsConfig, format_ttl, parse_ttl
 from fargate_env.config.service import (
     CapacityConfig,
     HealthCheckConfig,
@@ -65,6 +66,7 @@ __all__ = [
     "MonitoringConfig",
     "NetworkConfig",
     "OpsConfig",
+    "PreviewsConfig",
     "RegistryConfig",
     "Route",
     "RoutingConfig",
@@ -73,8 +75,10 @@ __all__ = [
     "ServiceConfig",
     "ThresholdsConfig",
     "UsageAssumptions",
+    "format_ttl",
     "load_config",
     "parse_config",
+    "parse_ttl",
     "resolve_env_path",
     "select_service",
 ]

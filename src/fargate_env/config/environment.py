@@ -26,6 +26,7 @@ from fargate_env.config.load_balancer import LoadBalancerConfig
 from fargate_env.config.monitoring import MonitoringConfig
 from fargate_env.config.network import NetworkConfig
 from fargate_env.config.ops import OpsConfig
+from fargate_env.config.previews import PreviewsConfig
 from fargate_env.config.service import DEFAULT_RULE_PRIORITY, ServiceConfig
 from fargate_env.config.types import (
     AccountId,
@@ -106,6 +107,7 @@ class EnvironmentConfig(Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     cost: CostConfig = CostConfig()
     ops: OpsConfig = OpsConfig()
+    previews: PreviewsConfig = PreviewsConfig()
 
     @field_validator("services")
     @classmethod
@@ -149,6 +151,7 @@ class EnvironmentConfig(Section):
         for name, svc in self.services.items():
             self._check_deployment(name, svc)
         self._check_routes(self.routes() + self.test_routes())
+        self._check_preview_priorities()
         if self.load_balancer.is_cloudfront:
             self._check_cloudfront()
         self._check_arns()
@@ -285,6 +288,20 @@ class EnvironmentConfig(Section):
                 f" AWS allows at most {TAGS_PER_RESOURCE} per resource"
             )
 
+    def _check_preview_priorities(self) -> None:
+        """Previews take listener-rule priorities 1..previews.max_active, ahead of every
+        service rule, so no service's path rule can take a preview host's requests."""
+        if not self.load_balancer.preview_domain:
+            return
+        top = self.previews.max_active
+        for route in self.routes():
+            if route.priority <= top:
+                raise ValueError(
+                    f"services.{route.service}: listener-rule priority {route.priority} is in"
+                    f" the previews' range 1-{top} (previews.max_active); set"
+                    f" routing.priority above {top}"
+                )
+
     @staticmethod
     def _check_routes(routes: list[Route]) -> None:
         if len(routes) > ALB_RULES:
@@ -401,6 +418,9 @@ class EnvironmentConfig(Section):
     def service_stack_name(self, service: str) -> str:
         return f"{self.name}-service-{service}"
 
+    def preview_stack_name(self, preview: str) -> str:
+        return f"{self.name}-preview-{preview}"
+
     def placeholders(self) -> list[str]:
         """Fields that still hold demo placeholders (commands that reach AWS refuse them)."""
         found = []
@@ -412,4 +432,7 @@ class EnvironmentConfig(Section):
             found.append("load_balancer.certificate_arn")
         if PLACEHOLDER_ACCOUNT in self.registry.pull_accounts:
             found.append("registry.pull_accounts")
+        zone = self.load_balancer.preview_hosted_zone_id
+        if zone and set(zone[1:]) == {"0"}:  # Z000...: the demo's made-up zone
+            found.append("load_balancer.preview_hosted_zone_id")
         return found

@@ -59,6 +59,11 @@ class LoadBalancerConfig(Section):
     idle_timeout_seconds: Annotated[int, between(1, 4000)] = 60
     deletion_protection: bool = False
     access_logs: AccessLogsConfig = AccessLogsConfig()
+    # Previews answer on <name>.<preview_domain>: a wildcard certificate and a wildcard alias
+    # record in this zone (unset: no previews, nothing created).
+    preview_domain: DomainName | None = None
+    preview_hosted_zone_id: HostedZoneId | None = None
+    preview_hosted_zone_name: DomainName | None = None
 
     @model_validator(mode="after")
     def _certificate_mode(self) -> LoadBalancerConfig:
@@ -101,6 +106,7 @@ class LoadBalancerConfig(Section):
                 "needs certificate_arn, or domain_name + hosted_zone_id + hosted_zone_name,"
                 " or allow_http_only = true for an unencrypted HTTP-only environment"
             )
+        self._check_previews()
         return self
 
     def _cloudfront_certificate(self) -> None:
@@ -122,6 +128,23 @@ class LoadBalancerConfig(Section):
                     'certificate_arn: with edge = "cloudfront" it needs domain_name (the name'
                     " the certificate covers); without a domain no certificate is needed"
                 )
+
+    def _check_previews(self) -> None:
+        zone = (self.preview_hosted_zone_id, self.preview_hosted_zone_name)
+        if not self.preview_domain:
+            if any(zone):
+                raise ValueError("preview_hosted_zone_* set without preview_domain")
+            return
+        if not all(zone):
+            raise ValueError(
+                "preview_domain needs preview_hosted_zone_id and preview_hosted_zone_name"
+                " (the Route 53 zone its wildcard record and certificate validation go in)"
+            )
+        name = self.preview_hosted_zone_name
+        if not (self.preview_domain == name or self.preview_domain.endswith(f".{name}")):
+            raise ValueError(
+                f"preview_domain {self.preview_domain!r} is not inside hosted zone {name!r}"
+            )
 
     @property
     def is_cloudfront(self) -> bool:

@@ -33,3 +33,6 @@ class OpsConfig(Section):
     rightsize_headroom_percent: int = Field(70, ge=10, le=95)
     rightsize_period_seconds: Literal[60, 300, 3600] = 300
     rightsize_min_datapoints: int = Field(288, ge=1, le=100_000)
+    # destroy / preview down: how long one stack's deletion may take before the command gives
+    # up waiting (ECS services drain, ALBs and NAT gateways take minutes to go).
+    stack_delete_timeout_seconds: int = Field(3600, ge=60, le=14_400)

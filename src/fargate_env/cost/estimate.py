@@ -67,6 +67,7 @@ FREE: dict[str, str] = {
     "AWS::Budgets::Budget": "cost budgets without actions are free",
     "AWS::Logs::ResourcePolicy": "no charge",
     "AWS::Events::Rule": "rules on AWS service events (default bus) are free",
+    "AWS::Scheduler::Schedule": "a preview's one invocation (14M a month are free)",
 }
 
 

@@ -67,17 +67,19 @@ def probe_config(config: EnvironmentConfig, *, office_hours: bool) -> Environmen
     # The lowest free priority: no other rule can take the probe's requests first, and a
     # derived priority could collide with another service's explicit one.
     used = {route.priority for route in config.routes() + config.test_routes()}
+    # Previews hold 1..previews.max_active when they are on.
+    start = config.previews.max_active + 1 if config.load_balancer.preview_domain else 1
     # A traffic-shifting clone also needs its test rule's priority, just below its own.
     shifts = config.services[template].deployment.shifts_traffic
     first = next(
-        p for p in range(1, RULE_PRIORITY_MAX - 1) if p not in used and (p + 1 not in used)
+        p for p in range(start, RULE_PRIORITY_MAX - 1) if p not in used and (p + 1 not in used)
     )
     clone["routing"] = {
         "path_patterns": [f"/{name}/*"],
         "host_headers": [],
         "priority": first + 1
         if shifts
-        else next(p for p in range(1, RULE_PRIORITY_MAX) if p not in used),
+        else next(p for p in range(start, RULE_PRIORITY_MAX) if p not in used),
         "default": False,
     }
     if shifts:

@@ -11,6 +11,12 @@ from fargate_env.config import EnvironmentConfig
 from fargate_env.cost.compare import compare as compare_profiles
 from fargate_env.cost.compare import current_bill
 from fargate_env.cost.marginal import marginal_service
+from fargate_env.cost.preview import (
+    GOAL_USD_PER_DAY,
+    PreviewCost,
+    add_expected_previews,
+    preview_cost,
+)
 from fargate_env.cost.report import comparison_json, render_bill, render_comparison
 
 
@@ -21,7 +27,12 @@ def run_cost(
     budget = config.cost.monthly_budget_usd
     if as_json:
         bill = current_bill(config)
+        preview = preview_cost(config, bill)
+        if preview is not None:
+            add_expected_previews(bill, preview)
         payload = bill.to_json()
+        if preview is not None:
+            payload.update(preview.to_json())
         payload["monthly_budget_usd"] = budget
         payload.update(marginal_service(config, bill).to_json())
         if compare:
@@ -32,8 +43,13 @@ def run_cost(
             bill = current_bill(config)
         with out.status("synthesizing and pricing one more service"):
             marginal = marginal_service(config, bill)
+        with out.status("synthesizing and pricing one preview"):
+            preview = preview_cost(config, bill)
+        if preview is not None:
+            add_expected_previews(bill, preview)
         title = f"{config.name} ({bill.region}): monthly estimate, USD"
         render_bill(out, bill, title, budget, marginal)
+        render_preview(out, preview)
         if compare:
             with out.status("synthesizing profile variants") as status:
                 comparison = compare_profiles(
@@ -50,3 +66,17 @@ def run_cost(
         )
         return False
     return True
+
+
+def render_preview(out: Console, preview: PreviewCost | None) -> None:
+    if preview is None:
+        out.print("previews: off (load_balancer.preview_domain unset)")
+        return
+    verdict = "[green]met[/]" if preview.met else "[red]not met[/]"
+    out.print(
+        f"one preview of {preview.service} ({preview.description}), synthesized:"
+        f" ${preview.monthly_usd:.2f}/month alive, ${preview.per_day_usd:.3f}/day"
+        f" (goal <= ${GOAL_USD_PER_DAY:.2f}/day: {verdict}); previews.expected_active ="
+        f" {preview.expected_active} in the total",
+        highlight=False,
+    )

@@ -1,0 +1,51 @@
+"""`fargate-env cost`: one preview priced from its synthesized stack, per month and per day;
+previews.expected_active previews added to the bill."""
+
+from __future__ import annotations
+
+import pytest
+
+from fargate_env.cost.compare import current_bill
+from fargate_env.cost.preview import DAYS_PER_MONTH, add_expected_previews, preview_cost
+from tests.conftest import make_config
+from tests.stacks.test_preview import NO_PREVIEWS
+
+# By hand from cost/prices.py: Spot x86 0.25 x $0.01244323 + 0.5 x $0.00136649 per hour x 730 h,
+# + 1 GB/month of logs ingested x $0.50 + 3 days of it kept x $0.03.
+TASK = (0.25 * 0.01244323 + 0.5 * 0.00136649) * 730
+LOGS = 0.5 + 1 * 3 / (365 / 12) * 0.03
+
+
+@pytest.fixture(scope="module")
+def priced():
+    config = make_config()
+    bill = current_bill(config)
+    return config, bill, preview_cost(config, bill)
+
+
+def test_one_preview_costs_its_task_and_its_logs_only(priced):
+    _, _, cost = priced
+    assert cost.service == "web"
+    assert cost.monthly_usd == pytest.approx(TASK + LOGS, abs=0.005)
+    assert cost.per_day_usd == pytest.approx((TASK + LOGS) / DAYS_PER_MONTH, abs=0.0002)
+    # $0.108/day: the task alone is $0.091; the 1 GB/month log assumption breaks the goal.
+    assert not cost.met
+    assert cost.to_json()["preview"]["per_day_usd"] == pytest.approx(0.1076, abs=0.0002)
+
+
+def test_expected_active_previews_are_added_to_the_bill(priced):
+    config, bill, cost = priced
+    before = bill.total
+    assert config.previews.expected_active == 0
+    add_expected_previews(bill, cost)  # 0: nothing added
+    assert bill.total == before
+    cost.expected_active = 2
+    add_expected_previews(bill, cost)
+    assert bill.total == pytest.approx(before + 2 * cost.monthly_usd, abs=0.01)
+    assert bill.lines[-1].stack == "previews (assumed)"
+    assert bill.assumptions["previews_expected_active"] == 2
+
+
+def test_without_previews_nothing_is_priced():
+    config = make_config(NO_PREVIEWS)
+    assert preview_cost(config, current_bill(config)) is None
