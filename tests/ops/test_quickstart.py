@@ -67,9 +67,10 @@ def test_cli_prints_the_account_it_took(moto) -> None:
 
 def test_other_placeholders_are_still_refused_before_any_call(aws_credentials) -> None:
     demo = load_config(ROOT / "environments" / "demo.toml")
-    assert not account_from_credentials(demo)  # demo also holds a placeholder certificate
+    # The demo also holds a placeholder certificate and preview zone.
+    assert not account_from_credentials(demo)
     result = cli.invoke(app, ["deploy", "--env", "demo"])
-    assert result.exit_code == 2 and "demo placeholder in account (and 1 more)" in result.output
+    assert result.exit_code == 2 and "demo placeholder in account (and 2 more)" in result.output
 
 
 def test_verify_uses_the_distributions_https_url(moto) -> None:
