@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICE_STACK_MARK = "-service-"
+PREVIEW_STACK_MARK = "-preview-"
 
 
 @dataclass
@@ -26,6 +27,11 @@ class StackSummary:
         """The service this stack holds ("<env>-service-<name>"), None for a shared stack."""
         _, mark, name = self.name.partition(SERVICE_STACK_MARK)
         return name if mark else None
+
+    @property
+    def is_preview(self) -> bool:
+        """A preview's own stack ("<env>-preview-<name>"; not the shared "<env>-previews")."""
+        return PREVIEW_STACK_MARK in self.name
 
     def of_type(self, rtype: str) -> dict[str, dict]:
         return {k: v for k, v in self.resources.items() if v["Type"] == rtype}

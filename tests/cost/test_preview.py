@@ -11,9 +11,10 @@ from tests.conftest import make_config
 from tests.stacks.test_preview import NO_PREVIEWS
 
 # By hand from cost/prices.py: Spot x86 0.25 x $0.01244323 + 0.5 x $0.00136649 per hour x 730 h,
-# + 1 GB/month of logs ingested x $0.50 + 3 days of it kept x $0.03.
+# + the preview log assumption (0.1 GB/month) ingested x $0.50 + 3 days of it kept x $0.03.
 TASK = (0.25 * 0.01244323 + 0.5 * 0.00136649) * 730
-LOGS = 0.5 + 1 * 3 / (365 / 12) * 0.03
+PREVIEW_LOG_GB = 0.1
+LOGS = PREVIEW_LOG_GB * (0.5 + 3 / (365 / 12) * 0.03)
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +29,20 @@ def test_one_preview_costs_its_task_and_its_logs_only(priced):
     assert cost.service == "web"
     assert cost.monthly_usd == pytest.approx(TASK + LOGS, abs=0.005)
     assert cost.per_day_usd == pytest.approx((TASK + LOGS) / DAYS_PER_MONTH, abs=0.0002)
-    # $0.108/day: the task alone is $0.091; the 1 GB/month log assumption breaks the goal.
-    assert not cost.met
-    assert cost.to_json()["preview"]["per_day_usd"] == pytest.approx(0.1076, abs=0.0002)
+    # $0.093/day: the task is $0.091, its logs (cost.usage.preview_log_ingest_gb_month) $0.002.
+    assert cost.met
+    assert cost.to_json()["preview"]["per_day_usd"] == pytest.approx(0.0928, abs=0.0002)
+
+
+def test_the_preview_log_assumption_prices_the_preview_alone(priced):
+    _, bill, cost = priced
+    more = make_config({"cost": {"usage": {"preview_log_ingest_gb_month": 1.0}}})
+    heavier = preview_cost(more, current_bill(more))
+    assert heavier.monthly_usd - cost.monthly_usd == pytest.approx(
+        0.9 * (0.5 + 3 / (365 / 12) * 0.03), abs=0.005
+    )
+    # The services' own bill does not move with it.
+    assert current_bill(more).total == bill.total
 
 
 def test_expected_active_previews_are_added_to_the_bill(priced):

@@ -12,6 +12,9 @@ class UsageAssumptions(Section):
 
     # Per service (per application log group): one more service ingests this much more.
     log_ingest_gb_month: float = Field(1.0, ge=0)
+    # A preview is a review copy a few people open for a day or two (its probes are not
+    # logged): a tenth of a service's logs.
+    preview_log_ingest_gb_month: float = Field(0.1, ge=0)
     # Stored GB of a log group that never expires; with a retention, cost derives it from ingest.
     log_stored_gb: float = Field(1.0, ge=0)
     flow_log_ingest_gb_month: float = Field(0.5, ge=0)

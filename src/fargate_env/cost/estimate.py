@@ -171,6 +171,8 @@ class _Ctx:
     bill: Bill
     # The service whose stack this is (None for a shared stack).
     service: str | None = None
+    # A preview's own stack: its log assumption is a preview's.
+    is_preview: bool = False
 
     def line(
         self,
@@ -481,7 +483,12 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     # usage.log_ingest_gb_month is per application log group (one per service) running all
     # month; a service's tasks only log while they run, so a schedule scales it down.
     share, share_note = (1.0, "") if flow else _running_share(ctx, rid)
-    ingest = ctx.usage.flow_log_ingest_gb_month if flow else ctx.usage.log_ingest_gb_month * share
+    if flow:
+        ingest = ctx.usage.flow_log_ingest_gb_month
+    elif ctx.is_preview:
+        ingest = ctx.usage.preview_log_ingest_gb_month * share
+    else:
+        ingest = ctx.usage.log_ingest_gb_month * share
     days = _props(res).get("RetentionInDays")
     if days:
         stored = ingest * int(days) / DAYS_PER_MONTH
@@ -702,7 +709,16 @@ def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -
         },
     )
     for stack in stacks:
-        ctx = _Ctx(stack.name, stack.resources, stacks, prices, usage, bill, stack.service)
+        ctx = _Ctx(
+            stack.name,
+            stack.resources,
+            stacks,
+            prices,
+            usage,
+            bill,
+            stack.service,
+            stack.is_preview,
+        )
         for rid, res in stack.resources.items():
             rtype = res["Type"]
             if rtype in HANDLERS:
