@@ -184,12 +184,13 @@ def test_list_reads_previews_by_stack_tags_with_expiry_and_cost(moto, env_file):
         ("pr-2", "api", 2),
     ]
     assert found[0].expires == NOW + timedelta(hours=48)
-    # 1 GB/month ingested x $0.50 + 3 days' worth kept x $0.03.
-    assert found[0].monthly_usd == pytest.approx(0.5 + 3 / (365 / 12) * 0.03)
+    # The preview log assumption (0.1 GB/month) ingested x $0.50 + 3 days' worth kept x $0.03.
+    gb = config.cost.usage.preview_log_ingest_gb_month
+    assert found[0].monthly_usd == pytest.approx(gb * (0.5 + 3 / (365 / 12) * 0.03))
     result = cli.invoke(app, ["preview", "list", "--env-file", str(env_file)], terminal_width=80)
     assert result.exit_code == 0, result.output
     assert "pr-1" in result.output and "pr-2" in result.output and "pr-3" not in result.output
-    assert "01-04 03:00" in result.output and "0.50" in result.output
+    assert "01-04 03:00" in result.output and "0.05" in result.output
     assert max(len(line) for line in result.output.splitlines()) <= 80
 
 

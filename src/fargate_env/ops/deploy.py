@@ -68,10 +68,15 @@ def stack_targets(config: EnvironmentConfig, only: str | None, service: str | No
 def cdk_command(
     config: EnvironmentConfig, outdir: Path, only: str | None, service: str | None = None
 ) -> list[str]:
+    return cdk_deploy(outdir, stack_targets(config, only, service))
+
+
+def cdk_deploy(outdir: Path, targets: list[str]) -> list[str]:
+    """`cdk deploy` of `targets` from the assembly in `outdir` (flags: the module docstring)."""
     return [
         "npx", "--no-install", "cdk", "deploy",
         "--app", str(outdir),
-        *stack_targets(config, only, service),
+        *targets,
         "--require-approval", "never",
         "--progress", "events",
         "--outputs-file", str(outdir / "outputs.json"),

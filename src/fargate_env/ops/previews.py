@@ -23,7 +23,7 @@ from fargate_env.assembly import StackSummary
 from fargate_env.cost.estimate import estimate
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call, refuse_placeholders
-from fargate_env.ops.deploy import ensure_image, with_image_tag
+from fargate_env.ops.deploy import cdk_deploy, ensure_image, with_image_tag
 from fargate_env.ops.destroy import Outcome, Plan, Stage, delete_stages, our_stacks
 from fargate_env.ops.runner import Runner, run
 from fargate_env.preview import (
@@ -120,17 +120,6 @@ def free_priority(aws: Aws, existing: list[Deployed], name: str) -> int:
     return next(p for p in range(1, limit + 1) if p not in taken)
 
 
-def up_command(config_name: str, outdir: Path, stacks: list[str]) -> list[str]:
-    return [
-        "npx", "--no-install", "cdk", "deploy",
-        "--app", str(outdir),
-        *stacks, "--exclusively",
-        "--require-approval", "never",
-        "--progress", "events",
-        "--outputs-file", str(outdir / "outputs.json"),
-    ]  # fmt: skip
-
-
 def preview_up(
     aws: Aws,
     name: str,
@@ -174,7 +163,7 @@ def preview_up(
     synthesize(config, outdir, validation=validation, previews=[preview])
     parts = (outputs.NETWORK, outputs.REGISTRY, outputs.PLATFORM, PREVIEWS)
     stacks = [config.stack_name(p) for p in parts] + [config.preview_stack_name(name)]
-    return preview, runner(up_command(config.name, outdir, stacks), cwd=PROJECT_ROOT)
+    return preview, runner(cdk_deploy(outdir, [*stacks, "--exclusively"]), cwd=PROJECT_ROOT)
 
 
 def preview_extend(aws: Aws, name: str, ttl: str, *, now: datetime) -> datetime:
