@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fargate_env.local.instances import LocalError, http_status
+from fargate_env.local.instances import LocalError, wait_ready
 from fargate_env.local.templates import TaskTemplate
 
 LABEL = "fargate-env.local"
@@ -199,17 +199,7 @@ class ContainerTask:
 
     def wait_ready(self, path: str = "/ready", timeout: float = 10.0) -> float:
         """Seconds from `docker run` until `path` answers 200."""
-        deadline = self.started_at + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise LocalError(
-                    f"{self.name} exited with code {self._exit_code} during"
-                    f" start-up; see {self.log_path}"
-                )
-            if http_status(self.url + path, timeout=0.5) == 200:
-                return time.monotonic() - self.started_at
-            time.sleep(0.02)
-        raise LocalError(f"{self.name} not ready on port {self.port} after {timeout:g} s")
+        return wait_ready(self, path, timeout)
 
     def terminate(self, timeout: float) -> int | None:
         """`docker stop` (SIGTERM, SIGKILL after `timeout` s); the exit code."""

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from fargate_env.errors import UserError
 from fargate_env.local.cgroup import Capper, Cgroup
@@ -48,6 +49,39 @@ def http_status(url: str, timeout: float = 1.0) -> int | None:
         return None
 
 
+class Task(Protocol):
+    """What a running task is to the rehearsal, as a process or as a container."""
+
+    name: str
+    port: int
+    log_path: Path
+    started_at: float
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def exit_code(self) -> int | None: ...
+
+    def alive(self) -> bool: ...
+
+
+def wait_ready(task: Task, path: str, timeout: float) -> float:
+    """Seconds from the task's start until `path` answers 200; LocalError if it dies first or
+    `timeout` s pass."""
+    deadline = task.started_at + timeout
+    while time.monotonic() < deadline:
+        if not task.alive():
+            raise LocalError(
+                f"{task.name} exited with code {task.exit_code} during start-up;"
+                f" see {task.log_path}"
+            )
+        if http_status(task.url + path, timeout=0.5) == 200:
+            return time.monotonic() - task.started_at
+        time.sleep(0.02)
+    raise LocalError(f"{task.name} not ready on port {task.port} after {timeout:g} s")
+
+
 @dataclass
 class Instance:
     """One running service process (a "task")."""
@@ -77,17 +111,7 @@ class Instance:
 
     def wait_ready(self, path: str = "/ready", timeout: float = 10.0) -> float:
         """Seconds from spawn until `path` answers 200; LocalError if it dies or times out."""
-        deadline = self.started_at + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise LocalError(
-                    f"{self.name} exited with code {self.proc.returncode} during start-up;"
-                    f" see {self.log_path}"
-                )
-            if http_status(self.url + path, timeout=0.5) == 200:
-                return time.monotonic() - self.started_at
-            time.sleep(0.02)
-        raise LocalError(f"{self.name} not ready on port {self.port} after {timeout:g} s")
+        return wait_ready(self, path, timeout)
 
     def terminate(self, timeout: float) -> int | None:
         """SIGTERM and wait up to `timeout` s; returns the exit code (None: still running)."""
