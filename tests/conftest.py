@@ -26,6 +26,15 @@ DEMO_TOML = ROOT / "environments" / "demo.toml"
 WEB = "web"
 
 
+# The CloudFront edge, without the demo's preview domain (previews need the ALB edge).
+CLOUDFRONT_EDGE = {
+    "edge": "cloudfront",
+    "preview_domain": None,
+    "preview_hosted_zone_id": None,
+    "preview_hosted_zone_name": None,
+}
+
+
 def web(**section) -> dict:
     """Overrides for the demo's `web` service."""
     return {"services": {WEB: section}}

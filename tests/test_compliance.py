@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from fargate_env import compliance
 from fargate_env.cli import app
-from tests.conftest import make_config
+from tests.conftest import CLOUDFRONT_EDGE, make_config
 
 runner = CliRunner()
 
@@ -177,7 +177,7 @@ def test_cloudfront_waivers_are_each_needed_and_reasoned(tmp_path, monkeypatch):
 def test_cloudfront_with_domain_needs_no_tls_waiver(tmp_path):
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000"
     config = make_config(
-        {"load_balancer": {"edge": "cloudfront", "certificate_arn": arn,
+        {"load_balancer": {**CLOUDFRONT_EDGE, "certificate_arn": arn,
                            "domain_name": "app.example.com"}}
     )  # fmt: skip
     assert not compliance.waivers_for(config, "AwsSolutions-CFR4")

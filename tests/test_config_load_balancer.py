@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fargate_env.cli import app
-from tests.conftest import demo_data, make_config, merge
+from tests.conftest import CLOUDFRONT_EDGE, demo_data, make_config, merge
 
 runner = CliRunner()
 GOOD_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000"
@@ -177,40 +177,45 @@ BAD = [
         {LB: {"access_logs": {"expiry_days": 0}}},
         ["load_balancer.access_logs.expiry_days"],
     ),
+    (
+        "cloudfront-with-previews",
+        {LB: {"edge": "cloudfront", "certificate_arn": None}},  # the demo's preview_domain stays
+        ["load_balancer.preview_domain", 'edge = "cloudfront"', "remove preview_domain"],
+    ),
     ("edge-unknown", {LB: {"edge": "nginx"}}, ["load_balancer.edge", "'alb' or 'cloudfront'"]),
     (
         "cloudfront-certificate-not-us-east-1",
-        {LB: {"edge": "cloudfront", "certificate_arn": EU_ARN, "domain_name": "a.example.com"}},
+        {LB: {**CLOUDFRONT_EDGE, "certificate_arn": EU_ARN, "domain_name": "a.example.com"}},
         ["load_balancer", "certificate_arn", "us-east-1 only", "eu-west-1"],
     ),
     (
         "cloudfront-certificate-without-domain",
-        {LB: {"edge": "cloudfront"}},
+        {LB: {**CLOUDFRONT_EDGE}},
         ["load_balancer", "certificate_arn", "needs domain_name"],
     ),
     (
         "cloudfront-http-only",
-        {LB: {"edge": "cloudfront", "certificate_arn": None, "allow_http_only": True}},
+        {LB: {**CLOUDFRONT_EDGE, "certificate_arn": None, "allow_http_only": True}},
         ["load_balancer", "allow_http_only", "always serves HTTPS"],
     ),
     (
         "cloudfront-dns-validated-outside-us-east-1",
         {
             "region": "eu-west-1",
-            LB: {"edge": "cloudfront", "certificate_arn": None, **DNS_FIELDS},
+            LB: {**CLOUDFRONT_EDGE, "certificate_arn": None, **DNS_FIELDS},
         },
         ["load_balancer.domain_name", "us-east-1", "eu-west-1", "certificate_arn"],
     ),
     (
         "cloudfront-region-without-prefix-list",
-        {"region": "ap-south-2", LB: {"edge": "cloudfront", "certificate_arn": None}},
+        {"region": "ap-south-2", LB: {**CLOUDFRONT_EDGE, "certificate_arn": None}},
         ["load_balancer.cloudfront.origin_prefix_list_id", "ap-south-2"],
     ),
     (
         "cloudfront-bad-prefix-list-id",
         {
             LB: {
-                "edge": "cloudfront",
+                **CLOUDFRONT_EDGE,
                 "certificate_arn": None,
                 "cloudfront": {"origin_prefix_list_id": "sg-123"},
             }
@@ -219,13 +224,13 @@ BAD = [
     ),
     (
         "cloudfront-govcloud",
-        {"region": "us-gov-west-1", LB: {"edge": "cloudfront", "certificate_arn": None}},
+        {"region": "us-gov-west-1", LB: {**CLOUDFRONT_EDGE, "certificate_arn": None}},
         ["load_balancer.edge", "us-gov-west-1"],
     ),
     (
         "cloudfront-host-route-without-domain",
         {
-            LB: {"edge": "cloudfront", "certificate_arn": None},
+            LB: {**CLOUDFRONT_EDGE, "certificate_arn": None},
             "services": {"api": {"routing": {"host_headers": ["api.example.com"]}}},
         },
         ["services.api.routing.host_headers", "domain_name", "route by path"],
@@ -233,7 +238,7 @@ BAD = [
     (
         "cloudfront-host-route-other-than-domain",
         {
-            LB: {"edge": "cloudfront", "certificate_arn": None, **DNS_FIELDS},
+            LB: {**CLOUDFRONT_EDGE, "certificate_arn": None, **DNS_FIELDS},
             "services": {"api": {"routing": {"host_headers": ["api.example.com"]}}},
         },
         ["services.api.routing.host_headers", "'api.example.com'", "app.example.com"],
@@ -283,7 +288,7 @@ def test_http_only_needs_the_explicit_flag():
 
 
 def test_cloudfront_without_certificate_is_valid_and_needs_none():
-    config = make_config({LB: {"edge": "cloudfront", "certificate_arn": None}})
+    config = make_config({LB: {**CLOUDFRONT_EDGE, "certificate_arn": None}})
     assert config.load_balancer.certificate_mode == "cloudfront-default"
     assert config.alb_in_private_subnets
     assert config.origin_prefix_list_id == "pl-3b927c52"
@@ -292,7 +297,7 @@ def test_cloudfront_without_certificate_is_valid_and_needs_none():
 def test_cloudfront_with_public_egress_is_valid():
     # The internal ALB gets isolated private subnets (tests/stacks/test_edge.py).
     config = make_config(
-        {"network": {"egress": "public"}, LB: {"edge": "cloudfront", "certificate_arn": None}}
+        {"network": {"egress": "public"}, LB: {**CLOUDFRONT_EDGE, "certificate_arn": None}}
     )
     assert config.network.egress == "public" and config.alb_in_private_subnets
 
@@ -300,7 +305,7 @@ def test_cloudfront_with_public_egress_is_valid():
 def test_cloudfront_host_route_on_its_domain_is_valid():
     config = make_config(
         {
-            LB: {"edge": "cloudfront", "certificate_arn": None, **DNS_FIELDS},
+            LB: {**CLOUDFRONT_EDGE, "certificate_arn": None, **DNS_FIELDS},
             "services": {"api": {"routing": {"host_headers": ["*.example.com"]}}},
         }
     )

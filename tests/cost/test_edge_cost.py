@@ -16,6 +16,7 @@ from fargate_env.cost.compare import Variant, compare, has_essentials, variant_c
 from fargate_env.cost.prices import CLOUDFRONT_FREE_REQUESTS, CLOUDFRONT_FREE_TRANSFER_GB
 from fargate_env.cost.report import GOAL_USD
 from fargate_env.synth import read_assembly
+from tests.conftest import CLOUDFRONT_EDGE
 from tests.cost.test_estimate import (
     LEAN,
     OFFICE,
@@ -30,7 +31,7 @@ from tests.cost.test_estimate import (
 )
 
 runner = CliRunner()
-CF = {"load_balancer": {"edge": "cloudfront", "certificate_arn": None}}
+CF = {"load_balancer": {**CLOUDFRONT_EDGE, "certificate_arn": None}}
 CF_LEAN_ONE = {**one_service(LEAN), **CF}
 CF_PLAN = {**PLAN, **CF}
 

@@ -11,6 +11,7 @@ from fargate_env import outputs
 from fargate_env.config.limits import CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS
 from fargate_env.summary import edge_notes, render_summary
 from fargate_env.synth import read_assembly
+from tests.conftest import CLOUDFRONT_EDGE
 
 LB = "platform"
 ALB_TYPE = "AWS::ElasticLoadBalancingV2::LoadBalancer"
@@ -24,12 +25,12 @@ US_EAST_1_ARN = (
 )
 
 # No domain: the distribution's own name and certificate; the demo's certificate is dropped.
-CF = {"load_balancer": {"edge": "cloudfront", "certificate_arn": None}}
+CF = {"load_balancer": {**CLOUDFRONT_EDGE, "certificate_arn": None}}
 CF_PUBLIC = {**CF, "network": {"egress": "public"}}
 CF_NAT_INSTANCE = {**CF, "network": {"egress": "nat-instance"}}
 CF_DNS = {
     "load_balancer": {
-        "edge": "cloudfront",
+        **CLOUDFRONT_EDGE,
         "certificate_arn": None,
         "domain_name": "app.example.com",
         "hosted_zone_id": "Z0123456789ABC",
@@ -39,7 +40,7 @@ CF_DNS = {
 }
 CF_IMPORTED = {
     "load_balancer": {
-        "edge": "cloudfront",
+        **CLOUDFRONT_EDGE,
         "certificate_arn": US_EAST_1_ARN,
         "domain_name": "app.example.com",
     }

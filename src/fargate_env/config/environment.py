@@ -168,6 +168,14 @@ class EnvironmentConfig(Section):
     def _check_cloudfront(self) -> None:
         """What a CloudFront VPC origin in front of an internal ALB needs of the rest."""
         lb = self.load_balancer
+        if lb.preview_domain:
+            # The previews stack puts their wildcard certificate and record on the ALB, which is
+            # internal and plain HTTP here: a preview host would never be reached.
+            raise ValueError(
+                "load_balancer.preview_domain: previews are reached by host name on the"
+                ' internet-facing ALB; with edge = "cloudfront" no preview host reaches it:'
+                ' remove preview_domain (and the preview zone), or use edge = "alb"'
+            )
         if self.region.startswith("cn-") or "-gov-" in self.region:
             raise ValueError(
                 f"load_balancer.edge: CloudFront VPC origins are not offered in {self.region};"

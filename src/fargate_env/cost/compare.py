@@ -112,6 +112,8 @@ def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentCo
     if variant.edge == "cloudfront":
         lb.update(edge="cloudfront", allow_http_only=False, certificate_arn=None)
         lb.update(domain_name=None, hosted_zone_id=None, hosted_zone_name=None)
+        # Previews need the internet-facing ALB: the CloudFront variants price without them.
+        lb.update(preview_domain=None, preview_hosted_zone_id=None, preview_hosted_zone_name=None)
     else:
         lb["edge"] = "alb"
         if config.load_balancer.certificate_mode == "cloudfront-default":
