@@ -10,6 +10,8 @@ REGISTRY = "registry"
 PLATFORM = "platform"
 ALERTS = "alerts"
 MONITORING = "monitoring"
+# With load_balancer.preview_domain: "<env>-previews" (wildcard certificate and record).
+PREVIEWS = "previews"
 # Deployment order of the shared stacks; service stacks come between ALERTS and MONITORING.
 SHARED_PARTS = (NETWORK, REGISTRY, PLATFORM, ALERTS, MONITORING)
 

@@ -35,7 +35,6 @@ from fargate_env.cost.prices import PriceTable
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call
 from fargate_env.preview import TAG_PREVIEW, TAG_SERVICE
-from fargate_env.stacks.preview import PREVIEWS
 
 GB = 1024**3
 MANAGED_BY = ("managed-by", "fargate-env")
@@ -141,7 +140,7 @@ def stages(aws: Aws, stacks: dict[str, Live], service: str | None) -> list[Stage
     services = sorted(s for s in stacks if s.startswith(f"{config.name}-service-"))
     plan = [
         Stage("previews", preview_stacks(stacks)),
-        Stage("previews (shared)", [name(PREVIEWS)]),
+        Stage("previews (shared)", [name(outputs.PREVIEWS)]),
         Stage("monitoring", [name(outputs.MONITORING)]),
         Stage("services", services),
         Stage("shared", [name(outputs.PLATFORM), name(outputs.ALERTS), name(outputs.REGISTRY)]),

@@ -35,7 +35,6 @@ from fargate_env.preview import (
     parse_at_expression,
     require_previews,
 )
-from fargate_env.stacks.preview import PREVIEWS
 from fargate_env.synth import synthesize
 
 # What UpdateSchedule would otherwise reset (it replaces the whole schedule).
@@ -161,7 +160,7 @@ def preview_up(
     outdir = outdir.resolve()
     progress("synthesizing")
     synthesize(config, outdir, validation=validation, previews=[preview])
-    parts = (outputs.NETWORK, outputs.REGISTRY, outputs.PLATFORM, PREVIEWS)
+    parts = (outputs.NETWORK, outputs.REGISTRY, outputs.PLATFORM, outputs.PREVIEWS)
     stacks = [config.stack_name(p) for p in parts] + [config.preview_stack_name(name)]
     return preview, runner(cdk_deploy(outdir, [*stacks, "--exclusively"]), cwd=PROJECT_ROOT)
 

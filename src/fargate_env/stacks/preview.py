@@ -37,8 +37,6 @@ DELETE_STACK_TARGET = "arn:aws:scheduler:::aws-sdk:cloudformation:deleteStack"
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # The construct id of the scalable target ECS's auto_scale_task_count() creates.
 TASK_COUNT_ID = "TaskCount"
-# The shared stack's part name: "<env>-previews".
-PREVIEWS = "previews"
 # Output keys of a preview stack.
 PREVIEW_URL = "PreviewUrl"
 SCHEDULE_NAME = "ScheduleName"
@@ -218,7 +216,7 @@ def add_previews(
         return None, {}
     shared = PreviewsStack(
         app,
-        config.stack_name(PREVIEWS),
+        config.stack_name(outputs.PREVIEWS),
         env=env,
         config=config,
         alb=platform.alb,
