@@ -38,10 +38,11 @@ routing.path_patterns = ["/ready"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in a wide terminal (each line prints whole) unless `env` sets COLUMNS."""
     return subprocess.run(
         [*CLI, *args],
         cwd=REPO,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "COLUMNS": "1000", **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -60,6 +61,18 @@ def alive(pid: int) -> bool:
 
 def pids(stdout: str) -> list[int]:
     return [int(p) for p in re.findall(r"\(pid (\d+)", stdout)]
+
+
+def test_up_fits_80_columns(runtime: str) -> None:
+    proc = run(
+        "up", "--env", "demo", "--tasks", "1", "--time-scale", "0.1", "--duration", "0.5",
+        env={"COLUMNS": "80"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    # Wrapped, not cut: the long task line is all there.
+    assert "0 secrets (dummy values)" in " ".join(proc.stdout.split())
 
 
 def test_up_runs_every_service_for_a_bounded_time(runtime: str) -> None:

@@ -5,6 +5,8 @@ rehearses what the templates hold."""
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 import time
 from collections import Counter
 from pathlib import Path
@@ -68,8 +70,25 @@ AssemblyOpt = Annotated[
 RUNTIMES = ("auto", "docker", "process")
 
 
+def say(text: str, indent: str = "") -> None:
+    """Print `text` wrapped at the terminal's width (COLUMNS), continuation lines indented;
+    values (paths, flags, URLs) are never broken."""
+    width = shutil.get_terminal_size(fallback=(80, 24)).columns
+    for line in text.splitlines() or [""]:
+        typer.echo(
+            textwrap.fill(
+                line,
+                width=max(width, 40),
+                initial_indent=indent,
+                subsequent_indent=indent + "    ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+
+
 def _progress(line: str) -> None:
-    typer.echo(f"  {line}")
+    say(line, indent="  ")
 
 
 def _rehearsal(
@@ -88,9 +107,9 @@ def _rehearsal(
         if not (assembly / "manifest.json").is_file():
             raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
         deployed = read_deployed(assembly)
-        typer.echo(f"read the templates of {assembly}")
+        say(f"read the templates of {assembly}")
     else:
-        typer.echo("synthesizing the environment; rehearsing what its templates hold")
+        say("synthesizing the environment; rehearsing what its templates hold")
         deployed = synthesized(config)
     _header(deployed, tasks, scale)
     r = Rehearsal(
@@ -101,7 +120,7 @@ def _rehearsal(
         deployed=deployed,
         runtime=runtime,  # type: ignore[arg-type]
     )
-    typer.echo(r.runtime_note)
+    say(r.runtime_note)
     return r
 
 
@@ -133,15 +152,15 @@ def describe_task(task: TaskTemplate, scale: float) -> str:
 
 def _header(deployed: Deployed, tasks: int, scale: float) -> None:
     """What is about to run, printed before anything starts."""
-    typer.echo(f"{len(deployed.services)} service(s), {tasks} task(s) each, behind one HAProxy")
+    say(f"{len(deployed.services)} service(s), {tasks} task(s) each, behind one HAProxy")
     for name, svc in deployed.services.items():
         t = CheckTiming.from_config(svc.health_check, scale)
-        typer.echo(
+        say(
             f"{name}: health check GET {t.path} every {t.interval_s:g} s,"
             f" timeout {t.timeout_s:g} s, rise {t.rise}, fall {t.fall},"
             f" deregistration delay {t.deregistration_delay_s:g} s"
         )
-        typer.echo(f"{name}: task {describe_task(svc.task, scale)}")
+        say(f"{name}: task {describe_task(svc.task, scale)}")
     for route in deployed.routes:
         if route.catch_all:
             continue
@@ -153,14 +172,14 @@ def _header(deployed: Deployed, tasks: int, scale: float) -> None:
             )
             if part
         )
-        typer.echo(f"route {route.priority}: {what} -> {route.service}")
+        say(f"route {route.priority}: {what} -> {route.service}")
     status = deployed.no_match[0]
-    typer.echo(f"anything else -> {deployed.default_service or f'{status} (no default service)'}")
+    say(f"anything else -> {deployed.default_service or f'{status} (no default service)'}")
 
 
 def _ready(r: Rehearsal) -> None:
     caps = {r.cap_description(name) for name in r.services}
-    typer.echo(f"ready at {r.url}; tasks {', '.join(sorted(caps))}")
+    say(f"ready at {r.url}; tasks {', '.join(sorted(caps))}")
 
 
 def print_loads(loads: LoadSet, since: float | None = None) -> None:
@@ -174,16 +193,16 @@ def print_loads(loads: LoadSet, since: float | None = None) -> None:
             first, last = failed[0].t - since, failed[-1].t - since
             span += f", sent {first:+.2f} s to {last:+.2f} s from the kill"
         p99 = f", p99 {report.percentile_ms(99):.1f} ms" if len(failed) < report.requests else ""
-        typer.echo(
+        say(
             f"{name} (GET {loads.urls[name]}): requests {report.requests},"
             f" failed {len(failed)}{span}{p99}"
         )
     for name, why in loads.skipped.items():
-        typer.echo(f"{name}: no load ({why})")
+        say(f"{name}: no load ({why})")
 
 
 def print_failover(report: FailoverReport) -> None:
-    typer.echo(
+    say(
         f"killed {report.killed} (SIGKILL{', docker kill' if report.container else ''})\n"
         f"marked DOWN after {report.detection_s:.2f} s"
         f" (bound: interval x unhealthy threshold + 1 interval = {report.detection_bound_s:g} s)\n"
@@ -195,7 +214,7 @@ def print_failover(report: FailoverReport) -> None:
 
 def print_restart(report: RestartReport) -> None:
     for step in report.steps:
-        typer.echo(
+        say(
             f"{step.old} -> {step.new}: new healthy in {step.healthy_s:.2f} s, drained"
             f" {step.drain_s:.2f} s, old exited {step.exit_code} in {step.stop_s:.2f} s"
         )
@@ -220,7 +239,7 @@ def up(
     try:
         with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
             _ready(r)
-            typer.echo("Ctrl-C stops everything." if not duration else f"up for {duration:g} s")
+            say("Ctrl-C stops everything." if not duration else f"up for {duration:g} s")
             deadline = time.monotonic() + duration if duration else float("inf")
             while time.monotonic() < deadline:
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
@@ -228,9 +247,9 @@ def up(
                     _progress(line)
     except KeyboardInterrupt:
         # The context manager has already stopped every process it started.
-        typer.echo("interrupted: stopped every task and HAProxy")
+        say("interrupted: stopped every task and HAProxy")
         return
-    typer.echo("stopped every task and HAProxy")
+    say("stopped every task and HAProxy")
 
 
 @local_app.command()
