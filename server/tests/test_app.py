@@ -282,3 +282,31 @@ def test_cpu_token_setting() -> None:
         with pytest.raises(SettingsError, match=r"^CPU_ENDPOINT_TOKEN must") as info:
             Settings.from_env({"CPU_ENDPOINT_TOKEN": bad})
         assert bad not in str(info.value)  # a secret is never echoed
+
+
+def test_fault_status_fails_app_routes_but_not_the_probes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="sample_server.access")
+    env = {"FAULT_STATUS": "500", "PATH_PREFIX": "/api", "CPU_ENDPOINT_TOKEN": TOKEN}
+    with TestClient(create_app(Settings.from_env(env)), headers={"X-Cpu-Token": TOKEN}) as c:
+        for path in ("/api/", "/api/cpu?ms=1", "/api/nope"):
+            resp = c.get(path)
+            assert resp.status_code == 500, path
+            assert "FAULT_STATUS" in resp.json()["error"]
+        for path in ("/health", "/api/health", "/ready", "/api/ready"):
+            assert c.get(path).status_code == 200, path
+    # The access log shows what the client got.
+    statuses = [r.status for r in caplog.records if r.name == "sample_server.access"]  # type: ignore[attr-defined]
+    assert statuses == [500, 500, 500]
+
+
+def test_fault_status_setting_is_off_by_default_and_an_error_status() -> None:
+    assert Settings.from_env({}).fault_status is None
+    assert Settings.from_env({"FAULT_STATUS": ""}).fault_status is None
+    assert Settings.from_env({"FAULT_STATUS": "503"}).fault_status == 503
+    for bad in ("200", "abc", "600"):
+        with pytest.raises(SettingsError, match="FAULT_STATUS"):
+            Settings.from_env({"FAULT_STATUS": bad})
+    with TestClient(create_app(Settings())) as c:
+        assert c.get("/").status_code == 200

@@ -155,9 +155,12 @@ def test_ctrl_c_stops_everything_and_exits_0(runtime: str) -> None:
     assert not [p for p in started if alive(p)]
 
 
-@pytest.mark.parametrize("command", ["failover", "restart"])
+DEPLOY = "deploy --strategy canary"
+
+
+@pytest.mark.parametrize("command", ["failover", "restart", DEPLOY])
 def test_service_is_required_with_several(command: str) -> None:
-    proc = run(command, "--env", "demo")
+    proc = run(*command.split(), "--env", "demo")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --service is required: environment 'demo' has web, api"
@@ -165,9 +168,9 @@ def test_service_is_required_with_several(command: str) -> None:
     assert proc.stdout == ""  # nothing started
 
 
-@pytest.mark.parametrize("command", ["failover", "restart"])
+@pytest.mark.parametrize("command", ["failover", "restart", DEPLOY])
 def test_unknown_service_is_one_line_exit_2(command: str) -> None:
-    proc = run(command, "--env", "demo", "--service", "nope")
+    proc = run(*command.split(), "--env", "demo", "--service", "nope")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --service 'nope': environment 'demo' has web, api"
@@ -262,3 +265,63 @@ def test_assembly_that_is_not_one_is_one_line_exit_2(tmp_path: Path) -> None:
 def test_the_ci_run_has_an_engine(runtime: str) -> None:
     # conftest.runtime fails under CI=true without an engine and the image.
     assert runtime == "docker" or not IN_CI
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:000000000000:certificate/00000000-0000-4000-8000-000000000000"
+CANARY_TOML = f"""\
+name = "local-test"
+region = "us-east-1"
+[load_balancer]
+certificate_arn = "{CERTIFICATE}"
+[services.web]
+routing.default = true
+deployment.strategy = "canary"
+deployment.canary_percent = 25
+"""
+
+
+def test_canary_deploy_of_a_bad_version_rolls_back_and_exits_1(tmp_path: Path) -> None:
+    env_file = tmp_path / "canary.toml"
+    env_file.write_text(CANARY_TOML)
+    proc = run(
+        *DEPLOY.split(),
+        "--env-file",
+        str(env_file),
+        "--new-env",
+        "FAULT_STATUS=500",
+        "--runtime",
+        "process",
+        "--time-scale",
+        "0.05",
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "canary share 25 % (weights 150 old / 50 new per task)" in out
+    assert re.search(r"verdict: rolled back after \d\.\d\d s of canary traffic", out)
+    assert re.search(r"requests: old version \d+, new version (\d+) \(5xx \1, 100\.0 %\)", out)
+    assert "failed requests not answered by a new task: 0" in out
+    assert re.search(r"retired web/task3: drained .* exited 0", out)
+    # What the deploy prints, from its first step on, fits 80 columns.
+    deploy = out[out.index("web/task3: started") :]
+    assert max(len(line) for line in deploy.splitlines()) <= 80, deploy
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--strategy", "linear"], "--strategy 'linear': the rehearsal deploys with canary only"),
+        (
+            ["--strategy", "canary", "--new-env", "FAULT_STATUS"],
+            "--new-env 'FAULT_STATUS': expected KEY=VALUE (KEY a variable name)",
+        ),
+        (
+            ["--strategy", "canary", "--new-env", "1X=2"],
+            "--new-env '1X=2': expected KEY=VALUE (KEY a variable name)",
+        ),
+    ],
+)
+def test_deploy_refuses_bad_options_in_one_line(args: list[str], error: str) -> None:
+    proc = run("deploy", *args, "--env", "demo", "--service", "web")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: {error}"]
+    assert proc.stdout == ""

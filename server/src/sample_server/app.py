@@ -86,6 +86,24 @@ class AccessLogMiddleware:
             )
 
 
+class FaultMiddleware:
+    """Rehearsal fault injection (Settings.fault_status): every request outside the probes is
+    answered with that status; the probes still pass, as in a bad release that stays healthy."""
+
+    def __init__(self, app: ASGIApp, status: int | None, probes: frozenset[str]) -> None:
+        self.app = app
+        self.status = status
+        self.probes = probes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.status is None or scope["type"] != "http" or scope["path"] in self.probes:
+            await self.app(scope, receive, send)
+            return
+        body = b'{"error":"fault injected (FAULT_STATUS)"}'
+        response = Response(body, status_code=self.status, media_type="application/json")
+        await response(scope, receive, send)
+
+
 async def health(_: Request) -> Response:
     # Liveness only: no I/O, no dependency checks, so a slow dependency never gets a healthy
     # task killed by the ALB or the ECS container check.
@@ -225,7 +243,10 @@ def create_app(settings: Settings, state: ServiceState | None = None) -> Starlet
         routes.append(Route(prefix + "/cpu", AnyMethod(cpu), name="cpu"))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(AccessLogMiddleware, state=state, quiet_paths=frozenset(probes))],
+        middleware=[
+            Middleware(AccessLogMiddleware, state=state, quiet_paths=frozenset(probes)),
+            Middleware(FaultMiddleware, status=settings.fault_status, probes=frozenset(probes)),
+        ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

@@ -101,6 +101,10 @@ class Settings:
     # Connections held at once (granian's backpressure). Its embedded default, 128, let 128
     # silent connections stop all accepts, /health included.
     max_connections: int = 1024
+    # Rehearsal fault injection (FAULT_STATUS, default off): every app route answers this
+    # status while /health and /ready keep passing, so a "bad new version" stays registered
+    # and only a deployment's 5xx-rate alarm can catch it. Never set it in a real deploy.
+    fault_status: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,4 +126,5 @@ class Settings:
             # Up to above the ALB's largest idle timeout (4000 s), should keep-alive need it.
             header_read_timeout_seconds=_float(env, "HEADER_READ_TIMEOUT_SECONDS", 5.0, 0.1, 4100),
             max_connections=_int(env, "MAX_CONNECTIONS", 1024, 16, 65536),
+            fault_status=_int(env, "FAULT_STATUS", 0, 400, 599) or None,
         )

@@ -1,10 +1,11 @@
-"""`fargate-env local up|failover|restart`: thin commands over fargate_env.local.rehearsal.
+"""`fargate-env local up|failover|restart|deploy`: thin commands over fargate_env.local.rehearsal.
 
 Each synthesizes the environment into a temporary directory (or reads `--assembly`) and
 rehearses what the templates hold."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 import time
@@ -16,6 +17,7 @@ import typer
 
 from fargate_env.cli_support import EnvFileOption, EnvOption, load_env, user_errors
 from fargate_env.config import EnvironmentConfig, select_service
+from fargate_env.local.canary import CanaryReport
 from fargate_env.local.haproxy import CheckTiming, haproxy_binary
 from fargate_env.local.instances import LocalError
 from fargate_env.local.rehearsal import (
@@ -68,6 +70,8 @@ AssemblyOpt = Annotated[
     ),
 ]
 RUNTIMES = ("auto", "docker", "process")
+STRATEGIES = ("canary",)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def say(text: str, indent: str = "") -> None:
@@ -294,4 +298,78 @@ def restart(
         report = r.restart(name, load_rate=rate)
         print_restart(report)
         if report.loads.failed():
+            raise typer.Exit(1)
+
+
+def parse_new_env(pairs: list[str]) -> dict[str, str]:
+    """`--new-env KEY=VALUE` (repeatable) -> the new version's extra variables."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not _ENV_NAME.match(key):
+            raise LocalError(f"--new-env {pair!r}: expected KEY=VALUE (KEY a variable name)")
+        env[key] = value
+    return env
+
+
+def print_canary(report: CanaryReport) -> None:
+    old_w, new_w = report.weights
+    new, old = report.served(report.new), report.served(report.old)
+    errors = report.new_5xx()
+    rate = f"{100 * errors / new:.1f} %" if new else "-"
+    say(
+        f"canary share {report.share_percent:g} % (weights {old_w} old / {new_w} new"
+        f" per task)\n"
+        f"rule: {report.rule.describe()}\n"
+        f"new tasks healthy after {report.healthy_s:.2f} s; bake {report.bake_s:g} s\n"
+        f"verdict: {report.verdict} after {report.decided_s:.2f} s of canary traffic\n"
+        f"requests: old version {old}, new version {new} (5xx {errors}, {rate})\n"
+        f"failed requests not answered by a new task: {report.failed_outside_canary()}"
+    )
+    for r in report.retired:
+        say(
+            f"retired {r.slot}: drained {r.drain_s:.2f} s, exited {r.exit_code} in {r.stop_s:.2f} s"
+        )
+    for name, load in report.loads.items():
+        if name != report.service:
+            say(f"{name}: requests {load.requests}, failed {len(load.failed())}")
+
+
+@local_app.command()
+@user_errors
+def deploy(
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="How to deploy: canary (the one rehearsed).")
+    ],
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    service: ServiceOpt = None,
+    new_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--new-env",
+            help="KEY=VALUE for the new version only (repeatable); e.g. FAULT_STATUS=500"
+            " makes it a bad release that still passes its health checks.",
+        ),
+    ] = None,
+    tasks: TasksOpt = 2,
+    time_scale: ScaleOpt = 1.0,
+    rate: RateOpt = 100,
+    runtime: RuntimeOpt = "auto",
+    assembly: AssemblyOpt = None,
+) -> None:
+    """Canary deploy of one service under load: the new version gets canary_percent by
+    server weights for canary_bake_minutes, judged by the rollback alarm's 5xx-rate rule;
+    then promoted or rolled back. Exit 1 on a rollback or a failed request elsewhere."""
+    if strategy not in STRATEGIES:
+        raise LocalError(f"--strategy {strategy!r}: the rehearsal deploys with canary only")
+    extra = parse_new_env(new_env or [])
+    config = load_env(env, env_file)
+    name, _ = select_service(config, service)
+    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+        _ready(r)
+        report = r.canary(name, new_env=extra, load_rate=rate)
+        print_canary(report)
+        others = sum(len(load.failed()) for n, load in report.loads.items() if n != report.service)
+        if report.rolled_back or report.failed_outside_canary() or others:
             raise typer.Exit(1)

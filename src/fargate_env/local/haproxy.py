@@ -378,8 +378,28 @@ class HAProxy:
         self._expect_empty(self.command(f"set server {slot} state drain"))
 
     def deregister(self, slot: str) -> None:
-        self._expect_empty(self.command(f"set server {slot} state maint"))
+        # Back to the configured weight 1, so the next task in this slot starts plain.
+        self._expect_empty(self.command(f"set server {slot} state maint; set weight {slot} 1"))
         self._free[slot.split("/", 1)[0]].append(slot)
+
+    def set_weights(self, weights: dict[str, int]) -> None:
+        """Server weights (0..256) in one runtime-API batch: a share between slots changes
+        at once, as a listener rule's target-group weights do. 0: no new requests."""
+        if weights:
+            batch = "; ".join(f"set weight {slot} {w}" for slot, w in weights.items())
+            self._expect_empty(self.command(batch))
+
+    def responses(self, slots: list[str]) -> tuple[int, int]:
+        """(answered, 5xx) so far over these slots: their HTTP responses to traffic, health
+        checks excluded (HAProxy's hrsp_* counters)."""
+        raw = self.command("show stat -1 4 -1")
+        answered = errors = 0
+        for row in csv.DictReader(io.StringIO(raw.lstrip("# "))):
+            if f"{row.get('pxname')}/{row.get('svname')}" in slots:
+                codes = [int(row[f"hrsp_{k}xx"] or 0) for k in range(1, 6)]
+                answered += sum(codes)
+                errors += codes[4]
+        return answered, errors
 
     def wait_status(self, slot: str, wanted: str, timeout: float, poll: float = 0.02) -> float:
         """Seconds until the slot's status is exactly `wanted` (e.g. "UP", "DOWN")."""

@@ -25,6 +25,13 @@ from typing import Literal
 
 from fargate_env.config import EnvironmentConfig, Route, select_service
 from fargate_env.local import containers
+from fargate_env.local.canary import (
+    CanaryReport,
+    Period,
+    RateRule,
+    Retired,
+    canary_weights,
+)
 from fargate_env.local.cgroup import Capper, describe
 from fargate_env.local.containers import ContainerTask, HealthEvents, start_container
 from fargate_env.local.haproxy import BackendSpec, CheckTiming, HAProxy
@@ -313,18 +320,27 @@ class Rehearsal:
                 self._tmp.cleanup()
                 self._tmp = None
 
-    def task_environment(self, svc: ServiceTasks, port: int | None = None) -> dict[str, str]:
+    def task_environment(
+        self, svc: ServiceTasks, port: int | None = None, extra_env: dict[str, str] | None = None
+    ) -> dict[str, str]:
         """What the task definition gives the container: its variables, each secret as a
-        dummy value, plus APP_VERSION (local-N) to tell the tasks apart. A process gets
-        `port` as PORT (a container keeps the template's and is published instead)."""
-        extra = {"APP_VERSION": f"local-{svc.serial}"}
+        dummy value, plus APP_VERSION (local-N) to tell the tasks apart and `extra_env` (a
+        new version's changes). A process gets `port` as PORT (a container keeps the
+        template's and is published instead)."""
+        extra = {"APP_VERSION": f"local-{svc.serial}", **(extra_env or {})}
         if port is not None:
             extra["PORT"] = str(port)
         return containers.task_environment(svc.template.task, extra)
 
-    def launch(self, svc: ServiceTasks) -> str:
+    def launch(
+        self,
+        svc: ServiceTasks,
+        *,
+        extra_env: dict[str, str] | None = None,
+        weight: int | None = None,
+    ) -> str:
         """Start a task and register it at once, as ECS registers a RUNNING task: HAProxy
-        routes to it only after `rise` passing checks."""
+        routes to it only after `rise` passing checks (and never with `weight` 0)."""
         svc.serial += 1
         port = free_port()
         task = svc.template.task
@@ -338,7 +354,7 @@ class Rehearsal:
                 log_dir=self.workdir,
                 scale=self.scale,
                 labels={containers.REHEARSAL_LABEL: self.id},
-                extra_env={"APP_VERSION": f"local-{svc.serial}"},
+                extra_env={"APP_VERSION": f"local-{svc.serial}", **(extra_env or {})},
             )
             what = f"container {instance.container}, "
         else:
@@ -349,11 +365,13 @@ class Rehearsal:
                 capper=self.capper,
                 cpu_units=task.cpu_units,
                 memory_mib=task.memory_mib,
-                env=self.task_environment(svc, port),
+                env=self.task_environment(svc, port, extra_env),
             )
             what = ""
         try:
             slot = self.haproxy.register(svc.name, instance.port)
+            if weight is not None:
+                self.haproxy.set_weights({slot: weight})
         except BaseException:
             instance.cleanup()
             raise
@@ -476,9 +494,8 @@ class Rehearsal:
         SIGTERM -> exit. Every service is under load meanwhile."""
         svc = self.service(service)
         steps: list[RestartStep] = []
-        stop_timeout = svc.template.task.stop_timeout_s
         t = svc.timing
-        per_step = svc.registration_timeout_s + t.deregistration_delay_s + stop_timeout
+        per_step = svc.registration_timeout_s + self._retire_bound_s(svc)
         with self._loads(per_step * len(svc.running) + 10, load_rate) as loads:
             time.sleep(t.interval_s)  # steady state first
             for old_slot in list(svc.running):
@@ -489,20 +506,113 @@ class Rehearsal:
                 )
                 self.progress(f"{new_slot}: healthy after {healthy:.2f} s")
 
-                drain_start = time.monotonic()
-                self.haproxy.drain(old_slot)
-                time.sleep(t.deregistration_delay_s)
-                # The ALB cuts what is left after the delay; anything still open is lost there.
-                self.haproxy.wait_idle(old_slot, timeout=0.5)
-                self.haproxy.deregister(old_slot)
-                drain = time.monotonic() - drain_start
-
-                old = svc.running.pop(old_slot)
-                stop_start = time.monotonic()
-                code = old.terminate(timeout=stop_timeout)
-                stop = time.monotonic() - stop_start
-                old.cleanup()  # SIGKILL if it outlived the stop timeout, as ECS would
-                steps.append(RestartStep(old_slot, new_slot, healthy, drain, code, stop))
-                self.progress(f"{old_slot}: drained {drain:.2f} s, exited {code}")
+                r = self._retire(svc, old_slot)
+                steps.append(
+                    RestartStep(old_slot, new_slot, healthy, r.drain_s, r.exit_code, r.stop_s)
+                )
             time.sleep(t.interval_s)  # the last new task serves alone for a while
         return RestartReport(service=svc.name, steps=steps, loads=loads)
+
+    def _retire_bound_s(self, svc: ServiceTasks) -> float:
+        return svc.timing.deregistration_delay_s + 0.5 + svc.template.task.stop_timeout_s
+
+    def _retire(self, svc: ServiceTasks, slot: str) -> Retired:
+        """Deregister a task (drain for the deregistration delay), then SIGTERM it."""
+        drain_start = time.monotonic()
+        self.haproxy.drain(slot)
+        time.sleep(svc.timing.deregistration_delay_s)
+        # The ALB cuts what is left after the delay; anything still open is lost there.
+        self.haproxy.wait_idle(slot, timeout=0.5)
+        self.haproxy.deregister(slot)
+        drain = time.monotonic() - drain_start
+
+        task = svc.running.pop(slot)
+        stop_start = time.monotonic()
+        code = task.terminate(timeout=svc.template.task.stop_timeout_s)
+        stop = time.monotonic() - stop_start
+        task.cleanup()  # SIGKILL if it outlived the stop timeout, as ECS would
+        self.progress(f"{slot}: drained {drain:.2f} s, exited {code}")
+        return Retired(slot, drain, code, stop)
+
+    def canary(
+        self,
+        service: str | None = None,
+        *,
+        new_env: dict[str, str] | None = None,
+        load_rate: float = 100.0,
+    ) -> CanaryReport:
+        """A canary deploy of one service under load on every service, as ECS's CANARY
+        strategy does it: start the new version's tasks beside the old (weight 0), give them
+        `canary_percent` of the requests with server weights, bake `canary_bake_minutes`
+        watching the rollback alarm's 5xx-rate rule over the new tasks' responses, then
+        shift everything to the new version and retire the old, or roll back (new weight 0)
+        and retire the new."""
+        svc = self.service(service)
+        if self.load_url(svc.name) is None:
+            raise LocalError(
+                f"{svc.name}: its route needs a Host header the load cannot send,"
+                " so nothing would judge the canary"
+            )
+        deployment = self.config.services[svc.name].deployment
+        rule = RateRule.of(self.config, svc.name, self.scale)
+        bake_s = deployment.canary_bake_minutes * 60 * self.scale
+        w_old, w_new = canary_weights(deployment.canary_percent)
+        old = list(svc.running)
+        t = svc.timing
+        budget = (
+            svc.registration_timeout_s + bake_s + self._retire_bound_s(svc) + 2 * t.interval_s
+        ) + 10
+        with self._loads(budget, load_rate) as loads:
+            time.sleep(t.interval_s)  # steady state first
+            started = time.monotonic()
+            new = [self.launch(svc, extra_env=new_env, weight=0) for _ in old]
+            for slot, seconds in self._await(
+                dict.fromkeys(new, "UP"), svc.registration_timeout_s, since=started
+            ):
+                self.progress(f"{slot}: healthy after {seconds:.2f} s (weight 0)")
+            healthy = time.monotonic() - started
+            self.haproxy.set_weights({**dict.fromkeys(old, w_old), **dict.fromkeys(new, w_new)})
+            shifted = time.monotonic()
+            share = 100 * w_new / (w_old + w_new)
+            self.progress(f"canary: {share:g} % to {', '.join(new)} for {bake_s:g} s")
+            periods: list[Period] = []
+            seen = self.haproxy.responses(new)
+            rolled_back = False
+            for k in range(1, int(bake_s / rule.period_s + 1e-9) + 1):
+                time.sleep(max(0.0, shifted + k * rule.period_s - time.monotonic()))
+                now = self.haproxy.responses(new)
+                answered, errors = now[0] - seen[0], now[1] - seen[1]
+                seen = now
+                periods.append(Period(answered, errors, rule.rate(errors, answered)))
+                self.progress(
+                    f"period {k}: new answered {answered}, 5xx {errors},"
+                    f" datapoint {periods[-1].rate:.1f} %"
+                )
+                if rule.breaching([p.rate for p in periods]):
+                    rolled_back = True
+                    break
+            time.sleep(max(0.0, shifted + bake_s - time.monotonic()) if not rolled_back else 0)
+            decided = time.monotonic() - shifted
+            if rolled_back:
+                self.haproxy.set_weights({**dict.fromkeys(new, 0), **dict.fromkeys(old, 1)})
+                self.progress("rolling back: the new tasks get weight 0")
+                retired = [self._retire(svc, slot) for slot in new]
+            else:
+                self.haproxy.set_weights({**dict.fromkeys(old, 0), **dict.fromkeys(new, 1)})
+                self.progress("promoting: the old tasks get weight 0")
+                retired = [self._retire(svc, slot) for slot in old]
+            time.sleep(t.interval_s)  # the survivors serve alone for a while
+        return CanaryReport(
+            service=svc.name,
+            rule=rule,
+            old=old,
+            new=new,
+            weights=(w_old, w_new),
+            healthy_s=healthy,
+            bake_s=bake_s,
+            periods=periods,
+            rolled_back=rolled_back,
+            decided_s=decided,
+            retired=retired,
+            loads=loads.reports,
+        )

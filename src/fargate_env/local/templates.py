@@ -27,6 +27,7 @@ TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+ECS_SERVICE = "AWS::ECS::Service"
 # The listener's answer and the ALB's idle timeout when the templates hold
 # none (ELB defaults; the platform stack sets both).
 DEFAULT_NO_MATCH = (404, "")
@@ -151,14 +152,39 @@ def _one(stack: StackSummary, rtype: str) -> dict:
     return next(iter(found.values()))["Properties"]
 
 
+def _ref(value: object) -> str | None:
+    return value.get("Ref") if isinstance(value, dict) else None
+
+
 def _service(stack: StackSummary) -> ServiceTemplate:
+    """A rolling service has one target group; a traffic-shifting one (blue-green, canary,
+    linear) also an alternate group with the same check, its production rule forwards to
+    both by weight, and a test rule matches a header. The rehearsal keeps one backend per
+    service (a deploy shares it by server weights) and leaves the test rule out."""
     name = stack.service or ""
     task = _task(stack, _one(stack, TASK_DEFINITION))
-    group_id = next(iter(stack.of_type(TARGET_GROUP)), None)
-    check = _target_group_check(_one(stack, TARGET_GROUP))
+    groups = stack.of_type(TARGET_GROUP)
+    primary, test_rule = next(iter(groups), None), None
+    if len(groups) > 1:
+        balancers = _one(stack, ECS_SERVICE).get("LoadBalancers", [{}])
+        advanced = balancers[0].get("AdvancedConfiguration", {})
+        primary = _ref(balancers[0].get("TargetGroupArn"))
+        test_rule = _ref(advanced.get("TestListenerRule"))
+        if primary not in groups or set(groups) != {
+            primary,
+            _ref(advanced.get("AlternateTargetGroupArn")),
+        }:
+            raise TemplateError(
+                f"{stack.name}: {len(groups)} target groups, not a service's primary and"
+                " alternate one"
+            )
+    if primary is None:
+        raise TemplateError(f"{stack.name}: expected one {TARGET_GROUP}, found 0")
+    check = _target_group_check(groups[primary]["Properties"])
     routes = [
-        _route(stack, name, group_id, rule["Properties"])
-        for rule in stack.of_type(LISTENER_RULE).values()
+        _route(stack, name, set(groups), rule["Properties"])
+        for rule_id, rule in stack.of_type(LISTENER_RULE).items()
+        if rule_id != test_rule
     ]
     return ServiceTemplate(name, task, check, routes)
 
@@ -238,10 +264,14 @@ def _target_group_check(props: dict) -> HealthCheckConfig:
     )
 
 
-def _route(stack: StackSummary, service: str, group_id: str | None, props: dict) -> Route:
+def _route(stack: StackSummary, service: str, groups: set[str], props: dict) -> Route:
     actions = props.get("Actions", [])
-    targets = [a.get("TargetGroupArn") for a in actions]
-    if [a.get("Type") for a in actions] != ["forward"] or targets != [{"Ref": group_id}]:
+    targets = {_ref(a.get("TargetGroupArn")) for a in actions if "TargetGroupArn" in a} | {
+        _ref(t.get("TargetGroupArn"))
+        for a in actions
+        for t in a.get("ForwardConfig", {}).get("TargetGroups", [])
+    }
+    if [a.get("Type") for a in actions] != ["forward"] or not targets or targets - groups:
         raise TemplateError(
             f"{stack.name}: a listener rule does something other than forward"
             " to the service's own target group"
