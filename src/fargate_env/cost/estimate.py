@@ -23,7 +23,12 @@ from fargate_env.cost.prices import (
     HOURS_PER_MONTH,
     PriceTable,
 )
-from fargate_env.cost.schedule import MINUTES_PER_WEEK, ScheduleNotUnderstood, weekly_segments
+from fargate_env.cost.schedule import (
+    MINUTES_PER_WEEK,
+    ScheduleNotUnderstood,
+    Segment,
+    weekly_segments,
+)
 from fargate_env.speed import duration, service_speed
 
 H = HOURS_PER_MONTH
@@ -322,12 +327,7 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
     arch = (td.get("RuntimePlatform") or {}).get("CpuArchitecture", "X86_64")
     arch_key = "arm" if arch == "ARM64" else "x86"
 
-    base, actions, schedule_note = _scaling(ctx, rid, props)
-    try:
-        segments = weekly_segments(base, actions)
-    except ScheduleNotUnderstood as exc:
-        segments = weekly_segments(max([base] + [a for _, a in actions if a]), [])
-        schedule_note = f"schedule not understood ({exc}); priced always up"
+    segments, schedule_note = _week(ctx, rid, props)
     od_base, od_weight, spot_weight = _strategy(ctx, props)
 
     od_task_hours = spot_task_hours = 0.0
@@ -521,6 +521,17 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
+def _week(ctx: _Ctx, rid: str, props: dict) -> tuple[list[Segment], str]:
+    """The minimum task count through the week of one ECS service, and a note for the basis;
+    a schedule the weekly model cannot read is priced always up at its highest minimum."""
+    base, actions, note = _scaling(ctx, rid, props)
+    try:
+        return weekly_segments(base, actions), note
+    except ScheduleNotUnderstood as exc:
+        always = weekly_segments(max([base] + [a for _, a in actions if a]), [])
+        return always, f"schedule not understood ({exc}); priced always up"
+
+
 def _running_share(ctx: _Ctx, log_group: str) -> tuple[float, str]:
     """Share of the week the ECS service writing to `log_group` has at least one task, from
     its scalable target's schedule; 1.0 when no service in the stack logs there or it never
@@ -530,11 +541,7 @@ def _running_share(ctx: _Ctx, log_group: str) -> tuple[float, str]:
         task = ctx.resources.get(_ref(props.get("TaskDefinition")) or "", {})
         if not _refers_to(_props(task).get("ContainerDefinitions"), log_group):
             continue
-        base, actions, _ = _scaling(ctx, rid, props)
-        try:
-            segments = weekly_segments(base, actions)
-        except ScheduleNotUnderstood:
-            return 1.0, ""
+        segments, _ = _week(ctx, rid, props)
         running = sum(seg.minutes for seg in segments if seg.tasks > 0) / MINUTES_PER_WEEK
         if 0 < running < 1:
             return running, f", {running:.0%} of the week running"
