@@ -125,16 +125,27 @@ def pair_deployed(
     return deployed_of(pair_config, tmp_path_factory)
 
 
+def rehearsal_of(
+    config: EnvironmentConfig,
+    deployed: Deployed,
+    runtime: str,
+    workdir: Path,
+    scale: float = SCALE,
+) -> Rehearsal:
+    """Two tasks per service at `scale`, in `workdir`, on `runtime` (use it as a context)."""
+    return Rehearsal(
+        config,
+        tasks=2,
+        scale=scale,
+        workdir=workdir,
+        deployed=deployed,
+        runtime=runtime,  # type: ignore[arg-type]
+    )
+
+
 @pytest.fixture
 def pair(
     pair_config: EnvironmentConfig, pair_deployed: Deployed, runtime: str, tmp_path: Path
 ) -> Iterator[Rehearsal]:
-    with Rehearsal(
-        pair_config,
-        tasks=2,
-        scale=SCALE,
-        workdir=tmp_path,
-        deployed=pair_deployed,
-        runtime=runtime,  # type: ignore[arg-type]
-    ) as r:
+    with rehearsal_of(pair_config, pair_deployed, runtime, tmp_path) as r:
         yield r

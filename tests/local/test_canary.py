@@ -15,7 +15,7 @@ from fargate_env.local.canary import RateRule, canary_weights
 from fargate_env.local.rehearsal import Rehearsal
 from fargate_env.local.templates import Deployed
 
-from .conftest import deployed_of
+from .conftest import deployed_of, rehearsal_of
 
 SCALE = 0.05
 RATE = 100  # requests/s on each service: 20 % of it is 60 canary requests per 3 s period
@@ -69,14 +69,7 @@ def canary_deployed(
 def rehearsal(
     canary_config: EnvironmentConfig, canary_deployed: Deployed, runtime: str, tmp_path: Path
 ) -> Iterator[Rehearsal]:
-    with Rehearsal(
-        canary_config,
-        tasks=2,
-        scale=SCALE,
-        workdir=tmp_path,
-        deployed=canary_deployed,
-        runtime=runtime,  # type: ignore[arg-type]
-    ) as r:
+    with rehearsal_of(canary_config, canary_deployed, runtime, tmp_path, SCALE) as r:
         yield r
 
 
