@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from rich.console import Console
@@ -21,7 +21,7 @@ from fargate_env.config import OpsConfig
 from fargate_env.errors import UserError
 from fargate_env.ops import render
 from fargate_env.ops.load import LoadReport, Sample, load, run_load
-from tests.ops.conftest import LocalServer
+from tests.ops.conftest import LocalServer, serve
 
 runner = CliRunner()
 
@@ -61,16 +61,8 @@ def flaky_url() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(Handler) as url:
+        yield url + "/"
 
 
 # The table row's p50/p95/p99 cells when there is no latency: dashes, not 0.0.
