@@ -321,3 +321,30 @@ def scheduler_schedules() -> None:
             scheduler_backends[account_id][region_name].delete_schedule(self.group, self.name)
 
     Schedule.__module__ = __name__
+
+
+@correction
+def network_stack_deletion() -> None:
+    """Gap: deleting the network stack ends DELETE_FAILED "The vpc ... has dependencies":
+    moto's stack deletion leaves the subnets' route-table associations, the route tables, the
+    NAT gateways and the internet gateway's attachment in the VPC (CloudFormation deletes
+    them first). Correction: when CloudFormation deletes a VPC, moto first deletes those."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.vpcs import VPC
+
+    original = VPC.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def delete(cls: Any, vpc_id: str, json_: dict[str, Any], account: str, region: str) -> None:
+        ec2 = ec2_backends[account][region]
+        for nat in [n for n in ec2.nat_gateways.values() if n.vpc_id == vpc_id]:
+            ec2.delete_nat_gateway(nat.id)
+        for table in ec2.describe_route_tables(filters={"vpc-id": vpc_id}):
+            if table.main_association_id is None:
+                for association in list(table._associations):
+                    ec2.disassociate_route_table(association)
+                ec2.delete_route_table(table.id)
+        for gateway in ec2.describe_internet_gateways(filters={"attachment.vpc-id": [vpc_id]}):
+            ec2.detach_internet_gateway(gateway.id, vpc_id)
+        original(cls, vpc_id, json_, account, region)
+
+    VPC.delete_from_cloudformation_json = classmethod(delete)  # type: ignore[method-assign]
