@@ -45,6 +45,8 @@ COMPARED = (
     "CreationPolicy",
     "UpdatePolicy",
 )
+# What a retained data-holding resource that is replaced keeps (and the new one lacks).
+RETAINED_NOTE = "(stay in the retained old one; the new one starts empty)"
 # A stack in these states holds no resources yet: deploying it creates them.
 NOT_CREATED = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"}
 
@@ -213,25 +215,31 @@ def _keeps(resource: dict, policy: str) -> bool:
     return resource.get(policy, "Delete") in KEEPING_POLICIES
 
 
-def _lost(lid: str, resource: dict) -> Replaced | None:
-    """A data-holding resource about to be deleted (not retained): what is lost."""
+def _lost(lid: str, resource: dict, replaced_by_new: bool = False) -> Replaced | None:
+    """A data-holding resource leaving the stack: what is lost. One that is retained keeps its
+    data, so it is named only when a new one takes its place (a changed logical id): the
+    service then starts on an empty one."""
     rtype = resource.get("Type", "")
-    if rtype not in DATA_HOLDING or _keeps(resource, "DeletionPolicy"):
+    if rtype not in DATA_HOLDING:
         return None
-    return Replaced(lid, rtype, DATA_HOLDING[rtype][0])
+    what = DATA_HOLDING[rtype][0]
+    if not _keeps(resource, "DeletionPolicy"):
+        return Replaced(lid, rtype, what)
+    return Replaced(lid, rtype, f"{what} {RETAINED_NOTE}") if replaced_by_new else None
 
 
 def _replaced(lid: str, old: dict, new: dict) -> Replaced | None:
     """A data-holding resource whose create-only property changes: CloudFormation creates a
     new one and deletes the old one (unless its UpdateReplacePolicy keeps it)."""
     rtype = new.get("Type", "")
-    if rtype not in DATA_HOLDING or _keeps(new, "UpdateReplacePolicy"):
+    if rtype not in DATA_HOLDING:
         return None
-    loses, create_only = DATA_HOLDING[rtype]
+    what, create_only = DATA_HOLDING[rtype]
     before, after = resource_properties(old), resource_properties(new)
     if old.get("Type") == rtype and all(before.get(p) == after.get(p) for p in create_only):
         return None
-    return Replaced(lid, rtype, loses)
+    kept = _keeps(new, "UpdateReplacePolicy")
+    return Replaced(lid, rtype, f"{what} {RETAINED_NOTE}" if kept else what)
 
 
 def compare_stack(name: str, old: dict | None, new: dict | None) -> StackChange:
@@ -253,7 +261,12 @@ def compare_stack(name: str, old: dict | None, new: dict | None) -> StackChange:
         for lid in set(after) & set(before)
         if _comparable(after[lid]) != _comparable(before[lid])
     )
-    change.replaced = [r for lid in change.removed if (r := _lost(lid, before[lid]))]
+    added_types = {after[lid].get("Type") for lid in change.added}
+    change.replaced = [
+        r
+        for lid in change.removed
+        if (r := _lost(lid, before[lid], before[lid].get("Type") in added_types))
+    ]
     change.replaced += [
         r for lid in change.modified if (r := _replaced(lid, before[lid], after[lid]))
     ]
@@ -424,3 +437,34 @@ def orphan_prices(
         return {n: sum(line.monthly_usd for line in bill.lines if line.stack == n) for n in orphans}
 
     return price
+
+
+# --- the `plan` command's work ------------------------------------------------------------
+
+
+def plan_against(config: EnvironmentConfig, outdir: Path, against: Path) -> Plan:
+    """The assembly synthesized into `outdir` against another assembly `against` (offline).
+    The baseline is read first: `--against` may name `--out` itself (the last synth)."""
+    from fargate_env.assembly import assembly_region
+    from fargate_env.synth import synthesize
+
+    old = baseline_stacks(config, against)
+    new = synthesize(config, outdir, validation=False)
+    price = orphan_prices(config, assembly_region(outdir), new, old)
+    return make_plan(config.name, new, old, price=price)
+
+
+def plan_deployed(aws: Aws, outdir: Path, progress: Any = lambda _: None) -> tuple[Plan, list[Any]]:
+    """The assembly a plain `deploy` would synthesize (every deployed service on the tag it
+    runs) against what is deployed. Returns the plan and the tags kept (ops.status.Kept)."""
+    from fargate_env.ops.status import keep_running_tags
+    from fargate_env.synth import synthesize
+
+    progress("reading the running image tags (ECS)")
+    config, kept = keep_running_tags(aws, aws.config, except_service=None)
+    progress("synthesizing")
+    new = synthesize(config, outdir, validation=False)
+    progress("reading the deployed stacks (CloudFormation)")
+    old = deployed_stacks(aws)
+    plan = make_plan(config.name, new, old, price=orphan_prices(config, aws.region, new, old))
+    return plan, kept
