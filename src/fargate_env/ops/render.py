@@ -143,8 +143,8 @@ def plan(console: Console, result: Plan, title: str, *, detail: bool = True) -> 
             note = f"orphan, {_money(row.monthly_usd)}"
         elif row.replaced:
             note = f"replaces {len(row.replaced)} holding data"
-        elif row.action == "update" and row.outputs_changed and not row.modified:
-            note = "outputs"
+        elif row.outputs_changed:
+            note = "and outputs" if row.added or row.removed or row.modified else "outputs only"
         counts = [str(len(ids)) if ids else "" for ids in (row.added, row.removed, row.modified)]
         style = ACTION_STYLE[row.action]
         table.add_row(row.stack, f"[{style}]{row.action}[/]", *counts, note)
