@@ -200,7 +200,7 @@ def test_service_endpoint_follows_the_route():
                 "admin": {
                     "routing": {"host_headers": ["admin.example.com"], "path_patterns": ["/ui/*"]}
                 }
-            }
+            },
         }
     )
     assert config.service_endpoint("api") == (None, "/api")

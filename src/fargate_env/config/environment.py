@@ -155,8 +155,8 @@ class EnvironmentConfig(Section):
         for name, svc in self.services.items():
             self._check_deployment(name, svc)
         self._check_routes(self.routes() + self.test_routes())
-        self._check_overlaps()
         self._check_hosts_have_certificate()
+        self._check_overlaps()
         self._check_preview_priorities()
         if self.load_balancer.is_cloudfront:
             self._check_cloudfront()

@@ -19,7 +19,7 @@ TASK_ENVIRONMENT = (
     "HEADER_READ_TIMEOUT_SECONDS",
 )
 # What the rest of one task definition takes (image, roles, health check, log options, the
-# variables above; about 3 KiB in the demo's), kept free of the user's variables.
+# variables above; about 2 KiB in the demo's), kept free of the user's variables.
 TASK_DEFINITION_OWN_BYTES = 8 * 1024
 
 
