@@ -25,10 +25,26 @@ def web_uri(uri: str, **extra) -> dict:
 
 
 BAD = [
-    ("uri-no-tag", web_uri("ghcr.io/acme/api"), ["services.web.image.uri", "neither a tag nor a digest"]),
-    ("uri-latest", web_uri("ghcr.io/acme/api:latest"), ["services.web.image.uri", "'latest' moves", "@sha256"]),
-    ("uri-garbage", web_uri("ghcr.io/Acme/API:1"), ["services.web.image.uri", "not an image reference"]),
-    ("both", web_image(build={"context": "."}, uri="nginx:1.27"), ["services.web.image", "exactly one of"]),
+    (
+        "uri-no-tag",
+        web_uri("ghcr.io/acme/api"),
+        ["services.web.image.uri", "neither a tag nor a digest"],
+    ),
+    (
+        "uri-latest",
+        web_uri("ghcr.io/acme/api:latest"),
+        ["services.web.image.uri", "'latest' moves", "@sha256"],
+    ),
+    (
+        "uri-garbage",
+        web_uri("ghcr.io/Acme/API:1"),
+        ["services.web.image.uri", "not an image reference"],
+    ),
+    (
+        "both",
+        web_image(build={"context": "."}, uri="nginx:1.27"),
+        ["services.web.image", "exactly one of"],
+    ),
     ("neither", web_image(), ["services.web.image", "exactly one of"]),
     (
         "dockerfile-outside",
@@ -45,13 +61,22 @@ BAD = [
         {"services": {"web": {"image": {"build": None, "uri": "nginx:1.27"}}}},
         ["services.web", "image_tag", "has no ECR repository"],
     ),
-    ("tag-latest-on-immutable", {"services": {"web": {"image_tag": "latest"}}}, ["services.web.image_tag", "immutable", "never move"]),
+    (
+        "tag-latest-on-immutable",
+        {"services": {"web": {"image_tag": "latest"}}},
+        ["services.web.image_tag", "immutable", "never move"],
+    ),
     (
         "missing-context",
         {"services": {"web": {"image": {"build": {"context": "no-such-dir"}}}}},
-        ["services.web.image.build.context", "no-such-dir", "is not a directory", "relative to the environment file"],
+        [
+            "services.web.image.build.context",
+            "no-such-dir",
+            "is not a directory",
+            "relative to the environment file",
+        ],
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "overrides", "words"), BAD, ids=[b[0] for b in BAD])

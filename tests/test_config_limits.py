@@ -23,17 +23,45 @@ def api(**section) -> dict:
 BIG_ENV = {f"VALUE_{i}": "x" * 1000 for i in range(ECS_TASK_DEFINITION_BYTES // 1000)}
 
 BAD = [
-    ("cidr-loopback", {"network": {"cidr": "127.0.0.0/20"}}, ["network.cidr", "127.0.0.0/8", "loopback", "CreateVpc refuses"]),
+    (
+        "cidr-loopback",
+        {"network": {"cidr": "127.0.0.0/20"}},
+        ["network.cidr", "127.0.0.0/8", "loopback", "CreateVpc refuses"],
+    ),
     ("cidr-multicast", {"network": {"cidr": "224.10.0.0/20"}}, ["network.cidr", "multicast"]),
     ("cidr-link-local", {"network": {"cidr": "169.254.0.0/20"}}, ["network.cidr", "link-local"]),
     ("cidr-this-network", {"network": {"cidr": "0.10.0.0/20"}}, ["network.cidr", "'this network'"]),
-    ("cidr-docker-bridge", {"network": {"cidr": "172.17.0.0/20"}}, ["network.cidr", "172.17.0.0/16", "AWS says not to use"]),
-    ("port-differs", api(environment={"PORT": "9999"}), ["services.api", "environment.PORT (9999) differs from container_port (8080)"]),
-    ("env-and-secret", api(environment={"DB_HOST": "db"}, secrets={"DB_HOST": ARN}), ["services.api", "DB_HOST is both in environment and in secrets"]),
-    ("env-set-by-task", api(environment={"HEALTH_PATH": "/x"}), ["services.api", "environment.HEALTH_PATH", "sets it"]),
-    ("secret-set-by-task", api(secrets={"SERVICE_NAME": ARN}), ["services.api", "secrets.SERVICE_NAME"]),
-    ("task-definition-size", api(environment=BIG_ENV), ["services.api", "KiB", "ECS refuses a task definition over 64 KiB"]),
-]  # fmt: skip
+    (
+        "cidr-docker-bridge",
+        {"network": {"cidr": "172.17.0.0/20"}},
+        ["network.cidr", "172.17.0.0/16", "AWS says not to use"],
+    ),
+    (
+        "port-differs",
+        api(environment={"PORT": "9999"}),
+        ["services.api", "environment.PORT (9999) differs from container_port (8080)"],
+    ),
+    (
+        "env-and-secret",
+        api(environment={"DB_HOST": "db"}, secrets={"DB_HOST": ARN}),
+        ["services.api", "DB_HOST is both in environment and in secrets"],
+    ),
+    (
+        "env-set-by-task",
+        api(environment={"HEALTH_PATH": "/x"}),
+        ["services.api", "environment.HEALTH_PATH", "sets it"],
+    ),
+    (
+        "secret-set-by-task",
+        api(secrets={"SERVICE_NAME": ARN}),
+        ["services.api", "secrets.SERVICE_NAME"],
+    ),
+    (
+        "task-definition-size",
+        api(environment=BIG_ENV),
+        ["services.api", "KiB", "ECS refuses a task definition over 64 KiB"],
+    ),
+]
 
 
 @pytest.mark.parametrize(("case", "overrides", "words"), BAD, ids=[b[0] for b in BAD])

@@ -24,8 +24,15 @@ def admin(**routing) -> dict:
 BAD = [
     (
         "host-not-on-imported-certificate",
-        {"load_balancer": {"certificate_names": ["app.example.com"]}, **admin(host_headers=["admin.other.org"])},
-        ["services.admin.routing.host_headers: 'admin.other.org' is not covered by the certificate (app.example.com)", "certificate_names"],
+        {
+            "load_balancer": {"certificate_names": ["app.example.com"]},
+            **admin(host_headers=["admin.other.org"]),
+        },
+        [
+            "services.admin.routing.host_headers: 'admin.other.org' is not covered by the"
+            " certificate (app.example.com)",
+            "certificate_names",
+        ],
     ),
     (
         "imported-names-unknown",
@@ -39,12 +46,18 @@ BAD = [
     ),
     (
         "wildcard-covers-one-label-only",
-        {"load_balancer": {"certificate_names": ["*.example.com"]}, **admin(host_headers=["a.b.example.com"])},
+        {
+            "load_balancer": {"certificate_names": ["*.example.com"]},
+            **admin(host_headers=["a.b.example.com"]),
+        },
         ["'a.b.example.com' is not covered"],
     ),
     (
         "host-and-path-overlap-without-order",
-        {"load_balancer": {"certificate_names": ["*.example.com"]}, **admin(host_headers=["admin.example.com"])},
+        {
+            "load_balancer": {"certificate_names": ["*.example.com"]},
+            **admin(host_headers=["admin.example.com"]),
+        },
         ["services.", "can match the same request", "set routing.priority"],
     ),
     (
@@ -57,7 +70,7 @@ BAD = [
         {"load_balancer": {**DNS, "certificate_names": ["app.example.com"]}},
         ["load_balancer", "certificate_names: only with certificate_arn"],
     ),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "overrides", "words"), BAD, ids=[b[0] for b in BAD])
@@ -69,25 +82,38 @@ def test_dishonest_routes_are_one_line_exit_2(tmp_path, case, overrides, words):
 
 def test_a_covered_host_route_is_accepted_and_http_only_needs_no_certificate():
     covered = make_config(
-        {"load_balancer": {"certificate_names": ["*.example.com"]}, **admin(host_headers=["admin.example.com"], path_patterns=["/ui/*"])}
-    )  # fmt: skip
+        {
+            "load_balancer": {"certificate_names": ["*.example.com"]},
+            **admin(host_headers=["admin.example.com"], path_patterns=["/ui/*"]),
+        }
+    )
     assert covered.services["admin"].routing.host_headers == ["admin.example.com"]
     dns = make_config(
         {"load_balancer": DNS, **admin(host_headers=["app.example.com"], path_patterns=["/ui/*"])}
     )
     assert dns.service_routes("admin")[0].hosts == ("app.example.com",)
     http = make_config(
-        {"load_balancer": {"certificate_arn": None, "allow_http_only": True, "preview_domain": None,
-                           "preview_hosted_zone_id": None, "preview_hosted_zone_name": None},
-         **admin(host_headers=["admin.other.org"], priority=100)}
-    )  # fmt: skip
+        {
+            "load_balancer": {
+                "certificate_arn": None,
+                "allow_http_only": True,
+                "preview_domain": None,
+                "preview_hosted_zone_id": None,
+                "preview_hosted_zone_name": None,
+            },
+            **admin(host_headers=["admin.other.org"], priority=100),
+        }
+    )
     assert http.service_routes("admin")[0].hosts == ("admin.other.org",)
 
 
 def test_an_explicit_priority_settles_an_overlap_and_it_is_listed_in_evaluation_order():
     config = make_config(
-        {"load_balancer": {"certificate_names": ["*.example.com"]}, **admin(host_headers=["admin.example.com"], priority=100)}
-    )  # fmt: skip
+        {
+            "load_balancer": {"certificate_names": ["*.example.com"]},
+            **admin(host_headers=["admin.example.com"], priority=100),
+        }
+    )
     [(first, second)] = config.overlaps()
     assert (first.service, second.service) == ("admin", "api")
     assert first.priority == 100 < second.priority
