@@ -200,7 +200,7 @@ def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
         + u.ecr_storage_gb * P["ecr_gb_month"]
         + u.access_log_storage_gb * P["s3_gb_month"]
     )
-    assert best.variant.label == "alb, public, x86 Spot, office hours, no dashboard or flow logs"
+    assert best.variant.label == "alb, public, arm64 Spot, office hours, no dashboard or flow logs"
     assert best.bill.total == pytest.approx(expected, abs=0.01)
     assert expected <= 1.25 * floor
     assert best.bill.total <= 1.25 * floor
