@@ -137,7 +137,7 @@ def test_compare_json_has_both_floors_and_the_goal():
     data = json.loads(result.stdout)["compare"]
     assert set(data["floor_by_edge_monthly_usd"]) == {"alb", "cloudfront"}
     assert data["goal_monthly_usd"] == 22.50
-    assert data["cheapest_with_essentials"].startswith("cloudfront, public, x86 Spot")
+    assert data["cheapest_with_essentials"].startswith("cloudfront, public, arm64 Spot")
     assert data["cheapest_with_essentials_monthly_usd"] <= 22.50
     labels = [p["profile"] for p in data["profiles"]]
     assert any(label.startswith("cloudfront, ") for label in labels)
