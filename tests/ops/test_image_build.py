@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-from fargate_env.app import PROJECT_ROOT
 from fargate_env.ops.images import PLATFORMS, capture, engine_platforms, legacy_build_command
+from fargate_env.paths import PROJECT_ROOT
 
 OFFICIAL = "python:3.11-slim-bookworm"
 # scripts/local-base-image.sh: the runtime and build-stage stand-ins (no registry here).
