@@ -151,6 +151,13 @@ TAG_PUNCTUATION = "_.:/=+-@"
 # EventBridge / Application Auto Scaling cron years (EventBridge "Cron expressions").
 CRON_YEARS = (1970, 2199)
 
+# Fargate Linux platform versions a service may pin, newest first; "LATEST" is 1.4.0 today
+# (ECS developer guide, "Fargate Linux platform versions"). ARM64 needs 1.4.0 or later, on
+# FARGATE_SPOT too (ECS API reference, CapacityProviderStrategyItem: "FARGATE_SPOT supports
+# Linux tasks with the ARM64 architecture on platform version 1.4.0 or later").
+FARGATE_PLATFORM_VERSIONS = ("LATEST", "1.4.0", "1.3.0")
+FARGATE_ARM64_MIN_PLATFORM = ("1.4.0",)
+
 # Fargate Spot: a task gets a two-minute warning (SIGTERM) before it is stopped (ECS docs,
 # "Fargate capacity providers"); deregistration and the stop timeout must fit in it.
 FARGATE_SPOT_NOTICE_SECONDS = 120
