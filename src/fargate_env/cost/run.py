@@ -26,7 +26,7 @@ def run_cost(
     """Print the bill (and comparison); False when the estimate exceeds the budget."""
     budget = config.cost.monthly_budget_usd
     if as_json:
-        bill = current_bill(config)
+        bill = current_bill(config, say=lambda line: err.print(line, highlight=False))
         preview = preview_cost(config, bill)
         if preview is not None:
             add_expected_previews(bill, preview)
@@ -39,8 +39,8 @@ def run_cost(
             payload["compare"] = comparison_json(compare_profiles(config, bill))
         out.print_json(json.dumps(payload))
     else:
-        with out.status("synthesizing (CDK validation off) and pricing"):
-            bill = current_bill(config)
+        with out.status("pricing"):
+            bill = current_bill(config, say=lambda line: out.print(line, highlight=False))
         with out.status("synthesizing and pricing one more service"):
             marginal = marginal_service(config, bill)
         with out.status("synthesizing and pricing one preview"):
