@@ -42,8 +42,10 @@ def synth(
     refuse_foreign_directory(out)
     config = load_env(env, env_file)
     previews = offline_previews(config, preview, service)
+    # CDK's own template validation more than doubles a fresh process's synth (measured in
+    # bench/loop.py); `check` runs it beside cdk-nag and cfn-lint, and `deploy` keeps it.
     with console.status("synthesizing"):
-        stacks = synthesize(config, out, previews=previews)
+        stacks = synthesize(config, out, validation=False, previews=previews)
     render_summary(console, config, stacks, out)
 
 
