@@ -36,8 +36,17 @@ def code_copy(tmp_path, monkeypatch) -> Path:
     return copy
 
 
-def test_a_changed_source_file_invalidates_a_reused_assembly(tmp_path, monkeypatch, code_copy):
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch) -> Path:
+    """Work in tmp_path, where ./cdk.out is the assembly cost and diagram may reuse."""
+    from fargate_env import synth as synth_module
+
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(synth_module, "DEFAULT_ASSEMBLY", Path("cdk.out"))
+    return tmp_path
+
+
+def test_a_changed_source_file_invalidates_a_reused_assembly(tmp_path, in_tmp, code_copy):
     config = make_config()
     # Absolute: the jsii node process keeps the directory the session started in.
     synthesize(config, tmp_path / "cdk.out", validation=False)
@@ -58,8 +67,7 @@ def test_a_changed_source_file_invalidates_a_reused_assembly(tmp_path, monkeypat
     assert fresh.total == pytest.approx(truth)
 
 
-def test_a_changed_config_invalidates_a_reused_assembly(tmp_path, monkeypatch, demo):
-    monkeypatch.chdir(tmp_path)
+def test_a_changed_config_invalidates_a_reused_assembly(in_tmp, demo):
     shutil.copytree(demo.outdir, "cdk.out")
     record(Path("cdk.out"), demo.config)
     tamper(Path("cdk.out"))
@@ -97,3 +105,33 @@ def test_the_fingerprint_covers_config_code_and_previews(code_copy):
     assert freshness.fingerprint(config, [probe]) != base
     (code_copy / "new_module.py").write_text("")
     assert freshness.fingerprint(config) != base
+
+
+def test_cost_probes_are_kept_in_a_fresh_assembly_and_never_outlive_it(in_tmp, demo, code_copy):
+    import io
+
+    from rich.console import Console
+
+    from fargate_env.cost import run
+
+    def bill_text() -> str:
+        out = Console(file=io.StringIO(), width=80)
+        run.run_cost(demo.config, out, out, as_json=False, compare=False)
+        return out.file.getvalue()
+
+    shutil.copytree(demo.outdir, "cdk.out")
+    record(Path("cdk.out"), demo.config)
+    first = bill_text()
+    kept = json.loads(Path("cdk.out", RECORD_FILE).read_text())["derived"]
+    assert set(kept) == {"marginal", "preview"}
+
+    def no_synth(*args, **kwargs):
+        raise AssertionError("a probe was synthesized again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run, "marginal_service", no_synth)
+        patch.setattr(run, "preview_cost", no_synth)
+        assert bill_text() == first
+        (code_copy / "cost" / "marginal.py").write_text("# changed\n", encoding="utf-8")
+        with pytest.raises(AssertionError, match="synthesized again"):
+            bill_text()

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from fargate_env.config import EnvironmentConfig
 from fargate_env.paths import PROJECT_ROOT
@@ -71,3 +72,22 @@ def staleness(outdir: Path, config: EnvironmentConfig) -> str | None:
     if recorded.get("fingerprint") != fingerprint(config):
         return f"the config or the code changed since {outdir} was synthesized"
     return None
+
+
+def recall(outdir: Path, config: EnvironmentConfig, key: str) -> tuple[bool, Any]:
+    """(True, value) when a fresh `outdir` holds a figure remembered under `key`."""
+    if staleness(outdir, config) is not None:
+        return False, None
+    derived = json.loads((Path(outdir) / RECORD_FILE).read_text()).get("derived", {})
+    return (key in derived), derived.get(key)
+
+
+def remember(outdir: Path, config: EnvironmentConfig, key: str, value: Any) -> None:
+    """Keep a figure computed from `config` and this code alone (e.g. a cost probe) in a fresh
+    `outdir`'s record; a stale or missing assembly keeps nothing."""
+    if staleness(outdir, config) is not None:
+        return
+    record_file = Path(outdir) / RECORD_FILE
+    data = json.loads(record_file.read_text())
+    data.setdefault("derived", {})[key] = value
+    record_file.write_text(json.dumps(data, indent=1) + "\n")

@@ -125,11 +125,12 @@ DEFAULT_ASSEMBLY = Path("cdk.out")
 
 @contextlib.contextmanager
 def assembly_of(
-    config: EnvironmentConfig, say: Callable[[str], None], reuse: Path = DEFAULT_ASSEMBLY
+    config: EnvironmentConfig, say: Callable[[str], None], reuse: Path | None = None
 ) -> Iterator[Path]:
-    """An assembly of `config` (no previews): `reuse` while its recorded fingerprint matches
-    the config and the code, else a fresh synthesis (CDK validation off) into a scratch
-    directory that is removed afterwards. `say` gets one line telling which happened."""
+    """An assembly of `config` (no previews): `reuse` (./cdk.out) while its recorded
+    fingerprint matches the config and the code, else a fresh synthesis (CDK validation off)
+    into a scratch directory that is removed afterwards. `say` hears which happened."""
+    reuse = reuse or DEFAULT_ASSEMBLY
     reason = staleness(reuse, config)
     if reason is None:
         say(f"reading {reuse}: synthesized from this config and code")
