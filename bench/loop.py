@@ -80,7 +80,7 @@ def steps(root: Path, scratch: Path) -> dict[str, tuple[list[str], int, list[str
     }
 
 
-def measure(root: Path, runs: int, skip: set[str]) -> dict[str, dict]:
+def measure(root: Path, runs: int, skip: set[str], save: Path | None) -> dict[str, dict]:
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", COLUMNS="80")
     env.pop("CDK_VALIDATION", None)
     if root != ROOT:
@@ -102,6 +102,8 @@ def measure(root: Path, runs: int, skip: set[str]) -> dict[str, dict]:
                 "load": [round(load_before, 1), round(load(), 1)],
             }
             print_row(name, results[name], flush=True)
+            if save:  # after every step: a long run cut short keeps what it measured
+                save.write_text(json.dumps({"runs": runs, "steps": results}, indent=1))
     return results
 
 
@@ -127,7 +129,7 @@ def table(before: dict, after: dict) -> None:
     """Median seconds before and after, the goal, and the load each was measured at."""
     print(f"{'step':<15} {'goal':>8} {'before':>7} {'after':>7}  load before / after")
     for name in GOALS_S:
-        b, a = before["steps"].get(name), after["steps"].get(name)
+        b, a = (side["steps"].get(name) for side in (before, after))
         cell = lambda r: f"{r['median']:7.1f}" if r else f"{'-':>7}"  # noqa: E731
         loads = " / ".join(f"{r['load'][0]:.1f}" if r else "-" for r in (b, a))
         print(f"{name:<15} {goal(name):>8} {cell(b)} {cell(a)}  {loads}")
@@ -148,9 +150,7 @@ def main() -> None:
     root = args.root.resolve()
     print(f"{root}: {os.cpu_count()} CPUs, {args.runs} runs each, seconds")
     header()
-    results = measure(root, args.runs, set(args.skip))
-    if args.save:
-        args.save.write_text(json.dumps({"runs": args.runs, "steps": results}, indent=1))
+    measure(root, args.runs, set(args.skip), args.save)
 
 
 if __name__ == "__main__":
