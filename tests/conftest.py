@@ -89,6 +89,18 @@ class Synthesized:
         return Template.from_json(self.template_json(part))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_reused_assembly(tmp_path_factory):
+    """`cost` and `diagram` reuse ./cdk.out while it is fresh; the project's own (left by
+    `make demo` or a benchmark) must not answer for a test that patches prices or stacks."""
+    from fargate_env import synth as synth_module
+
+    saved = synth_module.DEFAULT_ASSEMBLY
+    synth_module.DEFAULT_ASSEMBLY = tmp_path_factory.mktemp("none") / "cdk.out"
+    yield
+    synth_module.DEFAULT_ASSEMBLY = saved
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory):
     """synth(overrides) -> Synthesized; each distinct config is synthesized once per session."""
