@@ -44,8 +44,10 @@ def synth(
     refuse_foreign_directory(out)
     config = load_env(env, env_file)
     previews = offline_previews(config, preview, service)
+    # CDK's own template validation more than doubles a fresh process's synth (measured in
+    # bench/loop.py); `check` runs it beside cdk-nag and cfn-lint, and `deploy` keeps it.
     with console.status("synthesizing"):
-        stacks = synthesize(config, out, previews=previews)
+        stacks = synthesize(config, out, validation=False, previews=previews)
     render_summary(console, config, stacks, out)
 
 
@@ -58,12 +60,13 @@ def check(
     service: PreviewServiceOption = None,
 ):
     """Config validation + synth with CDK validation + cdk-nag + cfn-lint; exit 1 on findings."""
-    from fargate_env.compliance import run_checks
     from fargate_env.synth import refuse_foreign_directory
 
     refuse_foreign_directory(out)
     config = load_env(env, env_file)
     previews = offline_previews(config, preview, service)
+    from fargate_env.compliance import run_checks  # the CDK, cdk-nag and cfn-lint: seconds
+
     with console.status("synthesizing with cdk-nag and CDK validation, then cfn-lint"):
         report = run_checks(config, out, previews)
     table = Table(title=f"checks: {config.name}")
@@ -93,11 +96,11 @@ def cost(
     compare: CompareOption = False,
 ):
     """Monthly bill per resource from the templates; exit 1 over cost.monthly_budget_usd."""
-    from fargate_env.cost.run import run_cost
-
     config = load_env(env, env_file)
     if output_format not in ("table", "json"):
         raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
+    from fargate_env.cost.run import run_cost
+
     as_json = output_format == "json"
     if not run_cost(config, console, err_console, as_json=as_json, compare=compare):
         raise typer.Exit(1)
@@ -114,8 +117,8 @@ def diagram(
 
     refuse_foreign_file(out)
     config = load_env(env, env_file)
-    with console.status("synthesizing and drawing"):
-        written = write_diagram(config, out)
+    with console.status("drawing"):
+        written = write_diagram(config, out, say=lambda line: console.print(line, highlight=False))
     console.print(f"wrote {written}")
 
 
