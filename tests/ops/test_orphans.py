@@ -179,3 +179,13 @@ def test_export_in_use_is_refused_before_anything_changes(moto, tmp_path, cdk_bi
                        r" still imports it"):  # fmt: skip
         deploy(tmp_path, cdk_bin, runner, prune=True)
     assert runner.calls == []
+
+
+def test_a_uri_service_needs_nothing_in_ecr(moto, tmp_path, cdk_bin) -> None:
+    uri = {"image": {"build": None, "uri": "ghcr.io/a/b:1"}, "image_tag": None}
+    config = real_config({"services": {API: uri}})
+    push(config, WEB, "initial")  # api has no ECR repository at all
+    runner = Recorder()
+    run_deploy(Aws.for_environment(config), image_tag=None, outdir=tmp_path / "o", runner=runner,
+               which=npx, cdk_bin=cdk_bin, validation=False)  # fmt: skip
+    assert len(runner.calls) == 1

@@ -162,7 +162,8 @@ def run_deploy(
     config = with_image_tag(config, service, image_tag)
     if only is None:
         for name in [service] if service else config.services:
-            ensure_image(aws, config, name)
+            if config.services[name].builds_image:  # an image.uri is not in our ECR
+                ensure_image(aws, config, name)
     outdir = outdir.resolve()
     progress("synthesizing")
     from fargate_env.synth import synthesize  # the CDK app: loaded only to synthesize
