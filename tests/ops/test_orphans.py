@@ -131,9 +131,16 @@ def test_prune_deletes_importing_orphans_first(moto, tmp_path, cdk_bin) -> None:
     tagged_stack("demo-service-api", {"Name": "demo-service-api:name"})
     tagged_stack("demo-service-api-extra", imports=("demo-service-api:name",))
     push(real_config(ONE_SERVICE), WEB, "initial")
-    rc, plan = deploy(tmp_path, cdk_bin, Recorder(), prune=True)
+    said: list[str] = []
+    rc, plan = deploy(tmp_path, cdk_bin, Recorder(), prune=True, progress=said.append)
     assert rc == 0
     assert [o.stack for o in plan.orphans] == ["demo-service-api-extra", "demo-service-api"]
+    assert [line for line in said if line.startswith("delet")] == [
+        "deleting demo-service-api-extra",
+        "deleted demo-service-api-extra",
+        "deleting demo-service-api",
+        "deleted demo-service-api",
+    ]
     assert not {"demo-service-api", "demo-service-api-extra"} & stacks()
 
 
