@@ -31,7 +31,7 @@ from fargate_env.config import (
     parse_config,
 )
 from fargate_env.cost.estimate import Bill, estimate
-from fargate_env.synth import synthesize
+from fargate_env.synth import assembly_of, synthesize
 
 EDGES = ("alb", "cloudfront")
 EGRESS = ("nat-gateway", "nat-instance", "public")
@@ -199,9 +199,8 @@ def compare(
     return Comparison(current_total=current.total, floor=current.floor, rows=rows, skipped=skipped)
 
 
-def current_bill(config: EnvironmentConfig) -> Bill:
-    """Synthesize `config` into a scratch assembly and price it (CDK validation off: speed)."""
-    with tempfile.TemporaryDirectory(prefix="fargate-env-cost-") as tmp:
-        outdir = Path(tmp) / "cdk.out"
-        synthesize(config, outdir, validation=False)
+def current_bill(config: EnvironmentConfig, say: Callable[[str], None] = lambda line: None) -> Bill:
+    """Price ./cdk.out while it is fresh for `config`, else a new synthesis of it (CDK
+    validation off: speed); `say` hears which."""
+    with assembly_of(config, say) as outdir:
         return estimate(read_assembly(outdir), assembly_region(outdir), config.cost.usage)
