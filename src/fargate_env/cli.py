@@ -257,6 +257,13 @@ def load(
         float,
         typer.Option("--max-error-rate", help="Allowed failed fraction, 0-1."),
     ] = 0.0,
+    ok_status: Annotated[
+        str,
+        typer.Option(
+            "--ok-status",
+            help="Statuses that succeed: 200-299 (default), 200-399, or a list: 200,204,304.",
+        ),
+    ] = "200-299",
     env: EnvOption = None,
     env_file: EnvFileOption = None,
 ):
@@ -264,7 +271,9 @@ def load(
     from fargate_env.config import OpsConfig
     from fargate_env.ops import render
     from fargate_env.ops.load import load as run_load
+    from fargate_env.ops.load import parse_ok_status
 
+    ok = parse_ok_status(ok_status)
     ops = load_env(env, env_file).ops if env or env_file else OpsConfig()
     with console.status(Text(f"loading {url} for {duration:g} s")):
         report = run_load(
@@ -274,6 +283,7 @@ def load(
             rate=rate,
             ops=ops,
             max_error_rate=max_error_rate,
+            ok_status=ok,
         )
     render.load(console, report, max_error_rate)
     if not report.within(max_error_rate):
