@@ -16,6 +16,7 @@ import aws_cdk as cdk
 from fargate_env import outputs
 from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
 from fargate_env.errors import UserError
+from fargate_env.paths import PROJECT_ROOT
 from fargate_env.preview import Preview
 from fargate_env.stacks.alerts import AlertsStack
 from fargate_env.stacks.monitoring import MonitoringStack
@@ -24,8 +25,6 @@ from fargate_env.stacks.platform import PlatformStack
 from fargate_env.stacks.preview import PreviewsStack, PreviewStack, add_previews
 from fargate_env.stacks.registry import RegistryStack
 from fargate_env.stacks.service import ServiceStack
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def cdk_json_context() -> dict:
@@ -173,7 +172,7 @@ def app_from_environment() -> cdk.App:
 
 def main() -> None:
     """./app.py: one line on stderr and exit 2 for every mistake, like the CLI."""
-    from fargate_env.cli_support import jsii_error_line
+    from fargate_env.cli.options import jsii_error_line
 
     try:
         app_from_environment().synth()

@@ -175,7 +175,7 @@ def test_destroy_without_yes_on_a_non_interactive_shell_is_refused(moto, env_fil
 def test_destroy_on_a_terminal_asks_for_the_environment_name(moto, env_file, recorded, monkeypatch):
     config = real_config()
     deploy_environment(config)
-    monkeypatch.setattr("fargate_env.preview_cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("fargate_env.cli.destroy.stdin_is_terminal", lambda: True)
     result = cli.invoke(app, ["destroy", "--env-file", str(env_file)], input="nope\n")
     assert result.exit_code == 1 and "nothing was deleted" in result.output
     assert recorded == []

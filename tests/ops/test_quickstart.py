@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fargate_env import outputs
-from fargate_env.cli import _aws, app
+from fargate_env.cli import app
+from fargate_env.cli.options import environment_aws
 from fargate_env.config import load_config
 from fargate_env.ops.aws import Aws, account_from_credentials
 from fargate_env.ops.verify import Deployed, Platform
@@ -37,7 +38,7 @@ def test_quickstart_names_no_account_and_nothing_else_to_fill_in() -> None:
 
 
 def test_the_account_comes_from_sts(moto) -> None:
-    aws = _aws("quickstart", None, every=True)
+    aws = environment_aws("quickstart", None, every=True)
     assert aws.config.account == ACCOUNT  # moto's caller identity
     assert aws.config.placeholders() == []
     assert aws.check_credentials().endswith(":user/moto")
@@ -83,3 +84,26 @@ def test_verify_uses_the_distributions_https_url(moto) -> None:
     })  # fmt: skip
     deployed = Deployed.read(aws, None, Platform.read(aws))
     assert deployed.url == "https://d111111abcdef8.cloudfront.net"
+
+
+def test_destroy_takes_the_account_from_the_credentials_too(moto) -> None:
+    # It refused the quickstart ("demo placeholder in account"): it can be created, so it can
+    # be deleted.
+    result = cli.invoke(app, ["destroy", "--env", "quickstart", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert f"account {ACCOUNT}: from the credentials" in result.stdout
+    assert "nothing of quickstart is deployed in us-east-1" in result.stdout
+
+
+def test_preview_commands_take_the_account_from_the_credentials(moto, tmp_path) -> None:
+    # The demo with previews, its placeholder certificate and zone made real: no account left.
+    text = (ROOT / "environments" / "demo.toml").read_text()
+    env_file = tmp_path / "noaccount.toml"
+    env_file.write_text(
+        text.replace("000000000000", ACCOUNT).replace("Z00000000000000000000", "Z0123456789ABC")
+    )
+    assert load_config(env_file).placeholders() == ["account"]
+    result = cli.invoke(app, ["preview", "list", "--env-file", str(env_file)])
+    assert result.exit_code == 0, result.output
+    assert f"account {ACCOUNT}: from the credentials" in result.stdout
+    assert "no previews in" in result.stdout

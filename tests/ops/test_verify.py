@@ -25,7 +25,7 @@ runner = CliRunner()
 @pytest.fixture
 def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """One table row per output line (the console is 80 columns when not a terminal)."""
-    from fargate_env.cli_support import console
+    from fargate_env.cli.options import console
 
     monkeypatch.setattr(console, "_width", 200)
 

@@ -24,12 +24,11 @@ from pathlib import Path
 import botocore.exceptions
 
 from fargate_env import outputs
-from fargate_env.app import PROJECT_ROOT
 from fargate_env.config import EnvironmentConfig, parse_config, select_service
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, refuse_placeholders
 from fargate_env.ops.runner import Runner, run
-from fargate_env.synth import synthesize
+from fargate_env.paths import CDK_BIN, PROJECT_ROOT
 
 Which = Callable[[str], str | None]
 
@@ -116,7 +115,7 @@ def run_deploy(
     runner: Runner = run,
     which: Which = shutil.which,
     validation: bool = True,
-    cdk_bin: Path = PROJECT_ROOT / "node_modules" / ".bin" / "cdk",
+    cdk_bin: Path = CDK_BIN,
     progress: Callable[[str], None] = lambda _: None,
 ) -> int:
     """`service`: deploy only that service (None: every stack); returns cdk's exit code."""
@@ -145,5 +144,7 @@ def run_deploy(
             ensure_image(aws, config, name)
     outdir = outdir.resolve()
     progress("synthesizing")
+    from fargate_env.synth import synthesize  # the CDK app: loaded only to synthesize
+
     synthesize(config, outdir, validation=validation)
     return runner(cdk_command(config, outdir, only, service), cwd=PROJECT_ROOT)

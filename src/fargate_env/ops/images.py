@@ -15,11 +15,11 @@ from pathlib import Path
 import botocore.exceptions
 
 from fargate_env import outputs
-from fargate_env.app import PROJECT_ROOT
 from fargate_env.config import select_service
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call, refuse_placeholders
 from fargate_env.ops.runner import CommandFailed, Runner, run
+from fargate_env.paths import PROJECT_ROOT
 
 PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 Which = Callable[[str], str | None]

@@ -18,7 +18,6 @@ from pathlib import Path
 import botocore.exceptions
 
 from fargate_env import outputs
-from fargate_env.app import PROJECT_ROOT
 from fargate_env.assembly import StackSummary
 from fargate_env.cost.estimate import estimate
 from fargate_env.errors import UserError
@@ -26,6 +25,7 @@ from fargate_env.ops.aws import Aws, aws_error, call, refuse_placeholders
 from fargate_env.ops.deploy import cdk_deploy, ensure_image, with_image_tag
 from fargate_env.ops.destroy import Outcome, Plan, Stage, delete_stages, our_stacks
 from fargate_env.ops.runner import Runner, run
+from fargate_env.paths import CDK_BIN, PROJECT_ROOT
 from fargate_env.preview import (
     Preview,
     at_expression,
@@ -35,7 +35,6 @@ from fargate_env.preview import (
     parse_at_expression,
     require_previews,
 )
-from fargate_env.synth import synthesize
 
 # What UpdateSchedule would otherwise reset (it replaces the whole schedule).
 CARRIED_OVER = (
@@ -130,7 +129,7 @@ def preview_up(
     now: datetime,
     runner: Runner = run,
     which: Callable[[str], str | None] = shutil.which,
-    cdk_bin: Path = PROJECT_ROOT / "node_modules" / ".bin" / "cdk",
+    cdk_bin: Path = CDK_BIN,
     validation: bool = True,
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[Preview, int]:
@@ -159,6 +158,8 @@ def preview_up(
     ensure_image(aws, with_image_tag(config, preview.service, preview.image_tag), preview.service)
     outdir = outdir.resolve()
     progress("synthesizing")
+    from fargate_env.synth import synthesize  # the CDK app: loaded only to synthesize
+
     synthesize(config, outdir, validation=validation, previews=[preview])
     parts = (outputs.NETWORK, outputs.REGISTRY, outputs.PLATFORM, outputs.PREVIEWS)
     stacks = [config.stack_name(p) for p in parts] + [config.preview_stack_name(name)]

@@ -1,9 +1,7 @@
-"""`fargate-env preview up|list|extend|down` and `fargate-env destroy`: thin commands over
-fargate_env.ops.previews and fargate_env.ops.destroy, and their rich output."""
+"""`fargate-env preview up|list|extend|down`: thin commands over fargate_env.ops.previews."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,11 +9,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fargate_env.cli_support import (
+from fargate_env.cli.destroy import render_outcome
+from fargate_env.cli.options import (
     EnvFileOption,
     EnvOption,
     OutOption,
     console,
+    environment_aws,
     load_env,
     user_errors,
 )
@@ -56,20 +56,12 @@ def offline_previews(
     return [new_preview(config, name, service=service, image_tag=None, ttl=None, now=now_utc())]
 
 
-def _aws(env: str | None, env_file: Path | None) -> Any:
-    from fargate_env.ops.aws import Aws, refuse_placeholders
+def _aws(env: str | None, env_file: Path | None, *, checked: bool = True) -> Any:
+    """The environment's session, as every command gets it, once previews are set up."""
     from fargate_env.preview import require_previews
 
-    config = load_env(env, env_file)
-    require_previews(config)
-    refuse_placeholders(config)
-    return Aws.for_environment(config)
-
-
-def _checked(aws: Any) -> Any:
-    with console.status("checking AWS credentials (STS)"):
-        aws.check_credentials()
-    return aws
+    require_previews(load_env(env, env_file))
+    return environment_aws(env, env_file, every=True, checked=checked)
 
 
 def _when(moment: datetime) -> str:
@@ -96,7 +88,7 @@ def up(
     config = load_env(env, env_file)
     # Every input mistake before AWS is touched.
     new_preview(config, name, service=service, image_tag=image_tag, ttl=ttl, now=now_utc())
-    aws = _aws(env, env_file)
+    aws = _aws(env, env_file, checked=False)
     preview, rc = preview_up(
         aws, name, service=service, image_tag=image_tag, ttl=ttl, outdir=out, now=now_utc(),
         progress=console.print,
@@ -116,7 +108,7 @@ def list_(env: EnvOption = None, env_file: EnvFileOption = None):
     """Previews of the environment (from stack tags), their expiry and monthly cost."""
     from fargate_env.ops.previews import deployed_previews
 
-    aws = _checked(_aws(env, env_file))
+    aws = _aws(env, env_file)
     with console.status("reading preview stacks"):
         previews = deployed_previews(aws, priced=True)
     if not previews:
@@ -157,7 +149,7 @@ def extend(
     config = load_env(env, env_file)
     check_name(name)
     check_ttl(config, ttl)
-    aws = _checked(_aws(env, env_file))
+    aws = _aws(env, env_file)
     expires = preview_extend(aws, name, ttl, now=now_utc())
     console.print(f"preview {name} now deletes itself at {expires:%Y-%m-%d %H:%M} UTC")
 
@@ -170,91 +162,8 @@ def down(name: NameArgument, env: EnvOption = None, env_file: EnvFileOption = No
     from fargate_env.preview import check_name
 
     check_name(name)
-    aws = _checked(_aws(env, env_file))
+    aws = _aws(env, env_file)
     outcome = preview_down(aws, name, progress=console.print)
-    render_outcome(outcome)
-    if not outcome.ok:
-        raise typer.Exit(1)
-
-
-# --- destroy ------------------------------------------------------------------------------
-
-
-def render_plan(plan: Any, config: EnvironmentConfig, region: str) -> None:
-    table = Table(title=f"destroy {config.name} ({region}): in this order")
-    for column in ("step", "stage", "stacks"):
-        table.add_column(column)
-    for number, stage in enumerate(plan.stages, 1):
-        table.add_row(str(number), stage.label, "\n".join(stage.stacks))
-    console.print(table)
-    for stack, buckets in plan.empty_first.items():
-        for bucket in buckets:
-            console.print(f"emptied before {stack} is deleted: s3://{bucket}", highlight=False)
-    if not plan.leftovers:
-        console.print("nothing stays behind")
-        return
-    stays = Table(title="stays behind (removal policy retain), if left")
-    for column in ("what", "name", "GB", "USD/month"):
-        stays.add_column(column, justify="right" if column in ("GB", "USD/month") else "left")
-    for item in plan.leftovers:
-        stays.add_row(item.kind, item.name, f"{item.size_gb:.2f}", f"{item.monthly_usd:.2f}")
-    total = sum(item.monthly_usd for item in plan.leftovers)
-    stays.add_row("[bold]total[/]", "", "", f"[bold]{total:.2f}[/]")
-    console.print(stays)
-
-
-def render_outcome(outcome: Any) -> None:
-    for stack in outcome.deleted:
-        console.print(f"[green]deleted[/] {stack}", highlight=False)
-    for stack, reason in outcome.failed.items():
-        console.print(f"[red]failed[/] {stack}: {reason}", highlight=False, soft_wrap=True)
-    if outcome.left:
-        console.print(f"[yellow]left[/]: {', '.join(outcome.left)}", highlight=False)
-        console.print("fix the cause above, then run the same command again", highlight=False)
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
-def _confirm(config: EnvironmentConfig, count: int) -> None:
-    if not stdin_is_terminal():
-        raise UserError(
-            "destroy asks for confirmation, and stdin is not a terminal: pass --yes to delete"
-            " without asking"
-        )
-    answer = typer.prompt(f"type {config.name!r} to delete these {count} stacks", default="")
-    if answer.strip() != config.name:
-        console.print("not confirmed: nothing was deleted")
-        raise typer.Exit(1)
-
-
-@user_errors
-def destroy(
-    env: EnvOption = None,
-    env_file: EnvFileOption = None,
-    service: Annotated[
-        str | None,
-        typer.Option("--service", "-s", help="Only this service's previews and stack."),
-    ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Delete without asking.")] = False,
-):
-    """Delete previews, then services, then shared stacks; say what stays and its cost."""
-    from fargate_env.ops.aws import Aws, refuse_placeholders
-    from fargate_env.ops.destroy import delete_stages, plan_destroy
-
-    config = load_env(env, env_file)
-    refuse_placeholders(config)
-    aws = _checked(Aws.for_environment(config))
-    with console.status("reading the environment's stacks"):
-        plan = plan_destroy(aws, service)
-    if not plan.stages:
-        console.print(f"nothing of {config.name} is deployed in {aws.region}")
-        return
-    render_plan(plan, config, aws.region)
-    if not yes:
-        _confirm(config, len(plan.stacks))
-    outcome = delete_stages(aws, plan, progress=console.print)
     render_outcome(outcome)
     if not outcome.ok:
         raise typer.Exit(1)

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from fargate_env.cli_support import EnvFileOption, EnvOption, load_env, user_errors
+from fargate_env.cli.options import EnvFileOption, EnvOption, load_env, user_errors
 from fargate_env.config import EnvironmentConfig, select_service
 from fargate_env.local.canary import CanaryReport
 from fargate_env.local.haproxy import CheckTiming, haproxy_binary

@@ -1,7 +1,5 @@
-"""What every `fargate-env` command shares: consoles, the environment options, one-line errors.
-
-Its own module so that sub-apps (fargate_env.local.cli) and the root CLI import it alike.
-"""
+"""What every `fargate-env` command shares: consoles, the shared options, one-line errors,
+and the one way a command gets the environment's AWS session."""
 
 from __future__ import annotations
 
@@ -29,6 +27,13 @@ EnvFileOption = Annotated[
     Path | None, typer.Option("--env-file", help="Any environment file (overrides --env).")
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory.")]
+ServiceOption = Annotated[
+    str | None,
+    typer.Option("--service", "-s", help="Service name (required when there are several)."),
+]
+EveryServiceOption = Annotated[
+    str | None, typer.Option("--service", "-s", help="One service (default: every service).")
+]
 
 
 def error_line(message: str) -> Text:
@@ -82,3 +87,38 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def load_env(env: str | None, env_file: Path | None) -> EnvironmentConfig:
     return load_config(resolve_env_path(env, env_file))
+
+
+def environment_aws(
+    env: str | None,
+    env_file: Path | None,
+    service: str | None = None,
+    *,
+    every: bool = False,
+    checked: bool = False,
+) -> Any:
+    """The environment's AWS session, the same way for every command. Before anything touches
+    AWS: --service must name a service (and is required with several unless `every`: None
+    means every service), and demo placeholders are refused. A file without an account (and
+    no other placeholder, e.g. the quickstart) takes the credentials' account from STS.
+    `checked`: also prove the credentials work (STS) before returning."""
+    from fargate_env.config import select_service
+    from fargate_env.ops.aws import Aws, account_from_credentials, refuse_placeholders
+
+    config = load_env(env, env_file)
+    if service is not None or not every:
+        select_service(config, service)
+    if not account_from_credentials(config):
+        refuse_placeholders(config)
+        aws = Aws.for_environment(config)
+    else:
+        with console.status("reading the account from the credentials (STS)"):
+            aws = Aws.for_environment(config).with_credentials_account()
+        console.print(
+            f"account {aws.config.account}: from the credentials ({config.name} names none)",
+            highlight=False,
+        )
+    if checked:
+        with console.status("checking AWS credentials (STS)"):
+            aws.check_credentials()
+    return aws

@@ -1,0 +1,117 @@
+"""Commands on the synthesized environment, offline: synth, check, cost, diagram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from fargate_env.cli.options import (
+    EnvFileOption,
+    EnvOption,
+    OutOption,
+    console,
+    err_console,
+    load_env,
+    user_errors,
+)
+from fargate_env.cli.preview import PreviewOption, offline_previews
+from fargate_env.errors import UserError
+
+# `synth` / `check --preview NAME --service S`: the preview's stack too, offline.
+PreviewServiceOption = Annotated[
+    str | None, typer.Option("--service", "-s", help="With --preview: the service to copy.")
+]
+
+
+@user_errors
+def synth(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: OutOption = Path("cdk.out"),
+    preview: PreviewOption = None,
+    service: PreviewServiceOption = None,
+):
+    """Validate the config, synthesize every stack, print a summary."""
+    from fargate_env.summary import render_summary
+    from fargate_env.synth import refuse_foreign_directory, synthesize
+
+    refuse_foreign_directory(out)
+    config = load_env(env, env_file)
+    previews = offline_previews(config, preview, service)
+    with console.status("synthesizing"):
+        stacks = synthesize(config, out, previews=previews)
+    render_summary(console, config, stacks, out)
+
+
+@user_errors
+def check(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: OutOption = Path("cdk.out"),
+    preview: PreviewOption = None,
+    service: PreviewServiceOption = None,
+):
+    """Config validation + synth with CDK validation + cdk-nag + cfn-lint; exit 1 on findings."""
+    from fargate_env.compliance import run_checks
+    from fargate_env.synth import refuse_foreign_directory
+
+    refuse_foreign_directory(out)
+    config = load_env(env, env_file)
+    previews = offline_previews(config, preview, service)
+    with console.status("synthesizing with cdk-nag and CDK validation, then cfn-lint"):
+        report = run_checks(config, out, previews)
+    table = Table(title=f"checks: {config.name}")
+    for column in ("gate", "findings", "result"):
+        table.add_column(column)
+    for gate, findings in report.gates.items():
+        table.add_row(gate, str(len(findings)), "[red]fail[/]" if findings else "[green]pass[/]")
+    console.print(table)
+    for finding in report.findings:
+        console.print(Text.assemble(("✗", "red"), " ", finding), highlight=False, soft_wrap=True)
+    console.print(f"waivers in force: {report.waiver_count} (src/fargate_env/compliance.py)")
+    if report.findings:
+        raise typer.Exit(1)
+
+
+# --- cost and diagram ---
+FormatOption = Annotated[str, typer.Option("--format", help="table or json.")]
+CompareOption = Annotated[bool, typer.Option("--compare", help="Price the profile variants.")]
+PictureOption = Annotated[Path, typer.Option("--out", help="Picture to write: .png or .svg.")]
+
+
+@user_errors
+def cost(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    output_format: FormatOption = "table",
+    compare: CompareOption = False,
+):
+    """Monthly bill per resource from the templates; exit 1 over cost.monthly_budget_usd."""
+    from fargate_env.cost.run import run_cost
+
+    config = load_env(env, env_file)
+    if output_format not in ("table", "json"):
+        raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
+    as_json = output_format == "json"
+    if not run_cost(config, console, err_console, as_json=as_json, compare=compare):
+        raise typer.Exit(1)
+
+
+@user_errors
+def diagram(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: PictureOption = Path("docs/architecture.png"),
+):
+    """Architecture picture (graphviz) drawn from the synthesized templates."""
+    from fargate_env.diagram import refuse_foreign_file, write_diagram
+
+    refuse_foreign_file(out)
+    config = load_env(env, env_file)
+    with console.status("synthesizing and drawing"):
+        written = write_diagram(config, out)
+    console.print(f"wrote {written}")

@@ -1,0 +1,180 @@
+"""Commands on a deployed environment: push, deploy, verify, load, failover, scale-test,
+rightsize. Each is a few lines over fargate_env.ops; none loads the CDK unless it synthesizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from fargate_env.cli.options import (
+    EnvFileOption,
+    EnvOption,
+    EveryServiceOption,
+    OutOption,
+    ServiceOption,
+    console,
+    environment_aws,
+    load_env,
+    user_errors,
+)
+
+
+@user_errors
+def push(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    service: ServiceOption = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Image tag (default: git commit).")
+    ] = None,
+):
+    """Build the sample image for a service's architecture and push it to its ECR repository."""
+    from fargate_env.ops.images import push_image
+
+    image = push_image(
+        environment_aws(env, env_file, service), service, tag=tag, progress=console.print
+    )
+    console.print(f"pushed {image}")
+
+
+@user_errors
+def deploy(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--service", "-s", help="Deploy only this service (and what it needs)."),
+    ] = None,
+    image_tag: Annotated[
+        str | None, typer.Option("--image-tag", help="Image tag of the service to run.")
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="One shared stack part, e.g. registry.")
+    ] = None,
+    out: OutOption = Path("cdk.out"),
+):
+    """Check credentials and images, synthesize, run the pinned `cdk deploy` (every stack, or
+    one service's with --service); exit code follows cdk's."""
+    from fargate_env.ops.deploy import run_deploy
+    from fargate_env.synth import refuse_foreign_directory
+
+    refuse_foreign_directory(out)
+    aws = environment_aws(env, env_file, service, every=True)
+    rc = run_deploy(
+        aws, image_tag=image_tag, outdir=out, only=only, service=service, progress=console.print
+    )
+    raise typer.Exit(rc)
+
+
+@user_errors
+def verify(
+    env: EnvOption = None, env_file: EnvFileOption = None, service: EveryServiceOption = None
+):
+    """Per service: stable, targets healthy, URL + health path answers 200; exit 0 pass, 1 fail."""
+    from fargate_env.ops import render
+    from fargate_env.ops.verify import run_verify
+
+    aws = environment_aws(env, env_file, service, every=True, checked=True)
+    with console.status("verifying") as status:
+        results = run_verify(aws, service, progress=status.update)
+    render.checks(console, f"verify: {aws.config.name}", results)
+    if not all(check.ok for check in results):
+        raise typer.Exit(1)
+
+
+@user_errors
+def load(
+    url: Annotated[str, typer.Argument(help="http(s) URL to GET.")],
+    duration: Annotated[float, typer.Option("--duration", help="Seconds (bounded).")] = 10.0,
+    connections: Annotated[int, typer.Option("--connections", help="Concurrent.")] = 8,
+    rate: Annotated[float | None, typer.Option("--rate", help="Total req/s (open loop).")] = None,
+    max_error_rate: Annotated[
+        float,
+        typer.Option("--max-error-rate", help="Allowed failed fraction, 0-1."),
+    ] = 0.0,
+    ok_status: Annotated[
+        str,
+        typer.Option(
+            "--ok-status",
+            help="Statuses that succeed: 200-299 (default), 200-399, or a list: 200,204,304.",
+        ),
+    ] = "200-299",
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+):
+    """Bounded load; errors by cause, latency p50/p95/p99; exit 1 over --max-error-rate."""
+    from fargate_env.config import OpsConfig
+    from fargate_env.ops import render
+    from fargate_env.ops.load import load as run_load
+    from fargate_env.ops.load import parse_ok_status
+
+    ok = parse_ok_status(ok_status)
+    ops = load_env(env, env_file).ops if env or env_file else OpsConfig()
+    with console.status(Text(f"loading {url} for {duration:g} s")):
+        report = run_load(
+            url,
+            duration_s=duration,
+            connections=connections,
+            rate=rate,
+            ops=ops,
+            max_error_rate=max_error_rate,
+            ok_status=ok,
+        )
+    render.load(console, report, max_error_rate)
+    if not report.within(max_error_rate):
+        raise typer.Exit(1)
+
+
+@user_errors
+def failover(env: EnvOption = None, env_file: EnvFileOption = None, service: ServiceOption = None):
+    """Stop one running task of a service; time until desired count runs and targets are healthy."""
+    from fargate_env.ops import render
+    from fargate_env.ops.failover import run_failover
+
+    report = run_failover(
+        environment_aws(env, env_file, service, checked=True), service, progress=console.print
+    )
+    render.failover(console, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@user_errors
+def scale_test(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    service: ServiceOption = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Load seconds.")] = None,
+):
+    """Drive /cpu load at a service, report scale-out and scale-in times; leaves the desired
+    count as found."""
+    from fargate_env.ops import render
+    from fargate_env.ops.scale_test import run_scale_test
+
+    aws = environment_aws(env, env_file, service, checked=True)
+    seconds = duration if duration is not None else aws.config.ops.scale_test_load_seconds
+    report = run_scale_test(aws, service, load_seconds=seconds, progress=console.print)
+    render.scale(console, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@user_errors
+def rightsize(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    service: ServiceOption = None,
+    days: Annotated[int, typer.Option("--days", help="Days of CloudWatch data.")] = 14,
+):
+    """Recommend the cheapest Fargate size keeping a service's p95 CPU/memory under the
+    headroom; read-only."""
+    from fargate_env.ops import render
+    from fargate_env.ops.rightsize import run_rightsize
+
+    aws = environment_aws(env, env_file, service, checked=True)
+    with console.status(f"reading {days} days of CloudWatch metrics"):
+        rec = run_rightsize(aws, days, service)
+    render.rightsize(console, rec, days)
