@@ -78,7 +78,9 @@ def destroy(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Delete without asking.")] = False,
 ):
-    """Delete previews, then services, then shared stacks; say what stays and its cost."""
+    """Delete previews, services, then shared stacks; say what stays.
+
+    What stays behind (retained buckets, repositories) is listed with its cost."""
     from fargate_env.ops.destroy import delete_stages, plan_destroy
 
     # --service may name a service no longer in the file: its stack is still there to delete.

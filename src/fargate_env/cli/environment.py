@@ -55,7 +55,7 @@ def check(
     preview: PreviewOption = None,
     service: PreviewServiceOption = None,
 ):
-    """Config validation + synth with CDK validation + cdk-nag + cfn-lint; exit 1 on findings."""
+    """Synthesize with cdk-nag and run cfn-lint; exit 1 on findings."""
     from fargate_env.compliance import run_checks
     from fargate_env.synth import refuse_foreign_directory
 
@@ -90,7 +90,9 @@ def cost(
     output_format: FormatOption = "table",
     compare: CompareOption = False,
 ):
-    """Monthly bill per resource from the templates; exit 1 over cost.monthly_budget_usd."""
+    """Monthly bill per resource from the templates.
+
+    Exit 1 when the estimate is over your budget (cost.monthly_budget_usd)."""
     from fargate_env.cost.run import run_cost
 
     config = load_env(env, env_file)
@@ -107,7 +109,7 @@ def diagram(
     env_file: EnvFileOption = None,
     out: PictureOption = Path("docs/architecture.png"),
 ):
-    """Architecture picture (graphviz) drawn from the synthesized templates."""
+    """Architecture picture (graphviz) drawn from the templates."""
     from fargate_env.diagram import refuse_foreign_file, write_diagram
 
     refuse_foreign_file(out)

@@ -31,7 +31,9 @@ def push(
         str | None, typer.Option("--tag", help="Image tag (default: git commit).")
     ] = None,
 ):
-    """Build the sample image for a service's architecture and push it to its ECR repository."""
+    """Build the sample image and push it to its ECR repository.
+
+    The image is built for the service's architecture (x86_64 or arm64)."""
     from fargate_env.ops.images import push_image
 
     image = push_image(
@@ -56,8 +58,9 @@ def deploy(
     ] = None,
     out: OutOption = Path("cdk.out"),
 ):
-    """Check credentials and images, synthesize, run the pinned `cdk deploy` (every stack, or
-    one service's with --service); exit code follows cdk's."""
+    """Check credentials and images, synthesize, run `cdk deploy`.
+
+    Every stack, or one service's with --service; the exit code is cdk's."""
     from fargate_env.ops.deploy import run_deploy
     from fargate_env.synth import refuse_foreign_directory
 
@@ -73,7 +76,9 @@ def deploy(
 def verify(
     env: EnvOption = None, env_file: EnvFileOption = None, service: EveryServiceOption = None
 ):
-    """Per service: stable, targets healthy, URL + health path answers 200; exit 0 pass, 1 fail."""
+    """Per service: stable, targets healthy, health path answers 200.
+
+    Exit 0 when every check passes, 1 otherwise."""
     from fargate_env.ops import render
     from fargate_env.ops.verify import run_verify
 
@@ -99,13 +104,16 @@ def load(
         str,
         typer.Option(
             "--ok-status",
-            help="Statuses that succeed: 200-299 (default), 200-399, or a list: 200,204,304.",
+            help="Success statuses, e.g. 200-399.",
         ),
     ] = "200-299",
     env: EnvOption = None,
     env_file: EnvFileOption = None,
 ):
-    """Bounded load; errors by cause, latency p50/p95/p99; exit 1 over --max-error-rate."""
+    """Bounded load: errors by cause, latency p50/p95/p99.
+
+    Only 2xx answers succeed unless --ok-status says otherwise (e.g. 200-399 to
+    count redirects). Exit 1 when the failed share is over --max-error-rate."""
     from fargate_env.config import OpsConfig
     from fargate_env.ops import render
     from fargate_env.ops.load import load as run_load
@@ -130,7 +138,9 @@ def load(
 
 @user_errors
 def failover(env: EnvOption = None, env_file: EnvFileOption = None, service: ServiceOption = None):
-    """Stop one running task of a service; time until desired count runs and targets are healthy."""
+    """Stop one task of a service; time its recovery.
+
+    Recovered: the desired count runs again and its targets are healthy."""
     from fargate_env.ops import render
     from fargate_env.ops.failover import run_failover
 
@@ -149,8 +159,9 @@ def scale_test(
     service: ServiceOption = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Load seconds.")] = None,
 ):
-    """Drive /cpu load at a service, report scale-out and scale-in times; leaves the desired
-    count as found."""
+    """Drive /cpu load at a service; time its scale-out and scale-in.
+
+    The desired count is left as found."""
     from fargate_env.ops import render
     from fargate_env.ops.scale_test import run_scale_test
 
@@ -169,8 +180,10 @@ def rightsize(
     service: ServiceOption = None,
     days: Annotated[int, typer.Option("--days", help="Days of CloudWatch data.")] = 14,
 ):
-    """Recommend the cheapest Fargate size keeping a service's p95 CPU/memory under the
-    headroom; read-only."""
+    """Recommend a Fargate size from CloudWatch data (read-only).
+
+    The cheapest size that keeps the service's p95 CPU and memory under the
+    headroom."""
     from fargate_env.ops import render
     from fargate_env.ops.rightsize import run_rightsize
 
