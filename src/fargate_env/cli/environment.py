@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
+from fargate_env import render
 from fargate_env.cli.options import (
     EnvFileOption,
     EnvOption,
@@ -64,11 +64,9 @@ def check(
     previews = offline_previews(config, preview, service)
     with console.status("synthesizing with cdk-nag and CDK validation, then cfn-lint"):
         report = run_checks(config, out, previews)
-    table = Table(title=f"checks: {config.name}")
-    for column in ("gate", "findings", "result"):
-        table.add_column(column)
+    table = render.table(f"checks: {config.name}", ["gate", render.right("findings"), "result"])
     for gate, findings in report.gates.items():
-        table.add_row(gate, str(len(findings)), "[red]fail[/]" if findings else "[green]pass[/]")
+        table.add_row(gate, str(len(findings)), render.verdict(not findings))
     console.print(table)
     for finding in report.findings:
         console.print(Text.assemble(("✗", "red"), " ", finding), highlight=False, soft_wrap=True)

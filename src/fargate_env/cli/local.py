@@ -6,8 +6,6 @@ rehearses what the templates hold."""
 from __future__ import annotations
 
 import re
-import shutil
-import textwrap
 import time
 from collections import Counter
 from pathlib import Path
@@ -27,6 +25,7 @@ from fargate_env.local.rehearsal import (
     RestartReport,
 )
 from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
+from fargate_env.render import say
 
 local_app = typer.Typer(
     help="Rehearse locally: each service's tasks behind one HAProxy.\n\n"
@@ -74,23 +73,6 @@ AssemblyOpt = Annotated[
 RUNTIMES = ("auto", "docker", "process")
 STRATEGIES = ("canary",)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def say(text: str, indent: str = "") -> None:
-    """Print `text` wrapped at the terminal's width (COLUMNS), continuation lines indented;
-    values (paths, flags, URLs) are never broken."""
-    width = shutil.get_terminal_size(fallback=(80, 24)).columns
-    for line in text.splitlines() or [""]:
-        typer.echo(
-            textwrap.fill(
-                line,
-                width=max(width, 40),
-                initial_indent=indent,
-                subsequent_indent=indent + "    ",
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-        )
 
 
 def _progress(line: str) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from fargate_env import render
 from fargate_env.cli.destroy import render_outcome
 from fargate_env.cli.options import (
     EnvFileOption,
@@ -115,12 +115,11 @@ def list_(env: EnvOption = None, env_file: EnvFileOption = None):
     if not previews:
         console.print(f"no previews in {aws.config.name} ({aws.region})")
         return
-    table = Table(title=f"previews of {aws.config.name} (times UTC)")
-    for column in ("name", "service", "image", "created", "expires", "USD/month"):
-        table.add_column(column, justify="right" if column == "USD/month" else "left")
+    columns = ["name", "service", "image", "created", "expires", render.right("USD/month")]
+    table = render.table(f"previews of {aws.config.name} (times UTC)", columns)
     for item in previews:
         p = item.preview
-        usd = "-" if item.monthly_usd is None else f"{item.monthly_usd:.2f}"
+        usd = "-" if item.monthly_usd is None else render.usd(item.monthly_usd)
         status = "" if item.status.endswith("_COMPLETE") else f" ({item.status.lower()})"
         table.add_row(
             p.name + status,
