@@ -16,7 +16,7 @@ from fargate_env.cost.estimate import BillLine
 from fargate_env.cost.marginal import marginal_service, price, probe_config
 from fargate_env.cost.prices import PRICES
 from fargate_env.cost.report import display_names, render_bill
-from tests.conftest import make_config
+from tests.conftest import ROOT, make_config
 
 P = {k: v.usd for k, v in PRICES["us-east-1"].items()}
 H = 730
@@ -171,3 +171,64 @@ def test_display_names_never_collide():
     assert all(len(name) <= 16 for name in names.values())
     assert names[0] != names[1]
     assert (names[4], names[5], names[6]) == ("Alb hours", "Alb LCU", "Alb public IPv4")
+
+
+MONEY_ROW = re.compile(r"^(\S.*?|  \S.*?)\s{2,}(\d+\.\d\d)(?:\s{2,}(.*?))?\s*$")
+
+
+def test_printed_bill_adds_up_and_names_each_services_parts():
+    """What a reader adds on screen is what is printed: lines -> stack subtotals -> total,
+    and total = shared + each service, each service = its named parts."""
+    result = runner.invoke(app, ["cost", "--env", "demo"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    rule = [i for i, line in enumerate(lines) if set(line.strip()) == {"─"}]
+    end = next(i for i in range(rule[0] + 1, len(lines)) if not lines[i].strip())
+    stacks: dict[str, tuple[float, list[float]]] = {}
+    current = ""
+    for line in lines[rule[0] + 1 : end]:
+        match = MONEY_ROW.match(line)
+        assert match, line
+        name, usd = match.group(1), float(match.group(2))
+        if name.startswith("  "):
+            stacks[current][1].append(usd)
+        else:
+            current = name
+            stacks[current] = (usd, [])
+    for stack, (subtotal, figures) in stacks.items():
+        assert round(sum(figures), 2) == subtotal, stack
+    summary = {}
+    for line in lines[end + 1 :]:
+        if match := MONEY_ROW.match(line):
+            summary[match.group(1)] = (float(match.group(2)), match.group(3) or "")
+        else:
+            break
+    total = summary["total"][0]
+    assert round(sum(subtotal for subtotal, _ in stacks.values()), 2) == total
+    services = {name: row for name, row in summary.items() if name.startswith("service ")}
+    assert set(services) == {"service web", "service api"}
+    assert round(summary["shared"][0] + sum(usd for usd, _ in services.values()), 2) == total
+    for name, (usd, basis) in services.items():
+        parts = dict(
+            (part, float(figure))
+            for part, figure in re.findall(r"(its [a-zA-Z ]+?) (\d+\.\d\d)", basis)
+        )
+        assert set(parts) == {"its stack", "its ECR repository"}, basis
+        assert round(sum(parts.values()), 2) == usd
+        # Its stack's figure is the one its stack's header shows: one figure, named parts.
+        stack = f"demo-service-{name.removeprefix('service ')}"
+        assert parts["its stack"] == stacks[stack][0]
+    assert "your budget, 80.00" in summary["total"][1]
+    assert "goal" not in result.output
+
+
+def test_no_internal_goal_in_product_code():
+    """Our targets live in bench/ and tests, never in what a command prints."""
+    src = ROOT / "src" / "fargate_env"
+    hits = [
+        f"{path.relative_to(src)}:{n}"
+        for path in src.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "goal" in line.lower()
+    ]
+    assert not hits, hits
