@@ -30,8 +30,8 @@ def usd(x: float) -> str:
 
 
 def dollars(x: float) -> str:
-    """A figure in running text: "$4.38"."""
-    return f"${x:.2f}"
+    """A figure in running text: "$4.38", "$1,204.00"."""
+    return f"${x:,.2f}"
 
 
 # --- tables ---
@@ -39,10 +39,12 @@ Column = str | tuple[str, dict[str, Any]]
 
 
 def table(title: str | Text | None, columns: Sequence[Column] = ()) -> Table:
-    """The one table style: a rule under the header, no outer box, no padding at the edges,
-    so that tables keep their width for content in 80 columns. A column is its name, or its
-    name and rich column options (justify="right", no_wrap=True, ...)."""
-    out = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    """The one table style: the title on the left, a rule under the header, no outer box, no
+    padding at the edges, so that tables keep their width for content in 80 columns. A column
+    is its name, or its name and rich column options (justify="right", no_wrap=True, ...)."""
+    out = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
     for column in columns:
         name, options = (column, {}) if isinstance(column, str) else column
         out.add_column(name, **options)

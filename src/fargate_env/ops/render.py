@@ -116,7 +116,7 @@ ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchang
 
 
 def _money(value: float | None) -> str:
-    return "not priced" if value is None else f"${value:,.2f}/month"
+    return "not priced" if value is None else f"{render.dollars(value)}/month"
 
 
 def _ids(ids: list[str], limit: int = 6) -> str:
@@ -126,7 +126,7 @@ def _ids(ids: list[str], limit: int = 6) -> str:
 
 def plan(console: Console, result: Plan, title: str, *, detail: bool = True) -> None:
     """The stacks and what happens to each; with `detail`, the resources of each update."""
-    table = Table(title=title, title_justify="left")
+    table = render.table(title)
     table.add_column("stack", overflow="fold")
     table.add_column("action")
     for column in ("+", "-", "~"):
@@ -187,7 +187,7 @@ def plan_totals(result: Plan) -> str:
 
 
 def status(console: Console, rows: list[ServiceStatus], title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = render.table(title)
     for column in ("service", "file tag", "running tag", "tasks", "last deployment"):
         table.add_column(column, overflow="fold")
     for row in rows:
