@@ -124,7 +124,7 @@ def diagram(
 
 AgainstOption = Annotated[
     Path | None,
-    typer.Option("--against", help="Compare with this cloud assembly (offline) instead of AWS."),
+    typer.Option("--against", help="Compare with this assembly, not AWS."),
 ]
 
 
@@ -136,8 +136,10 @@ def plan(
     against: AgainstOption = None,
     output_format: FormatOption = "table",
 ):
-    """What a deploy would change, per stack: create, update, delete (orphans, priced) or
-    unchanged; data-holding replacements; export-in-use refusals. Exit 0 none, 1 changes."""
+    """What a deploy would change, per stack; exit 0 none, 1 changes.
+
+    Each stack: create, update, delete (orphans, priced) or unchanged; then the
+    replacements that lose data and the exports CloudFormation would refuse."""
     from fargate_env.cli.options import environment_aws
     from fargate_env.ops import render
     from fargate_env.ops.plan import plan_against, plan_deployed

@@ -60,10 +60,10 @@ def deploy(
     ] = None,
     out: OutOption = Path("cdk.out"),
     prune: Annotated[
-        bool, typer.Option("--prune", help="Delete orphaned stacks (services removed) first.")
+        bool, typer.Option("--prune", help="First delete stacks of removed services.")
     ] = False,
 ):
-    """Check credentials and images, synthesize, print the plan, run `cdk deploy`.
+    """Check images, synthesize, print the plan, run `cdk deploy`.
 
     Every stack, or one service's with --service; deployed services keep their
     running image tag unless --image-tag; the exit code is cdk's."""
@@ -88,7 +88,9 @@ def status(
     service: EveryServiceOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ):
-    """Per service: the file's image tag and the running one, running/desired tasks, the
+    """Per service: image tags, tasks and the last deployment.
+
+    The file's image tag and the running one, running/desired tasks, and the
     last deployment."""
     from fargate_env.config import select_service
     from fargate_env.ops import render

@@ -64,9 +64,10 @@ def failover(console: Console, report: FailoverReport) -> None:
         console.print(f"[red]not recovered[/] within the {report.bound_s} s bound")
     else:
         verdict = PASS if report.ok else FAIL
-        console.print(
+        render.paragraph(
+            console,
             f"{verdict} recovered in {report.recovered_s:.0f} s (bound {report.bound_s} s:"
-            " task launch + container start period + healthy_threshold x interval)"
+            " task launch + container start period + healthy_threshold x interval)",
         )
 
 
@@ -98,15 +99,17 @@ def rightsize(console: Console, rec: Recommendation, days: int) -> None:
     console.print(f"current: {cpu} cpu / {mem} MiB, ${rec.current_monthly_usd:.2f}/month")
     if rec.recommended is not None and rec.monthly_delta_usd is not None:
         new_cpu, new_mem = rec.recommended
-        console.print(
+        render.paragraph(
+            console,
             f"recommended: {new_cpu} cpu / {new_mem} MiB,"
             f" ${rec.recommended_monthly_usd:.2f}/month ({rec.monthly_delta_usd:+.2f} USD/month"
-            f" at {rec.tasks} task(s) always on)"
+            f" at {rec.tasks} task(s) always on)",
         )
-    console.print(rec.note)
-    console.print(
+    render.paragraph(console, rec.note)
+    render.paragraph(
+        console,
         f"nothing was changed: set services.{rec.service}.cpu / .memory and deploy"
-        f" (--service {rec.service}) to apply"
+        f" (--service {rec.service}) to apply",
     )
 
 
