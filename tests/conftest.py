@@ -39,7 +39,13 @@ def web(**section) -> dict:
 
 
 def demo_data() -> dict:
-    return tomllib.loads(DEMO_TOML.read_text())
+    """The demo's data, its build contexts made absolute so a copy may be written anywhere."""
+    data = tomllib.loads(DEMO_TOML.read_text())
+    for svc in data["services"].values():
+        build = svc.get("image", {}).get("build")
+        if build:
+            build["context"] = str((DEMO_TOML.parent / build["context"]).resolve())
+    return data
 
 
 def merge(base: dict, overrides: dict) -> dict:

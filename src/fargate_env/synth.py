@@ -37,6 +37,21 @@ ASSEMBLY_FILES = (
     "*.metadata.json",
     "asset.*",
 )
+# What the pinned CDK CLI (2.1148) adds to an assembly it deploys: `.cache/` (its file-asset
+# packaging cache) and, when it is killed mid-run, its reader locks `read.<pid>.<n>.lock`.
+# Without these, every deploy after the first was refused (issue 19).
+CLI_DIRECTORIES = (".cache",)
+CLI_FILES = ("read.*.*.lock",)
+
+
+def _assembly_entry(path: Path) -> bool:
+    """Whether `path` (inside an assembly directory) is something CDK or its CLI wrote."""
+    name = path.name
+    if any(fnmatch.fnmatchcase(name, g) for g in ASSEMBLY_FILES):
+        return True
+    if path.is_dir() and not path.is_symlink():
+        return name in CLI_DIRECTORIES
+    return path.is_file() and any(fnmatch.fnmatchcase(name, g) for g in CLI_FILES)
 
 
 def refuse_foreign_directory(outdir: Path) -> None:
@@ -50,10 +65,11 @@ def refuse_foreign_directory(outdir: Path) -> None:
         return
     if not outdir.is_dir():
         raise UserError(f"--out {outdir}: is a file; choose a directory")
-    entries = sorted(p.name for p in outdir.iterdir())
+    paths = sorted(outdir.iterdir())
+    entries = [p.name for p in paths]
     if not entries:
         return
-    foreign = [n for n in entries if not any(fnmatch.fnmatchcase(n, g) for g in ASSEMBLY_FILES)]
+    foreign = [p.name for p in paths if not _assembly_entry(p)]
     if foreign or "manifest.json" not in entries:
         example = foreign[0] if foreign else entries[0]
         raise UserError(

@@ -1,7 +1,9 @@
-"""Commands on the synthesized environment, offline: synth, check, cost, diagram."""
+"""Commands on the synthesized environment: synth, check, cost, diagram (offline) and plan
+(against what is deployed, or offline against another assembly)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -118,3 +120,48 @@ def diagram(
     with console.status("drawing"):
         written = write_diagram(config, out, say=lambda line: console.print(line, highlight=False))
     console.print(f"wrote {written}")
+
+
+AgainstOption = Annotated[
+    Path | None,
+    typer.Option("--against", help="Compare with this cloud assembly (offline) instead of AWS."),
+]
+
+
+@user_errors
+def plan(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: OutOption = Path("cdk.out"),
+    against: AgainstOption = None,
+    output_format: FormatOption = "table",
+):
+    """What a deploy would change, per stack: create, update, delete (orphans, priced) or
+    unchanged; data-holding replacements; export-in-use refusals. Exit 0 none, 1 changes."""
+    from fargate_env.cli.options import environment_aws
+    from fargate_env.ops import render
+    from fargate_env.ops.plan import plan_against, plan_deployed
+    from fargate_env.synth import refuse_foreign_directory
+
+    if output_format not in ("table", "json"):
+        raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
+    as_json = output_format == "json"
+    refuse_foreign_directory(out)
+    if against is not None:
+        config = load_env(env, env_file)
+        with console.status("synthesizing"):
+            result = plan_against(config, out, against)
+        title = f"plan: {config.name}, {out} against {against}"
+    else:
+        aws = environment_aws(env, env_file, every=True, quiet=as_json)
+        with console.status("planning") as status:
+            result, kept = plan_deployed(aws, out, progress=status.update)
+        if not as_json:
+            for k in kept:
+                console.print(f"{k.service}: its running tag {k.tag} (the file says {k.file_tag})")
+        title = f"plan: {aws.config.name} ({aws.region}) against what is deployed"
+    if as_json:
+        console.print_json(json.dumps(result.to_json()))
+    else:
+        render.plan(console, result, title)
+    raise typer.Exit(1 if result.changes else 0)

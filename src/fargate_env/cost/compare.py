@@ -1,7 +1,7 @@
 """Profile comparison: synthesize the variants of a config and price each one.
 
 Variants cross edge (internet-facing ALB, or CloudFront in front of an internal ALB) x egress
-mode x compute (on-demand x86, Spot x86, on-demand arm64; AWS has no Fargate Spot on ARM64) x
+mode x compute (on-demand and Spot, x86 and arm64; FARGATE_SPOT runs ARM64 on platform 1.4.0+) x
 schedule (always on, office hours), each applied to every service, then the cheapest of each
 edge once more "lean": without the dashboard and the VPC flow logs, the two optional extras
 that are neither HTTPS, health checks, autoscaling nor alarms. Each variant is re-validated
@@ -39,6 +39,7 @@ COMPUTE = {
     "x86 on-demand": {"architecture": "x86_64", "spot": False},
     "x86 Spot": {"architecture": "x86_64", "spot": True},
     "arm64 on-demand": {"architecture": "arm64", "spot": False},
+    "arm64 Spot": {"architecture": "arm64", "spot": True},
 }
 SCHEDULES = ("always on", "office hours")
 # The plan's literal design: internet-facing ALB, one NAT gateway, on-demand x86, always on.
