@@ -138,14 +138,17 @@ def header() -> None:
 
 
 def table(before: dict, after: dict) -> None:
-    """Median seconds before and after, the goal, and the load each was measured at."""
-    print(f"{'step':<15} {'goal':>8} {'before':>7} {'after':>7}  load before / after")
+    """Median wall and CPU seconds before and after, the goal, and the load of each."""
+    print(f"{'step':<15} {'goal':>8} {'wall before':>11} {'after':>6} {'cpu before':>10}"
+          f" {'after':>5}  load")  # fmt: skip
     for name in GOALS_S:
         b, a = (side["steps"].get(name) for side in (before, after))
-        cell = lambda r: f"{r['median']:7.1f}" if r else f"{'-':>7}"  # noqa: E731
-        loads = " / ".join(f"{r['load'][0]:.1f}" if r else "-" for r in (b, a))
-        print(f"{name:<15} {goal(name):>8} {cell(b)} {cell(a)}  {loads}")
-    print(f"(median of {after['runs']} fresh processes, seconds; 2 cores)")
+        wall = [f"{r['median']:.1f}" if r else "-" for r in (b, a)]
+        cpu = [f"{r['cpu_median']:.1f}" if r and "cpu_median" in r else "-" for r in (b, a)]
+        loads = "/".join(f"{r['load'][0]:.0f}" if r else "-" for r in (b, a))
+        print(f"{name:<15} {goal(name):>8} {wall[0]:>11} {wall[1]:>6} {cpu[0]:>10} {cpu[1]:>5}"
+              f"  {loads}")  # fmt: skip
+    print(f"(medians of {before['runs']} / {after['runs']} fresh processes, seconds)")
 
 
 def main() -> None:
