@@ -58,7 +58,7 @@ BAD = [
     ),
     (
         "uri-with-image-tag",
-        {"services": {"web": {"image": {"build": None, "uri": "nginx:1.27"}}}},
+        {"services": {"web": {"image": {"build": None, "uri": "nginx:1.27"}, "image_tag": "v2"}}},
         ["services.web", "image_tag", "has no ECR repository"],
     ),
     (
