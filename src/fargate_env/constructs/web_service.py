@@ -29,6 +29,12 @@ EXEC_AGENT_PATHS = {"ssm-state": "/var/lib/amazon/ssm", "ssm-logs": "/var/log/am
 # Secrets Manager appends "-" and 6 random characters to a secret's name in its complete ARN.
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 HTTPS_PORT = 443
+# config platform_version -> CDK's enum (whose members carry their own names).
+PLATFORM_VERSIONS = {
+    "LATEST": ecs.FargatePlatformVersion.LATEST,
+    "1.4.0": ecs.FargatePlatformVersion.VERSION1_4,
+    "1.3.0": ecs.FargatePlatformVersion.VERSION1_3,
+}
 # What AmazonECSInfrastructureRolePolicyForLoadBalancers lets ECS read (on "*": these actions
 # take no resource-level permissions).
 DEPLOY_ROLE_DESCRIBE = (
@@ -157,6 +163,8 @@ class WebService(Construct):
             assign_public_ip=assign_public_ip,
             security_groups=[self.security_group],
             capacity_provider_strategies=_capacity(service),
+            # Always stated, so the template says which platform runs ARM64 (Spot) tasks.
+            platform_version=PLATFORM_VERSIONS[service.platform_version],
             enable_execute_command=service.enable_exec,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             cloud_map_options=(

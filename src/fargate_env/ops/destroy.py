@@ -160,12 +160,18 @@ def _template(aws: Aws, stack: str) -> dict[str, Any]:
 
 
 def _physical_ids(aws: Aws, stack: str) -> dict[str, str]:
+    """Logical id -> physical id. An entry naming neither (emulators answer so for resource
+    types they skip) tells nothing: it is left out, and `_stays` reports the resource."""
     resources = call(
         aws.client("cloudformation").describe_stack_resources,
         what=f"CloudFormation DescribeStackResources {stack}",
         StackName=stack,
-    )["StackResources"]
-    return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in resources}
+    ).get("StackResources", [])
+    return {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in resources
+        if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
+    }
 
 
 def _repository_gb(aws: Aws, name: str) -> float:
@@ -198,6 +204,14 @@ STORAGE = {
     "AWS::ECR::Repository": ("ECR repository", "ecr_gb_month", _repository_gb),
     "AWS::S3::Bucket": ("S3 bucket", "s3_gb_month", _bucket_gb),
 }
+# The template property naming each storage type, when CloudFormation does not name it.
+NAME_PROPERTY = {"AWS::ECR::Repository": "RepositoryName", "AWS::S3::Bucket": "BucketName"}
+
+
+def _physical_name(resource: dict[str, Any], logical_id: str, ids: dict[str, str]) -> str | None:
+    """The deployed name: CloudFormation's answer, else the template's own literal name."""
+    named = resource.get("Properties", {}).get(NAME_PROPERTY[resource["Type"]])
+    return ids.get(logical_id) or (named if isinstance(named, str) else None)
 
 
 def plan_destroy(aws: Aws, service: str | None = None) -> Plan:
@@ -230,11 +244,18 @@ def plan_destroy(aws: Aws, service: str | None = None) -> Plan:
         resources = _template(aws, stack).get("Resources", {})
         ids = _physical_ids(aws, stack)
         for logical_id, resource in resources.items():
-            if resource.get("Type") not in STORAGE or logical_id not in ids:
+            if resource.get("Type") not in STORAGE:
                 continue
             kind, price_key, measure = STORAGE[resource["Type"]]
-            physical = ids[logical_id]
-            if resource.get("DeletionPolicy", "Delete") in RETAINED:
+            physical = _physical_name(resource, logical_id, ids)
+            retained = resource.get("DeletionPolicy", "Delete") in RETAINED
+            if physical is None:
+                # Neither CloudFormation nor the template names it: say so, never guess.
+                if retained:
+                    unnamed = f"{logical_id} (name not reported by CloudFormation)"
+                    plan.leftovers.append(Leftover(kind, unnamed, stack, 0.0, 0.0))
+                continue
+            if retained:
                 gb = measure(aws, physical)
                 usd = gb * prices.usd(price_key)
                 plan.leftovers.append(Leftover(kind, physical, stack, gb, usd))
