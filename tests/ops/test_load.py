@@ -21,6 +21,7 @@ from fargate_env.config import OpsConfig
 from fargate_env.errors import UserError
 from fargate_env.ops import render
 from fargate_env.ops.load import LoadReport, OkStatus, Sample, load, parse_ok_status, run_load
+from tests.conftest import demo_text
 from tests.ops.conftest import LocalServer, serve
 
 runner = CliRunner()
@@ -207,8 +208,6 @@ def test_cli_exits_1_when_every_request_fails(http_server: LocalServer) -> None:
 def test_cli_exit_code_follows_max_error_rate(
     flaky_url, tmp_path, max_error_rate, exit_code, verdict
 ):
-    from tests.conftest import demo_text
-
     # A request cap, not a duration, ends the run: the same 8 requests on a loaded machine.
     env = tmp_path / "capped.toml"
     env.write_text(demo_text() + "\n[ops]\nload_max_requests = 8\n")
@@ -231,7 +230,6 @@ def test_cli_refuses_a_bad_max_error_rate_in_one_line(value: str) -> None:
 
 
 def test_cli_max_duration_comes_from_env_config(http_server: LocalServer, tmp_path) -> None:
-    from tests.conftest import demo_text
 
     env = tmp_path / "short.toml"
     env.write_text(demo_text() + "\n[ops]\nload_max_duration_seconds = 2\n")

@@ -23,6 +23,8 @@ from fargate_env.local.rehearsal import (
     LoadSet,
     Rehearsal,
     RestartReport,
+    Stopped,
+    stop_on_signals,
 )
 from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
 from fargate_env.render import say
@@ -225,10 +227,11 @@ def up(
 ) -> None:
     """Start every service's tasks and HAProxy; keep them up.
 
-    Ctrl-C stops them (exit 0), as does the end of --duration."""
+    Ctrl-C, SIGTERM or SIGHUP stops them all and removes the work
+    directory (exit 0), as does the end of --duration."""
     config = load_env(env, env_file)
     try:
-        with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+        with stop_on_signals(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
             _ready(r)
             say("Ctrl-C stops everything." if not duration else f"up for {duration:g} s")
             deadline = time.monotonic() + duration if duration else float("inf")
@@ -239,6 +242,9 @@ def up(
     except KeyboardInterrupt:
         # The context manager has already stopped every process it started.
         say("interrupted: stopped every task and HAProxy")
+        return
+    except Stopped as stopped:
+        say(f"{stopped}: stopped every task and HAProxy")
         return
     say("stopped every task and HAProxy")
 

@@ -30,17 +30,20 @@ def push(
     env_file: EnvFileOption = None,
     service: ServiceOption = None,
     tag: Annotated[
-        str | None, typer.Option("--tag", help="Image tag (default: git commit).")
+        str | None,
+        typer.Option("--tag", help="Image tag (default: the build context's git commit)."),
     ] = None,
 ):
-    """Build the sample image and push it to its ECR repository.
+    """Build a service's image and push it to its ECR repository.
 
-    The image is built for the service's architecture (x86_64 or arm64)."""
+    Its image.build context (the sample server without an [image]
+    table), built for the service's architecture (x86_64 or arm64)."""
+    from fargate_env.config import resolve_env_path
     from fargate_env.ops.images import push_image
 
-    image = push_image(
-        environment_aws(env, env_file, service), service, tag=tag, progress=console.print
-    )
+    aws = environment_aws(env, env_file, service)
+    base = resolve_env_path(env, env_file).parent
+    image = push_image(aws, service, tag=tag, base=base, progress=console.print)
     console.print(f"pushed {image}")
 
 
