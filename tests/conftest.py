@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-# CDK's own template validation is ~75 % of synth time; `fargate-env check` keeps it on.
-os.environ["CDK_VALIDATION"] = "false"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk.assertions import Template
@@ -40,8 +38,20 @@ def web(**section) -> dict:
     return {"services": {WEB: section}}
 
 
+def demo_text() -> str:
+    """demo.toml's text, its build contexts made absolute so a copy may be written anywhere."""
+    server = (DEMO_TOML.parent / "../server").resolve()
+    return DEMO_TOML.read_text().replace('"../server"', f'"{server}"')
+
+
 def demo_data() -> dict:
-    return tomllib.loads(DEMO_TOML.read_text())
+    """The demo's data, its build contexts made absolute so a copy may be written anywhere."""
+    data = tomllib.loads(DEMO_TOML.read_text())
+    for svc in data["services"].values():
+        build = svc.get("image", {}).get("build")
+        if build:
+            build["context"] = str((DEMO_TOML.parent / build["context"]).resolve())
+    return data
 
 
 def merge(base: dict, overrides: dict) -> dict:
@@ -81,6 +91,18 @@ class Synthesized:
     def template(self, part: str) -> Template:
         """assertions.Template of one stack ("network", "service:web", ...), read from disk."""
         return Template.from_json(self.template_json(part))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_reused_assembly(tmp_path_factory):
+    """`cost` and `diagram` reuse ./cdk.out while it is fresh; the project's own (left by
+    `make demo` or a benchmark) must not answer for a test that patches prices or stacks."""
+    from fargate_env import synth as synth_module
+
+    saved = synth_module.DEFAULT_ASSEMBLY
+    synth_module.DEFAULT_ASSEMBLY = tmp_path_factory.mktemp("none") / "cdk.out"
+    yield
+    synth_module.DEFAULT_ASSEMBLY = saved
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def test_a_failing_synth_leaves_the_old_assembly_untouched(tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("synth blew up")
 
-    monkeypatch.setattr(synth_module, "build_app", broken)
+    monkeypatch.setattr("fargate_env.app.build_app", broken)
     with pytest.raises(RuntimeError):
         synth_module.synthesize(make_config(), out)
     assert (out / "manifest.json").read_text() == "old"

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from fargate_env import render
 from fargate_env.assembly import StackSummary
 from fargate_env.config import EnvironmentConfig
 from fargate_env.speed import duration, health_check, service_speed
@@ -50,7 +51,7 @@ def describe_counts(counts: dict[str, int]) -> str:
 def render_summary(
     console: Console, config: EnvironmentConfig, stacks: list[StackSummary], outdir: Path
 ) -> None:
-    table = Table(title=Text(f"{config.name} ({config.region}) -> {outdir}/"))
+    table = render.table(Text(f"{config.name} ({config.region}) -> {outdir}/"))
     # Stack names are never cut; the counts wrap between words.
     table.add_column("stack", no_wrap=True)
     table.add_column("resources", justify="right")
@@ -65,7 +66,7 @@ def render_summary(
     )
     console.print(routes_table(stacks))
     for line in summary_notes(config, stacks):
-        console.print(line, highlight=False)
+        render.paragraph(console, line)
 
 
 def summary_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[str]:
@@ -78,6 +79,7 @@ def summary_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list
             "[yellow]placeholders[/] (fine offline; deploy refuses them): "
             + ", ".join(config.placeholders())
         )
+    notes.extend(overlap_notes(config))
     notes.extend(load_balancer_notes(stacks))
     notes.extend(edge_notes(config, stacks))
     return notes
@@ -113,39 +115,56 @@ def edge_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[st
 
 
 def routes_table(stacks: list[StackSummary]) -> Table:
-    """Every service with its listener rules and its speed figures, read from the synthesized
+    """Every listener rule in the order the ALB evaluates them (lowest priority first), with
+    its service's speed figures on the service's first rule, read from the synthesized
     listener rules, target group and ECS service: how soon an unhealthy target leaves the
     rotation, and the worst case of a healthy deployment past task start (the target group's
     register + drain time plus every bake of the strategy; speed.py)."""
-    table = Table(title="services on the shared load balancer")
+    table = render.table("listener rules, in the order the load balancer tries them")
     # Fits 80 columns: service names (at most 24 characters) are never cut, each route value
     # gets its own line and only a value wider than the column itself is folded.
     # Hosts and paths one per line, without labels (a path starts with "/", a host never does).
-    table.add_column("service", no_wrap=True)
     table.add_column("rule", justify="right", no_wrap=True)
+    table.add_column("service", no_wrap=True)
     table.add_column("hosts / paths", overflow="fold")
     table.add_column("detect\n/ deploy", justify="right", no_wrap=True)
+    rows: list[tuple[int, str, dict]] = []
+    figures: dict[str, str] = {}
     for stack in stacks:
         if stack.service is None:
             continue
         speed = service_speed(stack.resources)
         # Narrow, so hosts and paths keep the width: the strategy only when not rolling.
-        figures = "-"
+        figures[stack.service] = "-"
         if speed:
             strategy = "" if speed.strategy == "rolling" else f"\n{speed.strategy}"
-            figures = f"{speed.detect_seconds} s\n{duration(speed.deploy_seconds)}{strategy}"
-        rules = sorted(
-            (r["Properties"] for r in stack.of_type(LISTENER_RULE).values()),
-            key=lambda p: p.get("Priority", 0),
-        )
-        for index, rule in enumerate(rules):
-            table.add_row(
-                stack.service if index == 0 else "",
-                str(rule.get("Priority")),
-                Text(describe_conditions(rule.get("Conditions", []), sep="\n")),
-                figures if index == 0 else "",
+            figures[stack.service] = (
+                f"{speed.detect_seconds} s\n{duration(speed.deploy_seconds)}{strategy}"
             )
+        rows += [
+            (r["Properties"].get("Priority", 0), stack.service, r["Properties"])
+            for r in stack.of_type(LISTENER_RULE).values()
+        ]
+    shown: set[str] = set()
+    for priority, service, rule in sorted(rows, key=lambda row: row[0]):
+        table.add_row(
+            str(priority),
+            service,
+            Text(describe_conditions(rule.get("Conditions", []), sep="\n")),
+            figures[service] if service not in shown else "",
+        )
+        shown.add(service)
     return table
+
+
+def overlap_notes(config: EnvironmentConfig) -> list[str]:
+    """Rules of two services that one request can match, in the order the ALB tries them."""
+    return [
+        f"overlap: {a.service} (rule {a.priority}: {' '.join(a.hosts + a.paths)}) is tried"
+        f" before {b.service} (rule {b.priority}: {' '.join(b.hosts + b.paths)}) for a"
+        " request both match"
+        for a, b in config.overlaps()
+    ]
 
 
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"

@@ -10,16 +10,18 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aws_cdk as cdk
-
-from fargate_env.app import build_app
 from fargate_env.assembly import StackSummary, read_assembly
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
+from fargate_env.freshness import record, staleness
 from fargate_env.preview import Preview
+
+if TYPE_CHECKING:  # the CDK (seconds of jsii start-up) loads only when something synthesizes
+    import aws_cdk as cdk
 
 # What a cloud assembly directory holds: what `cdk synth` / `app.synth()` write, plus the
 # outputs file `cdk deploy --outputs-file` adds. Only a directory made of these may be replaced.
@@ -29,6 +31,7 @@ ASSEMBLY_FILES = (
     "tree.json",
     "outputs.json",
     "validation-report.json",
+    "fargate-env.json",
     "*.template.json",
     "*.assets.json",
     "*.metadata.json",
@@ -87,7 +90,8 @@ class StagedAssembly:
         refuse_foreign_directory(self.outdir)
         try:
             self.outdir.parent.mkdir(parents=True, exist_ok=True)
-            self.path = Path(tempfile.mkdtemp(prefix=".synth-", dir=self.outdir.parent))
+            # Absolute: jsii's node process keeps the directory it started in.
+            self.path = Path(tempfile.mkdtemp(prefix=".synth-", dir=self.outdir.parent)).resolve()
         except OSError as exc:
             raise UserError(
                 f"--out {self.outdir}: cannot write there ({exc.strerror}); choose a writable"
@@ -120,13 +124,40 @@ def synthesize(
     previews: Sequence[Preview] = (),
 ) -> list[StackSummary]:
     """Synthesize into a staging directory, then swap it into `outdir` only on success."""
+    from fargate_env.app import build_app
+
     with StagedAssembly(outdir) as staged:
         synth_app(
             build_app(config, staged.path, validation=validation, previews=previews).app,
             staged.path,
         )
+        record(staged.path, config, previews)
         staged.commit()
     return read_assembly(outdir)
+
+
+# Where `synth` and `check` leave the assembly that `cost` and `diagram` may reuse.
+DEFAULT_ASSEMBLY = Path("cdk.out")
+
+
+@contextlib.contextmanager
+def assembly_of(
+    config: EnvironmentConfig, say: Callable[[str], None], reuse: Path | None = None
+) -> Iterator[Path]:
+    """An assembly of `config` (no previews): `reuse` (./cdk.out) while its recorded
+    fingerprint matches the config and the code, else a fresh synthesis (CDK validation off)
+    into a scratch directory that is removed afterwards. `say` hears which happened."""
+    reuse = reuse or DEFAULT_ASSEMBLY
+    reason = staleness(reuse, config)
+    if reason is None:
+        say(f"reading {reuse}: synthesized from this config and code")
+        yield reuse
+        return
+    say(f"synthesizing ({reason})")
+    with tempfile.TemporaryDirectory(prefix="fargate-env-assembly-") as tmp:
+        outdir = Path(tmp) / "cdk.out"
+        synthesize(config, outdir, validation=False)
+        yield outdir
 
 
 def synth_app(app: cdk.App, outdir: Path) -> None:

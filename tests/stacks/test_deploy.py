@@ -5,6 +5,7 @@ asserted on their synthesized definitions."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -339,8 +340,9 @@ def test_summary_prints_each_strategy_deploy_time(synth):
     console.print(routes_table(read_assembly(synthesized.outdir)))
     text = console.export_text()
     # web (rolling) shows its 30 s; api its 10 min 30 s and, under it, the strategy's name.
-    rows = [line for line in text.splitlines() if line.startswith("│")]
-    figures = [line.rsplit("│", 2)[1].strip() for line in rows]
+    lines = text.splitlines()
+    rows = lines[next(i for i, line in enumerate(lines) if line.startswith("─")) + 1 :]
+    figures = [re.split(r"\s{2,}", line.strip())[-1] for line in rows if line.strip()]
     assert "30 s" in figures and "10 min 30 s" in figures and "linear" in figures
     assert "X-Deploy-Test: 1" in text
     assert max(len(line) for line in text.splitlines()) <= 80

@@ -14,7 +14,8 @@ from fargate_env.cli.preview import preview_app
 
 app = typer.Typer(
     name="fargate-env",
-    help="Synthesize, check, price, rehearse and operate a non-production ECS Fargate environment.",
+    help="Synthesize, price, rehearse and run a non-production Fargate environment."
+    "\n\nRun `fargate-env COMMAND --help` for a command's options.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -26,9 +27,11 @@ app.add_typer(preview_app, name="preview")
 app.command()(destroy.destroy)
 app.command()(environment.cost)
 app.command()(environment.diagram)
+app.command()(environment.plan)
 app.command()(ops.push)
 app.command()(ops.deploy)
 app.command()(ops.verify)
+app.command()(ops.status)
 app.command()(ops.load)
 app.command()(ops.failover)
 app.command("scale-test")(ops.scale_test)

@@ -20,16 +20,14 @@ from fargate_env.errors import UserError
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
 
-EnvOption = Annotated[
-    str | None, typer.Option("--env", "-e", help="Environment name: environments/NAME.toml.")
-]
+EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="Use environments/NAME.toml.")]
 EnvFileOption = Annotated[
-    Path | None, typer.Option("--env-file", help="Any environment file (overrides --env).")
+    Path | None, typer.Option("--env-file", help="Environment file (beats --env).")
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory.")]
 ServiceOption = Annotated[
     str | None,
-    typer.Option("--service", "-s", help="Service name (required when there are several)."),
+    typer.Option("--service", "-s", help="Service name (needed if several)."),
 ]
 EveryServiceOption = Annotated[
     str | None, typer.Option("--service", "-s", help="One service (default: every service).")
@@ -96,12 +94,14 @@ def environment_aws(
     *,
     every: bool = False,
     checked: bool = False,
+    quiet: bool = False,
 ) -> Any:
     """The environment's AWS session, the same way for every command. Before anything touches
     AWS: --service must name a service (and is required with several unless `every`: None
     means every service), and demo placeholders are refused. A file without an account (and
     no other placeholder, e.g. the quickstart) takes the credentials' account from STS.
-    `checked`: also prove the credentials work (STS) before returning."""
+    `checked`: also prove the credentials work (STS) before returning. `quiet`: the account
+    line goes to stderr (the command prints JSON on stdout)."""
     from fargate_env.config import select_service
     from fargate_env.ops.aws import Aws, account_from_credentials, refuse_placeholders
 
@@ -114,7 +114,7 @@ def environment_aws(
     else:
         with console.status("reading the account from the credentials (STS)"):
             aws = Aws.for_environment(config).with_credentials_account()
-        console.print(
+        (err_console if quiet else console).print(
             f"account {aws.config.account}: from the credentials ({config.name} names none)",
             highlight=False,
         )

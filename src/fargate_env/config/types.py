@@ -20,6 +20,8 @@ from fargate_env.config.limits import (
     TAG_KEY_LENGTH,
     TAG_PUNCTUATION,
     TAG_VALUE_LENGTH,
+    VPC_AVOIDED_RANGES,
+    VPC_REFUSED_RANGES,
 )
 
 _AWS_CRON_RE = re.compile(r"^cron\(([^()]+)\)$")
@@ -75,8 +77,15 @@ def _cidr(value: str) -> str:
         net = ipaddress.IPv4Network(value, strict=True)
     except ValueError as exc:
         raise ValueError(f"must be an IPv4 network like 10.40.0.0/20 (got {value!r})") from exc
+    # AWS allows /16-/28; two or three AZs of public and private subnets need a /24 at least.
     if not 16 <= net.prefixlen <= 24:
         raise ValueError(f"must have a prefix between /16 and /24 (got /{net.prefixlen})")
+    for block, why in (VPC_REFUSED_RANGES | VPC_AVOIDED_RANGES).items():
+        if net.overlaps(ipaddress.IPv4Network(block)):
+            raise ValueError(
+                f"{value} overlaps {block}: {why}; use a block of 10.0.0.0/8, 172.16.0.0/12"
+                " or 192.168.0.0/16"
+            )
     return value
 
 
@@ -247,6 +256,13 @@ CertificateArn = Annotated[
     pattern(
         r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
         "an ACM certificate ARN like arn:aws:acm:REGION:ACCOUNT:certificate/UUID",
+    ),
+]
+SecretArn = Annotated[
+    str,
+    pattern(
+        _SECRET_ARN_RE.pattern,
+        "a Secrets Manager secret ARN like arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
     ),
 ]
 KmsKeyArn = Annotated[

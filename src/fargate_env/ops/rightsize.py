@@ -104,9 +104,8 @@ def task_hour_usd(svc: ServiceConfig, prices: PriceTable, cpu: int, memory: int)
     share = svc.spot_share
     if not share:
         return on_demand
-    # Spot is x86-only (the config refuses arm64 + spot).
-    spot = vcpu * prices.usd("fargate_spot_x86_vcpu_hour") + gb * prices.usd(
-        "fargate_spot_x86_gb_hour"
+    spot = vcpu * prices.usd(f"fargate_spot_{arch}_vcpu_hour") + gb * prices.usd(
+        f"fargate_spot_{arch}_gb_hour"
     )
     return share * spot + (1 - share) * on_demand
 
