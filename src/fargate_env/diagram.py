@@ -98,7 +98,7 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
         graph_attr={
             "label": title,
             "labelloc": "t",
-            "rankdir": "LR",
+            "rankdir": "TB",
             "fontname": "Helvetica",
             "compound": "true",
         },
@@ -152,14 +152,10 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
                 if subnet in subnets:
                     g.edge(subnet, nat, label="0.0.0.0/0", style="dashed")
 
-    for rid, res in by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"].items():
-        props = _props(res)
-        g.node(rid, f"ALB\n{props.get('Scheme', 'internet-facing')}", fillcolor="#e8f0fe")
-        for sid in subnets:
-            if _mentions(props.get("Subnets"), sid):
-                g.edge(rid, sid, style="dotted", arrowhead="none")
-    # CloudFront in front of an internal ALB: internet -> distribution -> VPC origin -> listener.
-    edges: dict[str, str] = {}  # listener -> what reaches it (the internet by default)
+    # The request path is one directed chain: internet -> (CloudFront -> VPC origin ->) ALB
+    # -> listener -> rule -> target group -> service.
+    albs = by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"]
+    reached: dict[str, str] = {}  # ALB -> what reaches it (the internet by default)
     for rid, res in by_type["AWS::CloudFront::Distribution"].items():
         dist = _props(res).get("DistributionConfig", {})
         behavior = dist.get("DefaultCacheBehavior", {})
@@ -167,7 +163,6 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
         g.node(
             rid,
             f"CloudFront\nhttps://{name}\n{behavior.get('ViewerProtocolPolicy', '')}, no cache",
-            shape="doubleoctagon",
             fillcolor="#e8f0fe",
         )
         g.edge("internet", rid, label="HTTPS")
@@ -175,23 +170,27 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
             if not _mentions(dist.get("Origins"), origin_id):
                 continue
             endpoint = _props(origin).get("VpcOriginEndpointConfig", {})
-            g.node(origin_id, f"VPC origin\n{endpoint.get('OriginProtocolPolicy', '')}",
-                   shape="component")  # fmt: skip
+            g.node(origin_id, f"VPC origin\n{endpoint.get('OriginProtocolPolicy', '')}")
             g.edge(rid, origin_id)
-            for lid, listener in by_type["AWS::ElasticLoadBalancingV2::Listener"].items():
-                if _mentions(_props(listener).get("LoadBalancerArn"), _ref_id(endpoint)):
-                    edges[lid] = origin_id
+            if _ref_id(endpoint) in albs:
+                reached[_ref_id(endpoint)] = origin_id
+    for rid, res in albs.items():
+        props = _props(res)
+        g.node(rid, f"ALB\n{props.get('Scheme', 'internet-facing')}", fillcolor="#e8f0fe")
+        g.edge(reached.get(rid, "internet"), rid, label="inside the VPC" if rid in reached else "")
+        for sid in subnets:
+            if _mentions(props.get("Subnets"), sid):
+                g.edge(rid, sid, style="dotted", arrowhead="none", constraint="false")
     for rid, res in by_type["AWS::ElasticLoadBalancingV2::Listener"].items():
         props = _props(res)
         actions = [a.get("Type") for a in props.get("DefaultActions", [])]
         label = f"listener {props.get('Protocol', '')} :{props.get('Port', '')}"
         extra = "\n301 -> HTTPS" if "redirect" in actions else ""
         extra += "\nno match: 404" if "fixed-response" in actions else ""
-        g.node(rid, label + extra, shape="cds")
-        g.edge(edges.get(rid, "internet"), rid, label="inside the VPC" if rid in edges else "")
-        for lb in by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"]:
+        g.node(rid, label + extra, fillcolor="#e8f0fe")
+        for lb in albs:
             if _mentions(props.get("LoadBalancerArn"), lb):
-                g.edge(rid, lb, arrowhead="none")
+                g.edge(lb, rid)
 
     for stack in service_stacks:
         _service_cluster(g, stack, by_type)
@@ -299,7 +298,7 @@ def _service_cluster(
         for rid, res in stack.of_type(_RULE).items():
             props = _props(res)
             route = describe_conditions(props.get("Conditions", []))
-            c.node(node(rid), f"rule {props.get('Priority')}\n{route}", shape="cds")
+            c.node(node(rid), f"rule {props.get('Priority')}\n{route}")
             for listener in by_type["AWS::ElasticLoadBalancingV2::Listener"]:
                 if _mentions(props.get("ListenerArn"), listener):
                     g.edge(listener, node(rid))
