@@ -357,9 +357,13 @@ def test_cost_prices_the_second_revision_of_each_deploy(synth):
     # canary: 30 s + 5 + 2 min bakes = 7 min 30 s, one extra task, 20 deploys.
     hours = usage.deploys_per_month * 1 * 450 / 3600
     assert f"= {hours:.2f} task-h" in canary.basis and "20 canary deploys" in canary.basis
-    (task,) = [l for l in bill.lines if l.item == "fargate" and l.service == "api"]  # noqa: E741
-    assert canary.monthly_usd == pytest.approx(hours * task.monthly_usd / 730, rel=1e-3)
-    assert rolling.monthly_usd == pytest.approx(canary.monthly_usd * 30 / 450, rel=1e-3)
+    task = {l.service: l for l in bill.lines if l.item == "fargate"}  # noqa: E741
+    assert canary.monthly_usd == pytest.approx(hours * task["api"].monthly_usd / 730, rel=1e-3)
+    # web's rolling deploy: 30 s of its own (x86) task per deploy; api runs on arm64.
+    rolling_hours = usage.deploys_per_month * 1 * 30 / 3600
+    assert rolling.monthly_usd == pytest.approx(
+        rolling_hours * task["web"].monthly_usd / 730, rel=1e-3
+    )
 
 
 def test_marginal_probe_clones_a_canary_service_with_its_test_rule(synth):

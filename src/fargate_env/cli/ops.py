@@ -31,13 +31,13 @@ def push(
     service: ServiceOption = None,
     tag: Annotated[
         str | None,
-        typer.Option("--tag", help="Image tag (default: the build context's git commit)."),
+        typer.Option("--tag", help="Image tag (default: the context's git commit)."),
     ] = None,
 ):
     """Build a service's image and push it to its ECR repository.
 
-    Its image.build context (the sample server without an [image]
-    table), built for the service's architecture (x86_64 or arm64)."""
+    From its image.build context (the sample server when it has no image
+    table), for the service's architecture (x86_64 or arm64)."""
     from fargate_env.config import resolve_env_path
     from fargate_env.ops.images import push_image
 
