@@ -29,7 +29,7 @@ from tests.local.conftest import (
     save_template,
 )
 
-SOLO = {"solo": {"environment": {"LOG_LEVEL": "info"}}}
+SOLO = {"solo": {"routing": {"default": True}, "environment": {"LOG_LEVEL": "info"}}}
 
 
 @pytest.fixture(scope="module")
