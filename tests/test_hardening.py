@@ -433,6 +433,8 @@ LONG = merge(
     {
         "name": "abcdefghij-klmnopqrs",
         "tags": {"environment": "abcdefghij-klmnopqrs"},
+        # The imported certificate's names (not readable offline) must cover the host route.
+        "load_balancer": {"certificate_names": ["*.internal.example.com"]},
         "services": {
             "a-very-long-service-name": {
                 "routing": {
