@@ -707,6 +707,14 @@ class Environment(Sequence[Stack]):
         services = self.services(stack)
         return services[0] if services else None
 
+    def service_of(self, name: str) -> Service | None:
+        """The service `name` of the environment (from its own stack)."""
+        stack = next((s for s in self.stacks if s.service == name), None)
+        return None if stack is None else self.service(stack)
+
+    def service_stacks(self) -> list[Stack]:
+        return [s for s in self.stacks if s.service is not None]
+
 
 def read_environment(outdir: Path) -> Environment:
     """Every stack of a cloud assembly, in manifest (deployment) order, with its tags."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from fargate_env.app import build_app
-from fargate_env.assembly import StackSummary, read_assembly
+from fargate_env.assembly import Environment, read_environment
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
 from fargate_env.preview import Preview
@@ -102,7 +102,7 @@ def synthesize(
     *,
     validation: bool = True,
     previews: Sequence[Preview] = (),
-) -> list[StackSummary]:
+) -> Environment:
     """Synthesize into a staging directory, then swap it into `outdir` only on success."""
     with StagedAssembly(outdir) as staged:
         synth_app(
@@ -110,7 +110,7 @@ def synthesize(
             staged.path,
         )
         staged.commit()
-    return read_assembly(outdir)
+    return read_environment(outdir)
 
 
 def synth_app(app: cdk.App, outdir: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import botocore.exceptions
 
 from fargate_env import outputs
-from fargate_env.assembly import StackSummary
+from fargate_env.assembly import Environment, Stack
 from fargate_env.cost.estimate import estimate
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call, refuse_placeholders
@@ -85,8 +85,8 @@ def _monthly(aws: Aws, stack: str) -> float:
         StackName=stack,
     )["TemplateBody"]
     template = json.loads(body) if isinstance(body, str) else dict(body)
-    summary = StackSummary(stack, template)
-    return estimate([summary], aws.region, aws.config.cost.usage).exact_total
+    deployed = Environment([Stack.from_template(stack, template)], aws.region)
+    return estimate(deployed, aws.region, aws.config.cost.usage).exact_total
 
 
 def find(aws: Aws, name: str) -> Deployed:

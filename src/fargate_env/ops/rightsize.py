@@ -97,17 +97,13 @@ def read_usage(
 def task_hour_usd(svc: ServiceConfig, prices: PriceTable, cpu: int, memory: int) -> float:
     """One task-hour at this size, with the service's architecture and Spot share."""
     vcpu, gb = cpu / 1024, memory / 1024
-    arch = "arm" if svc.architecture == "arm64" else "x86"
-    on_demand = vcpu * prices.usd(f"fargate_{arch}_vcpu_hour") + gb * prices.usd(
-        f"fargate_{arch}_gb_hour"
-    )
+    on_demand = prices.fargate_hour(vcpu, gb, svc.architecture)
     share = svc.spot_share
     if not share:
         return on_demand
-    # Spot is x86-only (the config refuses arm64 + spot).
-    spot = vcpu * prices.usd("fargate_spot_x86_vcpu_hour") + gb * prices.usd(
-        "fargate_spot_x86_gb_hour"
-    )
+    spot = prices.fargate_hour(vcpu, gb, svc.architecture, spot=True)
+    if spot is None:
+        raise UserError(f"Fargate Spot on {svc.architecture} is not in the price table")
     return share * spot + (1 - share) * on_demand
 
 
