@@ -35,10 +35,12 @@ from fargate_env.config.environment import is_preview_stack, service_of_stack
 ALARM = "AWS::CloudWatch::Alarm"
 CLUSTER = "AWS::ECS::Cluster"
 CLUSTER_CAPACITY = "AWS::ECS::ClusterCapacityProviderAssociations"
+DASHBOARD = "AWS::CloudWatch::Dashboard"
 DISTRIBUTION = "AWS::CloudFront::Distribution"
 ECS_SERVICE = "AWS::ECS::Service"
 FLOW_LOG = "AWS::EC2::FlowLog"
 INSTANCE = "AWS::EC2::Instance"
+KMS_KEY = "AWS::KMS::Key"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
@@ -643,7 +645,7 @@ class Environment(Sequence[Stack]):
         return {**self.of_type(NAT_GATEWAY, shared=True), **self.of_type(INSTANCE, shared=True)}
 
     def rules(self, stack: Stack) -> list[ListenerRule]:
-        """The stack's listener rules, lowest priority first, each with its listener."""
+        """The stack's listener rules in template order, each with its listener."""
         rules = []
         for res in stack.of_type(LISTENER_RULE).values():
             found = self.resolve(stack, res.get("ListenerArn"))
@@ -652,7 +654,7 @@ class Environment(Sequence[Stack]):
                 owner = self.stack(found.stack) or stack
                 listener = self.listener(owner, found)
             rules.append(ListenerRule(res, listener))
-        return sorted(rules, key=lambda r: r.priority)
+        return rules
 
     def services(self, stack: Stack) -> list[Service]:
         """Every ECS service of a stack (one in a service's stack)."""

@@ -129,7 +129,7 @@ def routes_table(stacks: Environment) -> Table:
         if speed:
             strategy = "" if speed.strategy == "rolling" else f"\n{speed.strategy}"
             figures = f"{speed.detect_seconds} s\n{duration(speed.deploy_seconds)}{strategy}"
-        for index, rule in enumerate(stacks.rules(stack)):
+        for index, rule in enumerate(sorted(stacks.rules(stack), key=lambda r: r.priority)):
             table.add_row(
                 stack.service if index == 0 else "",
                 str(rule.priority),
