@@ -3,16 +3,22 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: demo test image lint format lock clean
 
 # requirements.lock pins every transitive dependency (refresh: make lock).
+# The demo installs the runtime dependencies only; test and lint tools come with `make test`.
 $(STAMP): pyproject.toml server/pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]' -e ./server
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e . -e ./server
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(DEV_STAMP)
 
 node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
@@ -24,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/fargate-env check --env demo
 	$(BIN)/fargate-env cost --env demo
 
-test: $(STAMP) node_modules/.bin/cdk
+test: $(DEV_STAMP) node_modules/.bin/cdk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 -q
@@ -34,14 +40,14 @@ test: $(STAMP) node_modules/.bin/cdk
 image:
 	scripts/build-image.sh
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lock: $(STAMP)
+lock: $(DEV_STAMP)
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean:

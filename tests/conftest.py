@@ -41,7 +41,13 @@ def web(**section) -> dict:
 
 
 def demo_data() -> dict:
-    return tomllib.loads(DEMO_TOML.read_text())
+    """The demo's data, its build contexts made absolute so a copy may be written anywhere."""
+    data = tomllib.loads(DEMO_TOML.read_text())
+    for svc in data["services"].values():
+        build = svc.get("image", {}).get("build")
+        if build:
+            build["context"] = str((DEMO_TOML.parent / build["context"]).resolve())
+    return data
 
 
 def merge(base: dict, overrides: dict) -> dict:
@@ -81,6 +87,18 @@ class Synthesized:
     def template(self, part: str) -> Template:
         """assertions.Template of one stack ("network", "service:web", ...), read from disk."""
         return Template.from_json(self.template_json(part))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_reused_assembly(tmp_path_factory):
+    """`cost` and `diagram` reuse ./cdk.out while it is fresh; the project's own (left by
+    `make demo` or a benchmark) must not answer for a test that patches prices or stacks."""
+    from fargate_env import synth as synth_module
+
+    saved = synth_module.DEFAULT_ASSEMBLY
+    synth_module.DEFAULT_ASSEMBLY = tmp_path_factory.mktemp("none") / "cdk.out"
+    yield
+    synth_module.DEFAULT_ASSEMBLY = saved
 
 
 @pytest.fixture(scope="session")

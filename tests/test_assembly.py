@@ -2,6 +2,7 @@
 views over a deployed template body."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from fargate_env.assembly import (
     Stack,
     read_environment,
 )
+from fargate_env.config import service_of_stack
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "fargate_env"
 
@@ -87,3 +89,30 @@ def test_a_deployed_template_body_reads_through_the_same_views(env, demo):
     assert deployed.exports == synthesized.exports and deployed.imports == synthesized.imports
     alone = Environment([deployed])
     assert alone.service(deployed).rules[0].listener is None  # its exporter is not there
+
+
+def test_stack_names_are_spelled_once():
+    assert service_of_stack("demo-service-web") == "web"
+    assert service_of_stack("demo-service-web", "demo") == "web"
+    assert service_of_stack("demo-service-web", "dev") is None
+    assert service_of_stack("demo-platform") is None
+    hits = [
+        p.relative_to(SRC)
+        for p in SRC.rglob("*.py")
+        if re.search(r"[\"'{}]-(service|preview)-", p.read_text())
+        and p.name not in ("environment.py", "compliance.py")
+    ]
+    assert hits == []
+
+
+# Template keys only the model reads; a consumer that indexes them walks JSON on its own.
+TEMPLATE_KEYS = re.compile(r"""["'](Resources|Properties|Fn::ImportValue|Fn::GetAtt|Ref)["']""")
+
+
+def test_no_module_but_the_model_indexes_template_json():
+    readers = sorted(
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if p.name != "assembly.py" and TEMPLATE_KEYS.search(p.read_text())
+    )
+    assert readers == []

@@ -112,7 +112,7 @@ def test_scale_to_zero_is_allowed_with_every_strategy(strategy, scale):
 
 def test_one_service_environment_may_use_canary():
     data = demo_data()
-    data["services"] = {"web": {"deployment": {"strategy": "canary"}}}
+    data["services"] = {"web": {"routing": {"default": True}, "deployment": {"strategy": "canary"}}}
     from fargate_env.config import parse_config
 
     config = parse_config(data, "one")

@@ -22,9 +22,14 @@ BAD = [
         ["memory 2500 MiB", "2048-8192", "steps of 1024"],
     ),
     (
-        "arm64-with-spot",
-        {"architecture": "arm64", "capacity": {"spot": True}},
-        ["capacity.spot", "arm64", "Fargate Spot on ARM64"],
+        "arm64-platform-below-1.4.0",
+        {"architecture": "arm64", "capacity": {"spot": True}, "platform_version": "1.3.0"},
+        ["services.web", "platform_version '1.3.0'", "ARM64", "1.4.0 or later"],
+    ),
+    (
+        "platform-version-unknown",
+        {"platform_version": "1.5.0"},
+        ["services.web.platform_version", "LATEST", "1.4.0"],
     ),
     ("architecture-unknown", {"architecture": "x86"}, ["services.web.architecture", "x86_64"]),
     (

@@ -33,7 +33,17 @@ def only(**tables: Any) -> dict[str, Any]:
 
 # (id, full config data, words the one line must hold)
 BAD = [
-    ("no-service", only(), ["services", "at least one service"]),
+    ("no-service", only(), ["services: declare at least one [services.NAME]"]),
+    (
+        "no-services-table",
+        merge(demo_data(), {"services": None}),
+        ["services: declare at least one [services.NAME]"],
+    ),
+    (
+        "lone-service-without-route",
+        only(web={"routing": {"default": False}}),
+        ["services: web: no route", "routing.default = true"],
+    ),
     (
         "same-route",
         merge(
@@ -123,8 +133,10 @@ def test_bad_services_are_one_line_exit_2(tmp_path, case, data, words):
         assert word in line, f"{case}: {word!r} not in {line!r}"
 
 
-def test_one_service_needs_no_route_and_is_the_default():
-    config = parse_config(only(web={}), "one")
+def test_one_service_is_the_catch_all_only_when_it_says_so():
+    with pytest.raises(ConfigError, match="web: no route"):
+        parse_config(only(web={}), "one")
+    config = parse_config(only(web={"routing": {"default": True}}), "one")
     assert config.default_service == "web"
     [route] = config.routes()
     assert route.catch_all and route.paths == ("/*",)
@@ -183,11 +195,12 @@ def test_select_service_refuses_missing_or_unknown(given, words):
 def test_service_endpoint_follows_the_route():
     config = make_config(
         {
+            "load_balancer": {"certificate_names": ["*.example.com"]},
             "services": {
                 "admin": {
                     "routing": {"host_headers": ["admin.example.com"], "path_patterns": ["/ui/*"]}
                 }
-            }
+            },
         }
     )
     assert config.service_endpoint("api") == (None, "/api")

@@ -20,3 +20,28 @@ def test_every_resource_of_the_demo_is_accounted_for(demo):
         line = describe_counts(stack.resource_counts)
         numbers = [int(part.split()[0]) for part in line.split(", ")]
         assert sum(numbers) == sum(stack.resource_counts.values()), (stack.name, line)
+
+
+OVERLAP = {
+    "load_balancer": {"certificate_names": ["*.example.com"]},
+    "services": {"admin": {"routing": {"host_headers": ["admin.example.com"], "priority": 100}}},
+}
+
+
+def test_rules_are_listed_in_evaluation_order_and_overlaps_are_named(synth):
+    from rich.console import Console
+
+    from fargate_env.summary import routes_table, summary_notes
+
+    synthesized = synth(OVERLAP)
+    stacks = read_environment(synthesized.outdir)
+    console = Console(width=80, record=True)
+    console.print(routes_table(stacks))
+    rows = [line.split("│") for line in console.export_text().splitlines() if "│" in line]
+    listed = [(cells[1].strip(), cells[2].strip()) for cells in rows if cells[1].strip()]
+    assert listed == [("100", "admin"), ("49417", "api"), ("50000", "web")]
+    notes = summary_notes(synthesized.config, stacks)
+    assert (
+        "overlap: admin (rule 100: admin.example.com) is tried before api (rule 49417: /api"
+        " /api/*) for a request both match"
+    ) in notes

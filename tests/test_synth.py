@@ -46,7 +46,7 @@ def test_a_failing_synth_leaves_the_old_assembly_untouched(tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("synth blew up")
 
-    monkeypatch.setattr(synth_module, "build_app", broken)
+    monkeypatch.setattr("fargate_env.app.build_app", broken)
     with pytest.raises(RuntimeError):
         synth_module.synthesize(make_config(), out)
     assert (out / "manifest.json").read_text() == "old"
@@ -122,3 +122,57 @@ def test_an_assembly_or_empty_directory_is_replaced(tmp_path):
         assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
         assert (out / "manifest.json").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "old"]
+
+
+def _deployed_assembly(out: Path) -> None:
+    """An assembly after the pinned CDK CLI deployed it and was killed: its `.cache/` (file
+    asset packaging) and a reader lock `read.<pid>.<n>.lock` beside what synth wrote."""
+    out.mkdir()
+    for name in ("manifest.json", "cdk.out", "demo-network.template.json", "outputs.json"):
+        (out / name).write_text("{}")
+    (out / ".cache").mkdir()
+    (out / ".cache" / "0123abcd.zip").write_bytes(b"PK")
+    (out / "read.4242.1.lock").write_text("4242")
+
+
+def test_the_cdk_clis_own_files_do_not_refuse_the_next_deploy(tmp_path):
+    """Issue 19: every deploy after the first was refused because of `.cache`."""
+    out = tmp_path / "cdk.out"
+    _deployed_assembly(out)
+    with synth_module.StagedAssembly(out) as staged:
+        (staged.path / "manifest.json").write_text("new")
+        staged.commit()
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "a .cache file, not the CLI's directory",
+        "a lock file not named like the CLI's",
+        "a user's directory beside the CLI's",
+    ],
+)
+def test_only_the_cdk_clis_own_names_are_accepted(tmp_path, extra):
+    out = tmp_path / "cdk.out"
+    _deployed_assembly(out)
+    if extra.startswith("a .cache file"):
+        (out / ".cache" / "0123abcd.zip").unlink()
+        (out / ".cache").rmdir()
+        (out / ".cache").write_text("mine")
+    elif extra.startswith("a lock"):
+        (out / "mine.lock").write_text("mine")
+    else:
+        (out / "photos").mkdir()
+    with pytest.raises(UserError, match="not part of a cloud assembly"):
+        synth_module.StagedAssembly(out)
+    assert (out / "manifest.json").read_text() == "{}"
+
+
+def test_a_cache_directory_alone_is_not_an_assembly(tmp_path):
+    out = tmp_path / "mydata"
+    out.mkdir()
+    (out / ".cache").mkdir()
+    (out / "read.1.1.lock").write_text("1")
+    with pytest.raises(UserError, match="not part of a cloud assembly"):
+        synth_module.StagedAssembly(out)

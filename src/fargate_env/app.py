@@ -106,7 +106,8 @@ def build_app(
             cluster=platform.cluster,
             subnets=network.task_subnets,
             assign_public_ip=network.tasks_need_public_ip,
-            repository=registry.repositories[name],
+            # None for an image.uri service: it pulls from its own registry.
+            repository=registry.repositories.get(name),
             listener=platform.listener,
             topic_arn=alerts.alarm_topic.topic_arn,
         )

@@ -33,6 +33,7 @@ from fargate_env.config.environment import is_preview_stack, service_of_stack
 
 # The resource types the views know; consumers name types through these.
 ALARM = "AWS::CloudWatch::Alarm"
+CDK_METADATA = "AWS::CDK::Metadata"
 CLUSTER = "AWS::ECS::Cluster"
 CLUSTER_CAPACITY = "AWS::ECS::ClusterCapacityProviderAssociations"
 DASHBOARD = "AWS::CloudWatch::Dashboard"
@@ -124,6 +125,9 @@ class Resource:
     deletion_policy: str = "Delete"
     update_replace_policy: str = "Delete"
     depends_on: tuple[str, ...] = ()
+    # The other resource attributes CloudFormation acts on (Condition, CreationPolicy,
+    # UpdatePolicy); Metadata is left out: it changes nothing deployed.
+    attributes_acted_on: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.properties.get(key)
@@ -152,6 +156,8 @@ class Stack:
     resources: Mapping[str, Resource]
     exports: Mapping[str, Any]
     imports: frozenset[str]
+    # Every output by its logical name (value, export, description), as written.
+    outputs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # What the stack names as text (for "does this stack use that resource").
     _body: str = field(repr=False, compare=False, default="")
 
@@ -172,6 +178,9 @@ class Stack:
                 deletion_policy=raw.get("DeletionPolicy", "Delete"),
                 update_replace_policy=raw.get("UpdateReplacePolicy", "Delete"),
                 depends_on=(depends,) if isinstance(depends, str) else tuple(depends),
+                attributes_acted_on=_frozen(
+                    {k: raw[k] for k in ("Condition", "CreationPolicy", "UpdatePolicy") if k in raw}
+                ),
             )
         outputs = template.get("Outputs") or {}
         exports = {
@@ -185,7 +194,8 @@ class Stack:
             tags=MappingProxyType(dict(tags or {})),
             resources=MappingProxyType(resources),
             exports=MappingProxyType(exports),
-            imports=frozenset(_imports(frozen.get("Resources", {}))),
+            imports=frozenset(_imports((frozen.get("Resources", {}), frozen.get("Outputs", {})))),
+            outputs=_frozen(dict(outputs)),
             _body=_text(frozen),
         )
 
@@ -205,6 +215,14 @@ class Stack:
 
     def of_type(self, rtype: str) -> dict[str, Resource]:
         return {k: v for k, v in self.resources.items() if v.type == rtype}
+
+    def deployable(self) -> dict[str, Resource]:
+        """Every resource but CDK's metadata one (analytics: never compared or priced)."""
+        return {k: v for k, v in self.resources.items() if v.type != CDK_METADATA}
+
+    def body(self) -> dict[str, Any]:
+        """The template as written (a fresh copy), to keep as another stack's baseline."""
+        return json.loads(self._body)
 
     def names(self, logical_id: str) -> bool:
         """Whether this stack's template names `logical_id` (its own, or an import of it)."""
@@ -732,40 +750,8 @@ def read_environment(outdir: Path) -> Environment:
     return Environment(stacks, region)
 
 
-# Until every caller reads the views: the raw templates, as before the model.
-@dataclass
-class StackSummary:
-    name: str
-    template: dict
-    resource_counts: Counter = field(default_factory=Counter)
-
-    @property
-    def resources(self) -> dict:
-        return self.template.get("Resources", {})
-
-    @property
-    def service(self) -> str | None:
-        return service_of_stack(self.name)
-
-    @property
-    def is_preview(self) -> bool:
-        return is_preview_stack(self.name)
-
-    def of_type(self, rtype: str) -> dict[str, dict]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == rtype}
-
-
-def read_assembly(outdir: Path) -> list[StackSummary]:
-    """Every stack template in a cloud assembly, in manifest (deployment) order."""
-    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
-    summaries = []
-    for name, artifact in manifest["artifacts"].items():
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        template = json.loads((Path(outdir) / artifact["properties"]["templateFile"]).read_text())
-        counts = Counter(r["Type"] for r in template.get("Resources", {}).values())
-        summaries.append(StackSummary(name=name, template=template, resource_counts=counts))
-    return summaries
+# The name callers used before the model (the plan branch was written against it).
+read_assembly = read_environment
 
 
 def assembly_region(outdir: Path) -> str:

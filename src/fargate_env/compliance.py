@@ -20,6 +20,7 @@ from cfnlint.api import ManualArgs, lint_file
 
 from fargate_env.app import build_app
 from fargate_env.config import EnvironmentConfig
+from fargate_env.freshness import record
 from fargate_env.preview import Preview
 from fargate_env.synth import StagedAssembly
 
@@ -274,5 +275,6 @@ def run_checks(
             )
         report.gates["cfn-lint"] = lint_templates(staged.path)
         if not report.findings:
+            record(staged.path, config, previews)
             staged.commit()
     return report

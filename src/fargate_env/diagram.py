@@ -12,6 +12,7 @@ import struct
 import tempfile
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import graphviz
@@ -33,11 +34,12 @@ from fargate_env.assembly import (
     Resource,
     Stack,
     TargetGroup,
+    read_environment,
 )
 from fargate_env.config import EnvironmentConfig, service_of_stack
 from fargate_env.errors import UserError
 from fargate_env.summary import describe_conditions
-from fargate_env.synth import synthesize
+from fargate_env.synth import assembly_of
 
 FORMATS = {".png": "png", ".svg": "svg"}
 # Written into every picture, so a later run knows the file is ours to replace.
@@ -238,13 +240,16 @@ def render(graph: graphviz.Digraph, out: Path) -> Path:
     return out
 
 
-def write_diagram(config: EnvironmentConfig, out: Path) -> Path:
-    """Synthesize `config` (CDK validation off) and draw it to `out` (.png or .svg)."""
+def write_diagram(
+    config: EnvironmentConfig, out: Path, say: Callable[[str], None] = lambda line: None
+) -> Path:
+    """Draw `config` to `out` (.png or .svg) from ./cdk.out while it is fresh, else from a
+    new synthesis (CDK validation off); `say` hears which."""
     if out.suffix.lower() not in FORMATS:
         raise UserError(f"--out {out}: use a .png or .svg file name")
     refuse_foreign_file(out)
-    with tempfile.TemporaryDirectory(prefix="fargate-env-diagram-") as tmp:
-        stacks = synthesize(config, Path(tmp) / "cdk.out", validation=False)
+    with assembly_of(config, say) as assembly:
+        stacks = read_environment(assembly)
     title = (
         f"{config.name} ({config.region}): egress {config.network.egress},"
         f" edge {config.load_balancer.edge}"

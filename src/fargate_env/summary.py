@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fargate_env.assembly import Environment
+from fargate_env.assembly import Environment, ListenerRule
 from fargate_env.config import EnvironmentConfig
 from fargate_env.speed import duration, service_speed
 
@@ -79,6 +79,7 @@ def summary_notes(config: EnvironmentConfig, stacks: Environment) -> list[str]:
             "[yellow]placeholders[/] (fine offline; deploy refuses them): "
             + ", ".join(config.placeholders())
         )
+    notes.extend(overlap_notes(config))
     notes.extend(load_balancer_notes(stacks))
     notes.extend(edge_notes(config, stacks))
     return notes
@@ -110,33 +111,52 @@ def edge_notes(config: EnvironmentConfig, stacks: Environment) -> list[str]:
 
 
 def routes_table(stacks: Environment) -> Table:
-    """Every service with its listener rules and its speed figures, read from the synthesized
+    """Every listener rule in the order the ALB evaluates them (lowest priority first), with
+    its service's speed figures on the service's first rule, read from the synthesized
     listener rules, target group and ECS service: how soon an unhealthy target leaves the
     rotation, and the worst case of a healthy deployment past task start (the target group's
     register + drain time plus every bake of the strategy; speed.py)."""
-    table = Table(title="services on the shared load balancer")
+    table = Table(title="listener rules, in the order the load balancer tries them")
     # Fits 80 columns: service names (at most 24 characters) are never cut, each route value
     # gets its own line and only a value wider than the column itself is folded.
     # Hosts and paths one per line, without labels (a path starts with "/", a host never does).
-    table.add_column("service", no_wrap=True)
     table.add_column("rule", justify="right", no_wrap=True)
+    table.add_column("service", no_wrap=True)
     table.add_column("hosts / paths", overflow="fold")
     table.add_column("detect\n/ deploy", justify="right", no_wrap=True)
+    rows: list[tuple[int, str, ListenerRule]] = []
+    figures: dict[str, str] = {}
     for stack in stacks.service_stacks():
+        service = stack.service or ""
         speed = service_speed(stacks.service(stack))
         # Narrow, so hosts and paths keep the width: the strategy only when not rolling.
-        figures = "-"
+        figures[service] = "-"
         if speed:
             strategy = "" if speed.strategy == "rolling" else f"\n{speed.strategy}"
-            figures = f"{speed.detect_seconds} s\n{duration(speed.deploy_seconds)}{strategy}"
-        for index, rule in enumerate(sorted(stacks.rules(stack), key=lambda r: r.priority)):
-            table.add_row(
-                stack.service if index == 0 else "",
-                str(rule.priority),
-                Text(describe_conditions(rule.conditions, sep="\n")),
-                figures if index == 0 else "",
+            figures[service] = (
+                f"{speed.detect_seconds} s\n{duration(speed.deploy_seconds)}{strategy}"
             )
+        rows += [(rule.priority, service, rule) for rule in stacks.rules(stack)]
+    shown: set[str] = set()
+    for priority, service, rule in sorted(rows, key=lambda row: row[0]):
+        table.add_row(
+            str(priority),
+            service,
+            Text(describe_conditions(rule.conditions, sep="\n")),
+            figures[service] if service not in shown else "",
+        )
+        shown.add(service)
     return table
+
+
+def overlap_notes(config: EnvironmentConfig) -> list[str]:
+    """Rules of two services that one request can match, in the order the ALB tries them."""
+    return [
+        f"overlap: {a.service} (rule {a.priority}: {' '.join(a.hosts + a.paths)}) is tried"
+        f" before {b.service} (rule {b.priority}: {' '.join(b.hosts + b.paths)}) for a"
+        " request both match"
+        for a, b in config.overlaps()
+    ]
 
 
 def describe_conditions(conditions: Sequence[Mapping], sep: str | None = None) -> str:

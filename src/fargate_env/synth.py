@@ -10,16 +10,18 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aws_cdk as cdk
-
-from fargate_env.app import build_app
 from fargate_env.assembly import Environment, read_environment
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
+from fargate_env.freshness import record, staleness
 from fargate_env.preview import Preview
+
+if TYPE_CHECKING:  # the CDK (seconds of jsii start-up) loads only when something synthesizes
+    import aws_cdk as cdk
 
 # What a cloud assembly directory holds: what `cdk synth` / `app.synth()` write, plus the
 # outputs file `cdk deploy --outputs-file` adds. Only a directory made of these may be replaced.
@@ -29,11 +31,27 @@ ASSEMBLY_FILES = (
     "tree.json",
     "outputs.json",
     "validation-report.json",
+    "fargate-env.json",
     "*.template.json",
     "*.assets.json",
     "*.metadata.json",
     "asset.*",
 )
+# What the pinned CDK CLI (2.1148) adds to an assembly it deploys: `.cache/` (its file-asset
+# packaging cache) and, when it is killed mid-run, its reader locks `read.<pid>.<n>.lock`.
+# Without these, every deploy after the first was refused (issue 19).
+CLI_DIRECTORIES = (".cache",)
+CLI_FILES = ("read.*.*.lock",)
+
+
+def _assembly_entry(path: Path) -> bool:
+    """Whether `path` (inside an assembly directory) is something CDK or its CLI wrote."""
+    name = path.name
+    if any(fnmatch.fnmatchcase(name, g) for g in ASSEMBLY_FILES):
+        return True
+    if path.is_dir() and not path.is_symlink():
+        return name in CLI_DIRECTORIES
+    return path.is_file() and any(fnmatch.fnmatchcase(name, g) for g in CLI_FILES)
 
 
 def refuse_foreign_directory(outdir: Path) -> None:
@@ -47,10 +65,11 @@ def refuse_foreign_directory(outdir: Path) -> None:
         return
     if not outdir.is_dir():
         raise UserError(f"--out {outdir}: is a file; choose a directory")
-    entries = sorted(p.name for p in outdir.iterdir())
+    paths = sorted(outdir.iterdir())
+    entries = [p.name for p in paths]
     if not entries:
         return
-    foreign = [n for n in entries if not any(fnmatch.fnmatchcase(n, g) for g in ASSEMBLY_FILES)]
+    foreign = [p.name for p in paths if not _assembly_entry(p)]
     if foreign or "manifest.json" not in entries:
         example = foreign[0] if foreign else entries[0]
         raise UserError(
@@ -104,13 +123,40 @@ def synthesize(
     previews: Sequence[Preview] = (),
 ) -> Environment:
     """Synthesize into a staging directory, then swap it into `outdir` only on success."""
+    from fargate_env.app import build_app
+
     with StagedAssembly(outdir) as staged:
         synth_app(
             build_app(config, staged.path, validation=validation, previews=previews).app,
             staged.path,
         )
+        record(staged.path, config, previews)
         staged.commit()
     return read_environment(outdir)
+
+
+# Where `synth` and `check` leave the assembly that `cost` and `diagram` may reuse.
+DEFAULT_ASSEMBLY = Path("cdk.out")
+
+
+@contextlib.contextmanager
+def assembly_of(
+    config: EnvironmentConfig, say: Callable[[str], None], reuse: Path | None = None
+) -> Iterator[Path]:
+    """An assembly of `config` (no previews): `reuse` (./cdk.out) while its recorded
+    fingerprint matches the config and the code, else a fresh synthesis (CDK validation off)
+    into a scratch directory that is removed afterwards. `say` hears which happened."""
+    reuse = reuse or DEFAULT_ASSEMBLY
+    reason = staleness(reuse, config)
+    if reason is None:
+        say(f"reading {reuse}: synthesized from this config and code")
+        yield reuse
+        return
+    say(f"synthesizing ({reason})")
+    with tempfile.TemporaryDirectory(prefix="fargate-env-assembly-") as tmp:
+        outdir = Path(tmp) / "cdk.out"
+        synthesize(config, outdir, validation=False)
+        yield outdir
 
 
 def synth_app(app: cdk.App, outdir: Path) -> None:

@@ -79,12 +79,12 @@ def test_cheapest_cloudfront_profile_by_hand_within_the_goal(synth):
     best = result.cheapest_with_essentials
     assert best is not None
     assert best.variant == Variant(
-        "public", "x86 Spot", "office hours", lean=True, edge="cloudfront"
+        "public", "arm64 Spot", "office hours", lean=True, edge="cloudfront"
     )
     lean = synth(CF_LEAN_ONE).outdir
     u = UsageAssumptions()
     alarms = alarm_metrics(lean) + 2 * target_tracking_policies(lean)
-    spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
+    spot = 0.25 * P["fargate_spot_arm_vcpu_hour"] + 0.5 * P["fargate_spot_arm_gb_hour"]
     expected = (
         H * P["alb_hour"]  # the internal ALB: no public IPv4
         + 0.0  # CloudFront: 10 GB and 1M requests are inside 1 TB and 10M requests
@@ -136,7 +136,7 @@ def test_compare_json_has_both_floors_and_the_goal():
     data = json.loads(result.stdout)["compare"]
     assert set(data["floor_by_edge_monthly_usd"]) == {"alb", "cloudfront"}
     assert data["goal_monthly_usd"] == 22.50
-    assert data["cheapest_with_essentials"].startswith("cloudfront, public, x86 Spot")
+    assert data["cheapest_with_essentials"].startswith("cloudfront, public, arm64 Spot")
     assert data["cheapest_with_essentials_monthly_usd"] <= 22.50
     labels = [p["profile"] for p in data["profiles"]]
     assert any(label.startswith("cloudfront, ") for label in labels)

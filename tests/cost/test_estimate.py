@@ -36,7 +36,7 @@ def one_service(overrides: dict) -> dict:
 PLAN = {"network": {"egress": "nat-gateway"}, **each(capacity={"spot": False})}
 LEAN = {
     "network": {"egress": "public", "flow_logs": {"enabled": False}},
-    **each(capacity={"spot": True}, schedule={}),
+    **each(architecture="arm64", capacity={"spot": True}, schedule={}),
     "monitoring": {"dashboard": False},
 }
 
@@ -94,6 +94,16 @@ def test_arm64_prices_graviton_rates(synth):
     bill = bill_of(synth(each(architecture="arm64", capacity={"spot": False})))
     task = 0.25 * P["fargate_arm_vcpu_hour"] + 0.5 * P["fargate_arm_gb_hour"]
     assert by_item(bill, "fargate") == pytest.approx(2 * H * task)
+
+
+def test_arm64_on_spot_prices_the_arm_spot_rates_marked_unverified(synth):
+    bill = bill_of(synth(each(architecture="arm64", capacity={"spot": True})))
+    task = 0.25 * P["fargate_spot_arm_vcpu_hour"] + 0.5 * P["fargate_spot_arm_gb_hour"]
+    assert by_item(bill, "fargate") == pytest.approx(2 * H * task)
+    x86_spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
+    assert task < x86_spot
+    unverified = bill.assumptions["unverified_prices"]
+    assert {"fargate_spot_arm_vcpu_hour", "fargate_spot_arm_gb_hour"} <= set(unverified)
 
 
 def test_log_ingest_is_per_application_log_group(synth):
@@ -170,13 +180,13 @@ def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
     # Issue 8's goal is the internet-facing ALB's (tests/cost/test_edge_cost.py: CloudFront's).
     best = result.cheapest_of_edge("alb")
     assert best is not None
-    # Hand-computed: ALB floor + LCU + Spot task and its IP for office hours + service logs +
+    # Hand-computed: ALB floor + LCU + ARM Spot task and its IP for office hours + service logs +
     # alarms (its own and target tracking's) + KMS key + ECR + access logs; no NAT, no
     # dashboard, no flow logs.
     u = UsageAssumptions()
     lean = synth(lean_one).outdir  # the cheapest profile is LEAN
     alarms = alarm_metrics(lean) + 2 * target_tracking_policies(lean)
-    spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
+    spot = 0.25 * P["fargate_spot_arm_vcpu_hour"] + 0.5 * P["fargate_spot_arm_gb_hour"]
     floor = H * P["alb_hour"] + 2 * H * P["public_ipv4_hour"]
     expected = (
         floor
@@ -190,7 +200,7 @@ def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
         + u.ecr_storage_gb * P["ecr_gb_month"]
         + u.access_log_storage_gb * P["s3_gb_month"]
     )
-    assert best.variant.label == "alb, public, x86 Spot, office hours, no dashboard or flow logs"
+    assert best.variant.label == "alb, public, arm64 Spot, office hours, no dashboard or flow logs"
     assert best.bill.total == pytest.approx(expected, abs=0.01)
     assert expected <= 1.25 * floor
     assert best.bill.total <= 1.25 * floor

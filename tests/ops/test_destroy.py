@@ -218,3 +218,45 @@ def test_destroy_of_an_unknown_service_is_one_line_exit_2(moto, env_file):
         cli.invoke(app, ["destroy", "--env-file", str(env_file), "--service", "nope", "--yes"])
     )
     assert "--service 'nope'" in line and "api, web" in line
+
+
+def blank_resource_entries(monkeypatch) -> None:
+    """DescribeStackResources as an emulator answers for types it skips: entries without a
+    logical or physical id (the KeyError of issue 19)."""
+    real = Aws.client
+
+    def client(self, service):
+        made = real(self, service)
+        if service == "cloudformation":
+            made.describe_stack_resources = lambda **_: {
+                "StackResources": [{"StackName": "x", "ResourceStatus": "CREATE_COMPLETE"}, {}]
+            }
+        return made
+
+    monkeypatch.setattr(Aws, "client", client)
+
+
+def test_blank_stack_resource_entries_are_reported_not_a_crash(moto, env_file, monkeypatch):
+    config = real_config()
+    deploy_environment(config)
+    blank_resource_entries(monkeypatch)
+    result = cli.invoke(app, ["destroy", "--env-file", str(env_file), "--yes"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    # The template names both: what stays is still reported, by the template's names.
+    assert BUCKET in result.output and REPOSITORY in result.output
+    assert stacks() == {"demo-network-copy", "other-network"}
+
+
+def test_a_retained_resource_nobody_names_is_reported_as_unnamed(moto, monkeypatch):
+    config = real_config()
+    deploy_environment(config)
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.delete_stack(StackName="demo-platform")
+    bucket = {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}
+    create("demo-platform", {"Resources": {"Logs": bucket}}, config.stack_tags)
+    blank_resource_entries(monkeypatch)
+    plan = plan_destroy(Aws.for_environment(config))
+    (unnamed,) = [item for item in plan.leftovers if item.kind == "S3 bucket"]
+    assert unnamed.name == "Logs (name not reported by CloudFormation)"
+    assert unnamed.stack == "demo-platform" and unnamed.monthly_usd == 0.0

@@ -1,4 +1,5 @@
-"""push: command construction and ECR login against moto, docker never run (no engine here)."""
+"""push: command construction and ECR login against moto; the engine's answers (platforms,
+builder) are mocked here, docker is never run (tests/ops/test_image_build.py builds for real)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from typer.testing import CliRunner
 from fargate_env import outputs
 from fargate_env.cli import app
 from fargate_env.errors import UserError
+from fargate_env.ops import images
 from fargate_env.ops.aws import Aws
-from fargate_env.ops.images import git_tag, push_image
+from fargate_env.ops.images import emulated, engine_platforms, git_tag, push_image
 from fargate_env.ops.runner import CommandFailed
-from tests.ops.conftest import ONE_SERVICE, REGION, create_stack, real_config
+from tests.ops.conftest import ONE_SERVICE, REGION, create_stack, real_config, write_env_file
 
 cli = CliRunner()
 
+REAL_CAPTURE = images.capture
 MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": MEDIA_TYPE, "layers": []})
 
@@ -57,6 +60,28 @@ def docker(_: str) -> str:
     return "/usr/bin/docker"
 
 
+def fake_engine(native: str = "linux/amd64", buildx: str | None = "linux/amd64, linux/arm64"):
+    """A probe answering like an engine: its own platform, and buildx's list (None: no buildx)."""
+
+    def probe(cmd: list[str]) -> tuple[int, str]:
+        line = " ".join(cmd[1:])
+        if line.startswith("version"):
+            return 0, native + "\n"
+        if line.startswith("buildx"):
+            if buildx is None:
+                return 1, ""
+            return 0, f"Name: default\nPlatforms: {buildx}\n" if "inspect" in line else "v0\n"
+        return 1, ""
+
+    return probe
+
+
+@pytest.fixture(autouse=True)
+def engine_with_buildx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unless a test says otherwise, the engine has buildx and builds both platforms."""
+    monkeypatch.setattr(images, "capture", fake_engine())
+
+
 def test_push_builds_for_the_architecture_and_logs_in_with_ecr_token(moto) -> None:
     arm = {"architecture": "arm64", "capacity": {"spot": False}}
     config = real_config({"services": {"api": arm}})
@@ -69,7 +94,7 @@ def test_push_builds_for_the_architecture_and_logs_in_with_ecr_token(moto) -> No
     assert image == f"{uri}:abc123"
     commands = [cmd for cmd, _ in runner.calls]
     assert commands[0][:2] == ["/usr/bin/docker", "info"]
-    login, stdin = runner.calls[2]
+    login, stdin = runner.calls[1]
     token = boto3.client("ecr", region_name=REGION).get_authorization_token()
     user, _, password = base64.b64decode(
         token["authorizationData"][0]["authorizationToken"]
@@ -77,7 +102,7 @@ def test_push_builds_for_the_architecture_and_logs_in_with_ecr_token(moto) -> No
     assert login == ["/usr/bin/docker", "login", "--username", user, "--password-stdin",
                      "123456789012.dkr.ecr.us-east-1.amazonaws.com"]  # fmt: skip
     assert stdin == password.encode() and password not in " ".join(login)
-    build = commands[3]
+    build = commands[2]
     assert build[:3] == ["/usr/bin/docker", "buildx", "build"]
     assert build[build.index("--platform") + 1] == "linux/arm64"
     assert build[build.index("--tag") + 1] == f"{uri}:abc123"
@@ -204,3 +229,72 @@ def test_cli_one_service_needs_no_service_option(
 def test_cli_refuses_placeholders(aws_credentials) -> None:
     result = cli.invoke(app, ["push", "--env", "demo", "--service", "web", "--tag", "t"])
     assert result.exit_code == 2 and "demo placeholder in account" in result.output
+
+
+def test_legacy_builder_builds_for_the_platform_then_pushes(moto) -> None:
+    """No buildx (the docker CLI here has none): `docker build --platform`, then `docker push`."""
+    config = real_config({"services": {"api": {"architecture": "arm64"}}})
+    uri = registry(config)["api"]
+    runner = Recorder()
+    engine = fake_engine(native="linux/arm64", buildx=None)
+    image = push_image(
+        Aws.for_environment(config), "api", tag="t2", runner=runner, which=docker, probe=engine
+    )
+    build, push = (cmd for cmd, _ in runner.calls[-2:])
+    assert build[:2] == ["/usr/bin/docker", "build"]
+    assert build[build.index("--platform") + 1] == "linux/arm64"
+    assert build[build.index("--tag") + 1] == image == f"{uri}:t2"
+    assert push == ["/usr/bin/docker", "push", image]
+
+
+def test_engine_that_cannot_build_the_platform_is_refused_before_aws(moto) -> None:
+    config = real_config({"services": {"api": {"architecture": "arm64"}}})
+    runner = Recorder()
+    engine = fake_engine(buildx=None)  # no buildx; binfmt_misc decides, and has no QEMU here
+    with pytest.raises(UserError) as info:
+        push_image(
+            Aws.for_environment(config), "api", tag="t", runner=runner, which=docker, probe=engine
+        )
+    line = str(info.value)
+    assert "\n" not in line
+    assert line.startswith("services.api.architecture: this Docker engine builds")
+    assert "not linux/arm64" in line and "tonistiigi/binfmt --install arm64" in line
+    assert [cmd[1] for cmd, _ in runner.calls] == ["info"]  # no login, no build
+
+
+def test_buildx_platform_list_and_binfmt_emulators(tmp_path: Path) -> None:
+    buildx = engine_platforms("docker", fake_engine(buildx="linux/amd64*, linux/arm64, linux/386"))
+    assert buildx.builder == "buildx"
+    assert buildx.platforms == {"linux/amd64", "linux/arm64", "linux/386"}
+    (tmp_path / "qemu-aarch64").write_text("enabled\ninterpreter /usr/bin/qemu-aarch64-static\n")
+    (tmp_path / "qemu-x86_64").write_text("disabled\n")
+    assert emulated(tmp_path) == {"linux/arm64"}
+    legacy = engine_platforms("docker", fake_engine(buildx=None), local=True, binfmt=tmp_path)
+    assert (legacy.builder, legacy.platforms) == ("legacy", {"linux/amd64", "linux/arm64"})
+    remote = engine_platforms("docker", fake_engine(buildx=None), local=False, binfmt=tmp_path)
+    assert remote.platforms == {"linux/amd64"}  # a remote engine's kernel is not this one
+
+
+def test_cli_refuses_an_unbuildable_platform_in_one_line(
+    aws_credentials, tmp_path, monkeypatch
+) -> None:
+    """A docker on PATH whose engine builds linux/amd64 only and has no buildx."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in info) exit 0;; version) echo linux/amd64; exit 0;; *) exit 1;; esac\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")  # remote: no binfmt_misc read
+    monkeypatch.setattr(images, "capture", REAL_CAPTURE)  # ask the fake docker above
+    env_file = write_env_file(
+        tmp_path / "arm.toml", {"services": {"api": None, "web": {"architecture": "arm64"}}}
+    )
+    result = cli.invoke(app, ["push", "--env-file", str(env_file), "--tag", "t"])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: services.web.architecture: this Docker engine builds")
+    assert "linux/amd64, not linux/arm64" in line

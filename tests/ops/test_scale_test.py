@@ -38,15 +38,32 @@ def world(moto, http_server: LocalServer) -> World:
 class Autoscaler:
     """Fake clock whose sleep applies a desired-count schedule {t: desired} through moto's API."""
 
-    def __init__(self, world: World, schedule: dict[float, int], service: str = "web") -> None:
+    def __init__(
+        self,
+        world: World,
+        schedule: dict[float, int],
+        service: str = "web",
+        load: LocalServer | None = None,
+    ) -> None:
         self.service = world.services[service].service
         self.world, self.schedule, self.now = world, dict(schedule), 0.0
         self.ecs = boto3.client("ecs", region_name=REGION)
+        # With `load`: the first fake sleep lasts until the background load has reached the
+        # server (bounded), not a fixed 0.02 s that a busy machine spends before any request.
+        self.load = load
+
+    def _load_hits(self) -> int:
+        assert self.load is not None
+        with self.load.lock:
+            return sum(n for path, n in self.load.hits.items() if path.endswith("/cpu"))
 
     def clock(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + 5.0
+        while self.load and not self._load_hits() and time.monotonic() < deadline:
+            time.sleep(0.005)
         time.sleep(0.02)  # let the background load send a few requests
         self.now += seconds
         for at in sorted(t for t in self.schedule if t <= self.now):
@@ -63,7 +80,7 @@ def desired(world: World, service: str = "web") -> int:
 
 
 def test_scale_out_and_in_are_timed(world: World, http_server: LocalServer) -> None:
-    scaler = Autoscaler(world, {15: 3, 25: 4, 60: 2}, "api")
+    scaler = Autoscaler(world, {15: 3, 25: 4, 60: 2}, "api", load=http_server)
     report = run_scale_test(
         world.aws(), "api", load_seconds=30, clock=scaler.clock, sleep=scaler.sleep
     )
@@ -90,7 +107,7 @@ def test_service_left_as_found_when_scale_in_does_not_come(world, http_server) -
     aws.config = aws.config.model_copy(
         update={"ops": aws.config.ops.model_copy(update={"scale_in_wait_seconds": 20})}
     )
-    scaler = Autoscaler(world, {10: 3})
+    scaler = Autoscaler(world, {10: 3}, load=http_server)
     report = run_scale_test(aws, "web", load_seconds=15, clock=scaler.clock, sleep=scaler.sleep)
     assert report.scaled_out_s == 10 and report.scaled_in_s is None and not report.ok
     assert report.restored_from == 3 and desired(world) == 2
@@ -147,7 +164,7 @@ def test_the_token_can_live_in_secrets_manager(moto, http_server: LocalServer) -
     http_server.cpu_token = TOKEN
     config = real_config({"services": {"api": {"secrets": {"CPU_ENDPOINT_TOKEN": arn}}}})
     world = build_world(config, http_server.url)
-    scaler = Autoscaler(world, {10: 3, 20: 2}, "api")
+    scaler = Autoscaler(world, {10: 3, 20: 2}, "api", load=http_server)
     report = run_scale_test(
         world.aws(), "api", load_seconds=15, clock=scaler.clock, sleep=scaler.sleep
     )

@@ -62,6 +62,13 @@ ARM = {
         }
     }
 }
+# Graviton on Fargate Spot (ECS API reference, CapacityProviderStrategyItem: ARM64 on
+# FARGATE_SPOT from platform version 1.4.0), pinned to that version.
+ARM_SPOT = {
+    "services": {
+        "web": {"architecture": "arm64", "capacity": {"spot": True}, "platform_version": "1.4.0"}
+    }
+}
 EGRESS = ["nat-gateway", "nat-instance", "public"]
 
 
@@ -374,6 +381,20 @@ def test_capacity_provider_strategy(demo, synth):
         {"Base": 0, "CapacityProvider": "FARGATE", "Weight": 1},
     ]
     assert "LaunchType" not in the(demo, "AWS::ECS::Service")
+
+
+def test_arm64_on_spot_runtime_platform_strategy_and_platform_version(demo, synth):
+    arm_spot = synth(ARM_SPOT)
+    task = the(arm_spot, "AWS::ECS::TaskDefinition")
+    assert task["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
+    service = the(arm_spot, "AWS::ECS::Service")
+    assert service["CapacityProviderStrategy"] == [
+        {"Base": 0, "CapacityProvider": "FARGATE", "Weight": 0},
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1},
+    ]
+    assert service["PlatformVersion"] == "1.4.0"
+    # Unpinned, every service states LATEST (1.4.0 today) rather than leaving it implicit.
+    assert the(demo, "AWS::ECS::Service")["PlatformVersion"] == "LATEST"
 
 
 def test_attached_to_the_load_balancer_target_group(demo, synth):

@@ -1,7 +1,9 @@
-"""Commands on the synthesized environment, offline: synth, check, cost, diagram."""
+"""Commands on the synthesized environment: synth, check, cost, diagram (offline) and plan
+(against what is deployed, or offline against another assembly)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -42,8 +44,10 @@ def synth(
     refuse_foreign_directory(out)
     config = load_env(env, env_file)
     previews = offline_previews(config, preview, service)
+    # CDK's own template validation more than doubles a fresh process's synth (measured in
+    # bench/loop.py); `check` runs it beside cdk-nag and cfn-lint, and `deploy` keeps it.
     with console.status("synthesizing"):
-        stacks = synthesize(config, out, previews=previews)
+        stacks = synthesize(config, out, validation=False, previews=previews)
     render_summary(console, config, stacks, out)
 
 
@@ -56,12 +60,13 @@ def check(
     service: PreviewServiceOption = None,
 ):
     """Config validation + synth with CDK validation + cdk-nag + cfn-lint; exit 1 on findings."""
-    from fargate_env.compliance import run_checks
     from fargate_env.synth import refuse_foreign_directory
 
     refuse_foreign_directory(out)
     config = load_env(env, env_file)
     previews = offline_previews(config, preview, service)
+    from fargate_env.compliance import run_checks  # the CDK, cdk-nag and cfn-lint: seconds
+
     with console.status("synthesizing with cdk-nag and CDK validation, then cfn-lint"):
         report = run_checks(config, out, previews)
     table = Table(title=f"checks: {config.name}")
@@ -91,11 +96,11 @@ def cost(
     compare: CompareOption = False,
 ):
     """Monthly bill per resource from the templates; exit 1 over cost.monthly_budget_usd."""
-    from fargate_env.cost.run import run_cost
-
     config = load_env(env, env_file)
     if output_format not in ("table", "json"):
         raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
+    from fargate_env.cost.run import run_cost
+
     as_json = output_format == "json"
     if not run_cost(config, console, err_console, as_json=as_json, compare=compare):
         raise typer.Exit(1)
@@ -112,6 +117,51 @@ def diagram(
 
     refuse_foreign_file(out)
     config = load_env(env, env_file)
-    with console.status("synthesizing and drawing"):
-        written = write_diagram(config, out)
+    with console.status("drawing"):
+        written = write_diagram(config, out, say=lambda line: console.print(line, highlight=False))
     console.print(f"wrote {written}")
+
+
+AgainstOption = Annotated[
+    Path | None,
+    typer.Option("--against", help="Compare with this cloud assembly (offline) instead of AWS."),
+]
+
+
+@user_errors
+def plan(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    out: OutOption = Path("cdk.out"),
+    against: AgainstOption = None,
+    output_format: FormatOption = "table",
+):
+    """What a deploy would change, per stack: create, update, delete (orphans, priced) or
+    unchanged; data-holding replacements; export-in-use refusals. Exit 0 none, 1 changes."""
+    from fargate_env.cli.options import environment_aws
+    from fargate_env.ops import render
+    from fargate_env.ops.plan import plan_against, plan_deployed
+    from fargate_env.synth import refuse_foreign_directory
+
+    if output_format not in ("table", "json"):
+        raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
+    as_json = output_format == "json"
+    refuse_foreign_directory(out)
+    if against is not None:
+        config = load_env(env, env_file)
+        with console.status("synthesizing"):
+            result = plan_against(config, out, against)
+        title = f"plan: {config.name}, {out} against {against}"
+    else:
+        aws = environment_aws(env, env_file, every=True, quiet=as_json)
+        with console.status("planning") as status:
+            result, kept = plan_deployed(aws, out, progress=status.update)
+        if not as_json:
+            for k in kept:
+                console.print(f"{k.service}: its running tag {k.tag} (the file says {k.file_tag})")
+        title = f"plan: {aws.config.name} ({aws.region}) against what is deployed"
+    if as_json:
+        console.print_json(json.dumps(result.to_json()))
+    else:
+        render.plan(console, result, title)
+    raise typer.Exit(1 if result.changes else 0)

@@ -1,8 +1,9 @@
-"""Commands on a deployed environment: push, deploy, verify, load, failover, scale-test,
+"""Commands on a deployed environment: push, deploy, verify, status, load, failover, scale-test,
 rightsize. Each is a few lines over fargate_env.ops; none loads the CDK unless it synthesizes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from fargate_env.cli.options import (
     load_env,
     user_errors,
 )
+from fargate_env.errors import UserError
 
 
 @user_errors
@@ -55,18 +57,50 @@ def deploy(
         str | None, typer.Option("--only", help="One shared stack part, e.g. registry.")
     ] = None,
     out: OutOption = Path("cdk.out"),
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete orphaned stacks (services removed) first.")
+    ] = False,
 ):
-    """Check credentials and images, synthesize, run the pinned `cdk deploy` (every stack, or
-    one service's with --service); exit code follows cdk's."""
+    """Check credentials and images, synthesize, print the plan, run the pinned `cdk deploy`
+    (every stack, or one service's with --service); deployed services keep their running image
+    tag unless --image-tag; exit code follows cdk's."""
+    from fargate_env.ops import render
     from fargate_env.ops.deploy import run_deploy
     from fargate_env.synth import refuse_foreign_directory
 
     refuse_foreign_directory(out)
     aws = environment_aws(env, env_file, service, every=True)
     rc = run_deploy(
-        aws, image_tag=image_tag, outdir=out, only=only, service=service, progress=console.print
-    )
+        aws, image_tag=image_tag, outdir=out, only=only, service=service, prune=prune,
+        progress=console.print,
+        report=lambda plan: render.plan(console, plan, "plan", detail=False),
+    )  # fmt: skip
     raise typer.Exit(rc)
+
+
+@user_errors
+def status(
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    service: EveryServiceOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+):
+    """Per service: the file's image tag and the running one, running/desired tasks, the
+    last deployment."""
+    from fargate_env.config import select_service
+    from fargate_env.ops import render
+    from fargate_env.ops.status import service_status
+
+    if output_format not in ("table", "json"):
+        raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
+    aws = environment_aws(env, env_file, service, every=True, quiet=output_format == "json")
+    names = [select_service(aws.config, service)[0]] if service else None
+    with console.status("reading the services (ECS)"):
+        rows = service_status(aws, names)
+    if output_format == "json":
+        console.print_json(json.dumps([row.to_json() for row in rows]))
+    else:
+        render.status(console, rows, f"status: {aws.config.name} ({aws.region})")
 
 
 @user_errors

@@ -96,12 +96,14 @@ def environment_aws(
     *,
     every: bool = False,
     checked: bool = False,
+    quiet: bool = False,
 ) -> Any:
     """The environment's AWS session, the same way for every command. Before anything touches
     AWS: --service must name a service (and is required with several unless `every`: None
     means every service), and demo placeholders are refused. A file without an account (and
     no other placeholder, e.g. the quickstart) takes the credentials' account from STS.
-    `checked`: also prove the credentials work (STS) before returning."""
+    `checked`: also prove the credentials work (STS) before returning. `quiet`: the account
+    line goes to stderr (the command prints JSON on stdout)."""
     from fargate_env.config import select_service
     from fargate_env.ops.aws import Aws, account_from_credentials, refuse_placeholders
 
@@ -114,7 +116,7 @@ def environment_aws(
     else:
         with console.status("reading the account from the credentials (STS)"):
             aws = Aws.for_environment(config).with_credentials_account()
-        console.print(
+        (err_console if quiet else console).print(
             f"account {aws.config.account}: from the credentials ({config.name} names none)",
             highlight=False,
         )

@@ -23,6 +23,7 @@ from fargate_env.config.limits import (
     partition,
 )
 from fargate_env.config.load_balancer import LoadBalancerConfig
+from fargate_env.config.matching import any_meet, certificate_covers
 from fargate_env.config.monitoring import MonitoringConfig
 from fargate_env.config.network import NetworkConfig
 from fargate_env.config.ops import OpsConfig
@@ -122,7 +123,8 @@ class EnvironmentConfig(Section):
     registry: RegistryConfig = RegistryConfig()
     load_balancer: LoadBalancerConfig
     cluster: ClusterConfig = ClusterConfig()
-    services: dict[ServiceName, ServiceConfig] = {}
+    # Checked even when absent: no [services] table is one line, not a failure deep in CDK.
+    services: dict[ServiceName, ServiceConfig] = Field({}, validate_default=True)
     monitoring: MonitoringConfig = MonitoringConfig()
     cost: CostConfig = CostConfig()
     ops: OpsConfig = OpsConfig()
@@ -132,18 +134,20 @@ class EnvironmentConfig(Section):
     @classmethod
     def _services(cls, value: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
         if not value:
-            raise ValueError("declare at least one service: a [services.NAME] table")
+            raise ValueError("declare at least one [services.NAME]")
         defaults = [name for name, svc in value.items() if svc.routing.default]
         if len(defaults) > 1:
             raise ValueError(
                 f"{defaults[0]} and {defaults[1]} both set routing.default = true;"
                 " the listener has one catch-all"
             )
+        # The catch-all is explicit only: even a lone service without a route would otherwise
+        # silently take every request of the public listener.
         unrouted = [n for n, s in value.items() if not s.routing.has_rule and not s.routing.default]
-        if unrouted and len(value) > 1:
+        if unrouted:
             raise ValueError(
                 f"{unrouted[0]}: no route; set routing.path_patterns or routing.host_headers,"
-                " or routing.default = true"
+                " or routing.default = true for every request no other rule matches"
             )
         if len(value) > ALB_TARGET_GROUPS:
             raise ValueError(
@@ -164,12 +168,14 @@ class EnvironmentConfig(Section):
                 f"network.availability_zones must list {self.network.max_azs} zones of"
                 f" {self.region} (got {azs})"
             )
-        repos = Counter(self.repository_name(n) for n in self.services)
+        repos = Counter(self.repository_name(n) for n, s in self.services.items() if s.builds_image)
         if clash := [r for r, n in repos.items() if n > 1]:
             raise ValueError(f"services: two services use the ECR repository {clash[0]!r}")
         for name, svc in self.services.items():
             self._check_deployment(name, svc)
         self._check_routes(self.routes() + self.test_routes())
+        self._check_hosts_have_certificate()
+        self._check_overlaps()
         self._check_preview_priorities()
         if self.load_balancer.is_cloudfront:
             self._check_cloudfront()
@@ -363,6 +369,59 @@ class EnvironmentConfig(Section):
                         f" {b.service} a lower routing.priority than {a.service}"
                     )
 
+    def overlaps(self) -> list[tuple[Route, Route]]:
+        """Pairs of rules of two services that one request can match (a host rule and a path
+        rule, say), first the one the ALB evaluates first (the lower priority)."""
+        routes = sorted((r for r in self.routes() if not r.catch_all), key=lambda r: r.priority)
+        return [
+            (a, b)
+            for i, a in enumerate(routes)
+            for b in routes[i + 1 :]
+            if a.service != b.service and any_meet(a.hosts, b.hosts) and any_meet(a.paths, b.paths)
+        ]
+
+    def _check_overlaps(self) -> None:
+        """Overlapping rules are evaluated by priority; a priority derived from the names is
+        an accident, so one of the two must say routing.priority."""
+        for a, b in self.overlaps():
+            explicit = [r for r in (a, b) if self.services[r.service].routing.priority is not None]
+            if not explicit:
+                raise ValueError(
+                    f"services.{a.service} ({', '.join(a.hosts + a.paths)}) and"
+                    f" services.{b.service} ({', '.join(b.hosts + b.paths)}) can match the same"
+                    f" request; the ALB tries {a.service} first only because its priority"
+                    f" {a.priority} derived from its name is below {b.priority}: set"
+                    " routing.priority on one of them to settle the order"
+                )
+
+    def _check_hosts_have_certificate(self) -> None:
+        """A host route on HTTPS needs a certificate name that covers it."""
+        lb = self.load_balancer
+        if lb.is_cloudfront or lb.certificate_mode not in ("imported", "dns-validated"):
+            return  # cloudfront: _check_cloudfront; HTTP only: no certificate involved
+        names = lb.certificate_names if lb.certificate_arn else [lb.domain_name or ""]
+        for name, svc in self.services.items():
+            for host in svc.routing.host_headers:
+                if any(certificate_covers(n, host) for n in names):
+                    continue
+                field = f"services.{name}.routing.host_headers: {host!r}"
+                if lb.certificate_arn and not names:
+                    raise ValueError(
+                        f"{field} needs a certificate that covers it, and an imported"
+                        " certificate's names cannot be read offline: list them in"
+                        " load_balancer.certificate_names"
+                    )
+                fix = (
+                    "add it to the certificate and to load_balancer.certificate_names"
+                    if lb.certificate_arn
+                    else "set load_balancer.domain_name to it, or import a certificate that"
+                    " covers it (certificate_arn, certificate_names)"
+                )
+                raise ValueError(
+                    f"{field} is not covered by the certificate ({', '.join(names)}), so HTTPS"
+                    f" there can never work: {fix}; or route by path"
+                )
+
     def service_endpoint(self, service: str) -> tuple[str | None, str]:
         """(host, path) where a service answers: its first literal host header and path prefix;
         (None, "") for the default service without a rule of its own."""
@@ -420,7 +479,7 @@ class EnvironmentConfig(Section):
     def default_service(self) -> str | None:
         """The service requests go to when no rule matches; None: a fixed 404."""
         for name, svc in self.services.items():
-            if svc.routing.default or (len(self.services) == 1 and not svc.routing.has_rule):
+            if svc.routing.default:
                 return name
         return None
 

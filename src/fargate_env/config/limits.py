@@ -151,6 +151,62 @@ TAG_PUNCTUATION = "_.:/=+-@"
 # EventBridge / Application Auto Scaling cron years (EventBridge "Cron expressions").
 CRON_YEARS = (1970, 2199)
 
+# Fargate Linux platform versions a service may pin, newest first; "LATEST" is 1.4.0 today
+# (ECS developer guide, "Fargate Linux platform versions"). ARM64 needs 1.4.0 or later, on
+# FARGATE_SPOT too (ECS API reference, CapacityProviderStrategyItem: "FARGATE_SPOT supports
+# Linux tasks with the ARM64 architecture on platform version 1.4.0 or later").
+FARGATE_PLATFORM_VERSIONS = ("LATEST", "1.4.0", "1.3.0")
+FARGATE_ARM64_MIN_PLATFORM = ("1.4.0",)
+
 # Fargate Spot: a task gets a two-minute warning (SIGTERM) before it is stopped (ECS docs,
 # "Fargate capacity providers"); deregistration and the stop timeout must fit in it.
 FARGATE_SPOT_NOTICE_SECONDS = 120
+
+
+# Resource types that hold data, with what is lost when CloudFormation replaces or deletes one,
+# and the properties whose change makes it create a new resource (createOnlyProperties in the
+# CloudFormation resource schemas, as cfn-lint ships them). AWS::KMS::Key has none in its
+# schema, but CloudFormation refuses to update KeySpec, KeyUsage, Origin or MultiRegion of a
+# key in place (AWS::KMS::Key reference, "Important"): the key would have to be replaced.
+DATA_HOLDING: dict[str, tuple[str, tuple[str, ...]]] = {
+    "AWS::ECR::Repository": ("images", ("RepositoryName", "EncryptionConfiguration")),
+    "AWS::Logs::LogGroup": ("log events", ("LogGroupName",)),
+    "AWS::S3::Bucket": ("objects", ("BucketName", "BucketNamePrefix", "BucketNamespace")),
+    "AWS::KMS::Key": (
+        "everything encrypted with it",
+        ("KeySpec", "KeyUsage", "Origin", "MultiRegion"),
+    ),
+}
+# DeletionPolicy / UpdateReplacePolicy values that keep the old resource (CloudFormation
+# "DeletionPolicy attribute"): its data is not lost, only left outside the stack.
+KEEPING_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
+
+# ECS task definitions (ECS developer guide, "Amazon ECS service quotas": task definition
+# size, 64 KiB; the RegisterTaskDefinition request is refused above it).
+ECS_TASK_DEFINITION_BYTES = 64 * 1024
+
+# VPC CIDR blocks (VPC user guide, "VPC CIDR blocks"): a VPC's IPv4 block is /16 to /28.
+# CreateVpc refuses (InvalidVpc.Range) blocks in this network, loopback, link-local,
+# multicast and reserved space; AWS tells you not to use 172.17.0.0/16 (Docker's default
+# bridge: Cloud9, SageMaker and the local rehearsal's containers conflict with it).
+VPC_PREFIX_RANGE = (16, 28)
+VPC_REFUSED_RANGES = {
+    block: f"{what} space, which CreateVpc refuses"
+    for block, what in {
+        "0.0.0.0/8": "'this network'",
+        "127.0.0.0/8": "loopback",
+        "169.254.0.0/16": "link-local",
+        "224.0.0.0/4": "multicast",
+        "240.0.0.0/4": "reserved",
+    }.items()
+}
+VPC_AVOIDED_RANGES = {
+    "172.17.0.0/16": "Docker's default bridge, which AWS says not to use for a VPC"
+}
+
+# Docker/OCI image references (distribution/reference grammar): a tag is at most 128
+# characters; a digest is sha256 followed by 64 hex characters.
+IMAGE_TAG_LENGTH = 128
+# Tags every registry moves to each new build: a deploy that names one is not pinned, and in
+# an IMMUTABLE ECR repository (ours) it can be pushed once and never moved.
+MUTABLE_TAGS = ("latest",)

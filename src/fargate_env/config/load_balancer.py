@@ -23,6 +23,13 @@ from fargate_env.config.types import (
     pattern,
 )
 
+CertificateName = Annotated[
+    str,
+    pattern(
+        r"^(\*\.)?(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        "a lowercase DNS name, optionally *.-prefixed, like app.example.com or *.example.com",
+    ),
+]
 PrefixListId = Annotated[
     str, pattern(r"^pl-[0-9a-f]{8,17}$", "a managed prefix list id like pl-3b927c52")
 ]
@@ -51,6 +58,9 @@ class LoadBalancerConfig(Section):
     edge: Literal["alb", "cloudfront"] = "alb"
     cloudfront: CloudFrontConfig = CloudFrontConfig()
     certificate_arn: CertificateArn | None = None
+    # The names an imported certificate covers. fargate-env cannot read them offline, so it
+    # takes these as given and checks every host route against them (no route: not needed).
+    certificate_names: list[CertificateName] = []
     domain_name: DomainName | None = None
     hosted_zone_id: HostedZoneId | None = None
     hosted_zone_name: DomainName | None = None
@@ -70,6 +80,11 @@ class LoadBalancerConfig(Section):
         if self.edge == "cloudfront":
             self._cloudfront_certificate()
         dns = (self.domain_name, self.hosted_zone_id, self.hosted_zone_name)
+        if self.certificate_names and not self.certificate_arn:
+            raise ValueError(
+                "certificate_names: only with certificate_arn (the imported certificate's"
+                " names); a DNS-validated certificate covers domain_name"
+            )
         if self.certificate_arn and any(dns[1:]):
             raise ValueError("set either certificate_arn or the hosted_zone_* fields, not both")
         # CloudFront serves domain_name as its alias with the certificate by ARN; the ALB

@@ -73,7 +73,32 @@ def load_config(path: Path) -> EnvironmentConfig:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be an environment file") from None
-    return parse_config(data, str(path))
+    config = parse_config(data, str(path))
+    check_paths(config, path.parent, str(path))
+    return config
+
+
+def check_paths(config: EnvironmentConfig, base: Path, source: str) -> None:
+    """Build contexts exist and hold their Dockerfile (paths relative to the file's directory)."""
+    for name, svc in config.services.items():
+        build = svc.image.build if svc.image else None
+        if build is None:
+            continue
+        field = f"{source}: services.{name}.image.build"
+        context = build.context_dir(base)
+        if not context.is_dir():
+            raise ConfigError(
+                f"{field}.context: {context} is not a directory (paths are relative to the"
+                " environment file)"
+            )
+        dockerfile = (context / build.dockerfile).resolve()
+        if not dockerfile.is_relative_to(context):
+            raise ConfigError(
+                f"{field}.dockerfile: {build.dockerfile} resolves outside the context"
+                f" {context}: the builder sees only the context; move it inside"
+            )
+        if not dockerfile.is_file():
+            raise ConfigError(f"{field}.dockerfile: no file {dockerfile}")
 
 
 def select_service(config: EnvironmentConfig, name: str | None) -> tuple[str, ServiceConfig]:

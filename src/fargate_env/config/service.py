@@ -11,15 +11,20 @@ from pydantic import Field, field_validator, model_validator
 
 from fargate_env.config.base import Section
 from fargate_env.config.deployment import DeploymentConfig
+from fargate_env.config.image import ImageConfig
 from fargate_env.config.limits import (
     ALB_CONDITION_VALUE_LENGTH,
     ALB_CONDITION_VALUES,
     ALB_WILDCARDS,
+    FARGATE_ARM64_MIN_PLATFORM,
+    FARGATE_PLATFORM_VERSIONS,
     FARGATE_SIZES,
     FARGATE_SPOT_NOTICE_SECONDS,
     FARGATE_STOP_TIMEOUT_MAX,
+    MUTABLE_TAGS,
     RULE_PRIORITY_MAX,
 )
+from fargate_env.config.task_definition import check_container_values
 from fargate_env.config.types import (
     AwsCron,
     DockerTag,
@@ -54,6 +59,10 @@ class HealthCheckConfig(Section):
     container_timeout_seconds: Annotated[int, between(2, 60)] = 5
     container_retries: Annotated[int, between(1, 10)] = 3
     container_start_period_seconds: Annotated[int, between(0, 300)] = 10
+    # The container's own check (ECS healthCheck.command, e.g. ["CMD", "/app/healthcheck"]).
+    # None: the sample image's check when the service runs the sample image (no [image]
+    # table), none for any other image; [] turns it off.
+    container_command: list[str] | None = None
 
     @field_validator("path")
     @classmethod
@@ -94,15 +103,32 @@ class HealthCheckConfig(Section):
             )
         return self
 
+    # The health-check timing formulas, the one place they live (summary, cost, the local
+    # rehearsal and failover all read them from here).
     @property
     def detection_seconds(self) -> int:
         """How long the load balancer takes to stop routing to a dead target."""
         return self.interval_seconds * self.unhealthy_threshold
 
     @property
+    def detection_bound_seconds(self) -> int:
+        """Worst case of the same: up to one interval passes before the first failed check."""
+        return self.interval_seconds * (self.unhealthy_threshold + 1)
+
+    @property
+    def registration_seconds(self) -> int:
+        """How long a new target takes to pass enough checks to receive traffic."""
+        return self.interval_seconds * self.healthy_threshold
+
+    @property
+    def registration_bound_seconds(self) -> int:
+        """Worst case of the same: up to one interval passes before the first check."""
+        return self.interval_seconds * (self.healthy_threshold + 1)
+
+    @property
     def deploy_overhead_seconds(self) -> int:
         """Load-balancer time per rolling-deploy step: register healthy, then drain the old."""
-        return self.interval_seconds * self.healthy_threshold + self.deregistration_delay_seconds
+        return self.registration_seconds + self.deregistration_delay_seconds
 
 
 class RoutingConfig(Section):
@@ -216,12 +242,19 @@ class ScheduleConfig(Section):
 
 
 class ServiceConfig(Section):
+    # None: the sample server of this project (server/), built by `push`.
+    image: ImageConfig | None = None
     # None: "<environment>/<service>".
     repository_name: EcrRepositoryName | None = None
     image_tag: DockerTag = "initial"
     cpu: int = 256
     memory: int = 512
+    # x86_64 by default: every Docker engine builds it natively, while arm64 needs an arm64
+    # machine or QEMU emulation (README, "Architecture"). arm64 is 20 % cheaper, Spot too.
     architecture: Literal["x86_64", "arm64"] = "x86_64"
+    # LATEST is what AWS recommends and is 1.4.0 today; a pin below 1.4.0 is refused for
+    # arm64 (ARM64 tasks, on Fargate and on FARGATE_SPOT, need 1.4.0 or later).
+    platform_version: Literal[FARGATE_PLATFORM_VERSIONS] = "LATEST"  # type: ignore[valid-type]
     container_port: Annotated[int, between(1, 65535)] = 8080
     # The sample image's non-root user (server/Dockerfile); the task definition repeats it.
     container_user: str = "10001"
@@ -255,6 +288,40 @@ class ServiceConfig(Section):
             allowed = ", ".join(map(str, FARGATE_SIZES))
             raise ValueError(f"must be a Fargate CPU size: {allowed} (got {value})")
         return value
+
+    @field_validator("image_tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        if value in MUTABLE_TAGS:
+            raise ValueError(
+                f"{value!r} can never move: the service's ECR repository has immutable tags,"
+                " so it is pushed once and never again; use the tag `push` prints"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _image(self) -> ServiceConfig:
+        if self.image is None or self.image.uri is None:
+            return self
+        for field in ("image_tag", "repository_name"):
+            if field in self.model_fields_set:
+                raise ValueError(
+                    f"{field}: the service runs image.uri {self.image.uri!r}, which has no ECR"
+                    " repository; remove it (the uri names the tag)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _container(self) -> ServiceConfig:
+        port = self.environment.get("PORT")
+        if port is not None and port != str(self.container_port):
+            raise ValueError(
+                f"environment.PORT ({port}) differs from container_port"
+                f" ({self.container_port}): the task sets PORT to container_port; remove"
+                " PORT or set container_port to it"
+            )
+        check_container_values(self.environment, self.secrets)
+        return self
 
     @model_validator(mode="after")
     def _combinations(self) -> ServiceConfig:
@@ -291,12 +358,25 @@ class ServiceConfig(Section):
                 f" on Fargate Spot both must fit the {FARGATE_SPOT_NOTICE_SECONDS}-s"
                 " interruption notice"
             )
-        if self.architecture == "arm64" and self.capacity.spot:
+        if self.architecture == "arm64" and self.platform_version not in (
+            "LATEST",
+            *FARGATE_ARM64_MIN_PLATFORM,
+        ):
             raise ValueError(
-                "capacity.spot must be false with architecture 'arm64':"
-                " AWS does not offer Fargate Spot on ARM64"
+                f"platform_version {self.platform_version!r}: ARM64 tasks (on FARGATE and"
+                f" FARGATE_SPOT) need platform version {FARGATE_ARM64_MIN_PLATFORM[0]} or later;"
+                f' use "LATEST" or "{FARGATE_ARM64_MIN_PLATFORM[0]}", or architecture "x86_64"'
             )
         return self
+
+    @property
+    def runs_sample_image(self) -> bool:
+        return self.image is None
+
+    @property
+    def builds_image(self) -> bool:
+        """Built by `push` into the service's ECR repository (not an image.uri)."""
+        return self.image is None or self.image.build is not None
 
     @property
     def drain_seconds(self) -> int:

@@ -29,6 +29,12 @@ EXEC_AGENT_PATHS = {"ssm-state": "/var/lib/amazon/ssm", "ssm-logs": "/var/log/am
 # Secrets Manager appends "-" and 6 random characters to a secret's name in its complete ARN.
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 HTTPS_PORT = 443
+# config platform_version -> CDK's enum (whose members carry their own names).
+PLATFORM_VERSIONS = {
+    "LATEST": ecs.FargatePlatformVersion.LATEST,
+    "1.4.0": ecs.FargatePlatformVersion.VERSION1_4,
+    "1.3.0": ecs.FargatePlatformVersion.VERSION1_3,
+}
 # What AmazonECSInfrastructureRolePolicyForLoadBalancers lets ECS read (on "*": these actions
 # take no resource-level permissions).
 DEPLOY_ROLE_DESCRIBE = (
@@ -57,7 +63,7 @@ class WebService(Construct):
         cluster: ecs.ICluster,
         subnets: ec2.SubnetSelection,
         assign_public_ip: bool,
-        repository: ecr.IRepository,
+        repository: ecr.IRepository | None,
         listener: elbv2.IApplicationListener,
         routes: list[Route],
         keep_alive_seconds: int,
@@ -157,6 +163,8 @@ class WebService(Construct):
             assign_public_ip=assign_public_ip,
             security_groups=[self.security_group],
             capacity_provider_strategies=_capacity(service),
+            # Always stated, so the template says which platform runs ARM64 (Spot) tasks.
+            platform_version=PLATFORM_VERSIONS[service.platform_version],
             enable_execute_command=service.enable_exec,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             cloud_map_options=(
@@ -255,7 +263,7 @@ class WebService(Construct):
         return role
 
     def _task_definition(
-        self, name: str, svc: ServiceConfig, repository: ecr.IRepository, keep_alive: int
+        self, name: str, svc: ServiceConfig, repository: ecr.IRepository | None, keep_alive: int
     ) -> ecs.FargateTaskDefinition:
         hc = svc.health_check
         task_definition = ecs.FargateTaskDefinition(
@@ -291,8 +299,7 @@ class WebService(Construct):
         linux.drop_capabilities(ecs.Capability.ALL)
         container = task_definition.add_container(
             CONTAINER_NAME,
-            # Grants the execution role pull on this one repository (+ GetAuthorizationToken).
-            image=ecs.ContainerImage.from_ecr_repository(repository, tag=svc.image_tag),
+            image=self._image(svc, repository),
             essential=True,
             port_mappings=[
                 ecs.PortMapping(container_port=svc.container_port, protocol=ecs.Protocol.TCP)
@@ -301,13 +308,7 @@ class WebService(Construct):
             secrets=self._secrets(svc),
             # Grants the execution role CreateLogStream/PutLogEvents on this one log group.
             logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
-            health_check=ecs.HealthCheck(
-                command=HEALTH_CHECK_COMMAND,
-                interval=Duration.seconds(hc.container_interval_seconds),
-                timeout=Duration.seconds(hc.container_timeout_seconds),
-                retries=hc.container_retries,
-                start_period=Duration.seconds(hc.container_start_period_seconds),
-            ),
+            health_check=_container_check(svc),
             user=svc.container_user,
             readonly_root_filesystem=svc.read_only_root_filesystem,
             stop_timeout=Duration.seconds(svc.stop_timeout_seconds),
@@ -333,18 +334,26 @@ class WebService(Construct):
         self.container = container
         return task_definition
 
+    def _image(self, svc: ServiceConfig, repository: ecr.IRepository | None) -> ecs.ContainerImage:
+        if svc.image is None or svc.image.uri is None:
+            assert repository is not None, "a built image needs its ECR repository"
+            # Grants the execution role pull on this one repository (+ GetAuthorizationToken).
+            return ecs.ContainerImage.from_ecr_repository(repository, tag=svc.image_tag)
+        credentials = None
+        if svc.image.credentials:
+            # repositoryCredentials: the execution role may read this one secret, nothing else.
+            credentials = secretsmanager.Secret.from_secret_attributes(
+                self, "RegistryCredentials", **_secret_attributes(svc.image.credentials)
+            )
+        return ecs.ContainerImage.from_registry(svc.image.uri, credentials=credentials)
+
     def _secrets(self, svc: ServiceConfig) -> dict[str, ecs.Secret]:
         """ECS injects each secret at start; each grants the execution role read on it alone."""
         secrets: dict[str, ecs.Secret] = {}
         for name, ref in svc.secrets.items():
             if ref.startswith("arn:"):
-                attrs = (
-                    {"secret_complete_arn": ref}
-                    if _COMPLETE_SECRET_ARN.search(ref)
-                    else {"secret_partial_arn": ref}
-                )
                 secret = secretsmanager.Secret.from_secret_attributes(
-                    self, f"Secret{name}", **attrs
+                    self, f"Secret{name}", **_secret_attributes(ref)
                 )
                 secrets[name] = ecs.Secret.from_secrets_manager(secret)
             else:
@@ -395,6 +404,33 @@ class WebService(Construct):
                 time_zone=zone,
             )
         return target
+
+
+def _secret_attributes(arn: str) -> dict[str, str]:
+    """A complete ARN (with Secrets Manager's 6-character suffix) is granted as is; a partial
+    one with a wildcard for the suffix."""
+    if _COMPLETE_SECRET_ARN.search(arn):
+        return {"secret_complete_arn": arn}
+    return {"secret_partial_arn": arn}
+
+
+def _container_check(svc: ServiceConfig) -> ecs.HealthCheck | None:
+    """The container's own check: the configured command, else the sample image's own module
+    when the service runs the sample image; None when there is none (the target group's check
+    still guards the service)."""
+    hc = svc.health_check
+    command = hc.container_command
+    if command is None:
+        command = HEALTH_CHECK_COMMAND if svc.runs_sample_image else []
+    if not command:
+        return None
+    return ecs.HealthCheck(
+        command=command,
+        interval=Duration.seconds(hc.container_interval_seconds),
+        timeout=Duration.seconds(hc.container_timeout_seconds),
+        retries=hc.container_retries,
+        start_period=Duration.seconds(hc.container_start_period_seconds),
+    )
 
 
 def _capacity(svc: ServiceConfig) -> list[ecs.CapacityProviderStrategy]:

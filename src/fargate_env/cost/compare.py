@@ -1,7 +1,7 @@
 """Profile comparison: synthesize the variants of a config and price each one.
 
 Variants cross edge (internet-facing ALB, or CloudFront in front of an internal ALB) x egress
-mode x compute (on-demand x86, Spot x86, on-demand arm64; AWS has no Fargate Spot on ARM64) x
+mode x compute (on-demand and Spot, x86 and arm64; FARGATE_SPOT runs ARM64 on platform 1.4.0+) x
 schedule (always on, office hours), each applied to every service, then the cheapest of each
 edge once more "lean": without the dashboard and the VPC flow logs, the two optional extras
 that are neither HTTPS, health checks, autoscaling nor alarms. Each variant is re-validated
@@ -22,7 +22,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fargate_env.assembly import ALARM, SCALING_POLICY, TARGET_GROUP, Environment, TargetGroup
+from fargate_env.assembly import (
+    ALARM,
+    SCALING_POLICY,
+    TARGET_GROUP,
+    Environment,
+    TargetGroup,
+    assembly_region,
+    read_environment,
+)
 from fargate_env.config import (
     PLACEHOLDER_ACCOUNT,
     ConfigError,
@@ -31,7 +39,7 @@ from fargate_env.config import (
     parse_config,
 )
 from fargate_env.cost.estimate import Bill, estimate
-from fargate_env.synth import synthesize
+from fargate_env.synth import assembly_of, synthesize
 
 EDGES = ("alb", "cloudfront")
 EGRESS = ("nat-gateway", "nat-instance", "public")
@@ -39,6 +47,7 @@ COMPUTE = {
     "x86 on-demand": {"architecture": "x86_64", "spot": False},
     "x86 Spot": {"architecture": "x86_64", "spot": True},
     "arm64 on-demand": {"architecture": "arm64", "spot": False},
+    "arm64 Spot": {"architecture": "arm64", "spot": True},
 }
 SCHEDULES = ("always on", "office hours")
 # The plan's literal design: internet-facing ALB, one NAT gateway, on-demand x86, always on.
@@ -186,9 +195,8 @@ def compare(
     return Comparison(current_total=current.total, floor=current.floor, rows=rows, skipped=skipped)
 
 
-def current_bill(config: EnvironmentConfig) -> Bill:
-    """Synthesize `config` into a scratch assembly and price it (CDK validation off: speed)."""
-    with tempfile.TemporaryDirectory(prefix="fargate-env-cost-") as tmp:
-        outdir = Path(tmp) / "cdk.out"
-        stacks = synthesize(config, outdir, validation=False)
-        return estimate(stacks, stacks.region or config.region, config.cost.usage)
+def current_bill(config: EnvironmentConfig, say: Callable[[str], None] = lambda line: None) -> Bill:
+    """Price ./cdk.out while it is fresh for `config`, else a new synthesis of it (CDK
+    validation off: speed); `say` hears which."""
+    with assembly_of(config, say) as outdir:
+        return estimate(read_environment(outdir), assembly_region(outdir), config.cost.usage)

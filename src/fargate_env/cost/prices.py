@@ -65,6 +65,15 @@ _US_EAST_1: dict[str, Price] = {
     "fargate_spot_x86_gb_hour": _p(
         0.00136649, "GB-hour", "aws.amazon.com/fargate/pricing", "2026-11", False
     ),
+    # ARM64 on FARGATE_SPOT (ECS API reference, CapacityProviderStrategyItem, platform 1.4.0+).
+    # AWS publishes only a live price; this is 70 % off ARM on-demand, the top of the 50-70 %
+    # range fortem.dev quotes (2026-06), near the x86 Spot figure's own 69 % above. Unverified.
+    "fargate_spot_arm_vcpu_hour": _p(
+        0.009714, "vCPU-hour", "fortem.dev/fargate-spot (70 % off ARM)", "2026-06", False
+    ),
+    "fargate_spot_arm_gb_hour": _p(
+        0.001068, "GB-hour", "fortem.dev/fargate-spot (70 % off ARM)", "2026-06", False
+    ),
     "alb_hour": _p(0.0225, "ALB-hour", "cloud-horizons.com", "2026-05-08"),
     "alb_lcu_hour": _p(0.008, "LCU-hour", "cloud-horizons.com", "2026-05-08"),
     "nat_gateway_hour": _p(0.045, "NAT-hour", "cloudburn.io", "2026-02-24"),

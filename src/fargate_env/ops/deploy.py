@@ -13,6 +13,10 @@ Flags given to `cdk deploy`, and why:
   --progress events       one line per resource event: readable in CI logs and terminals
   --outputs-file          the stack outputs on disk for the next steps
 npx --no-install: use node_modules' pinned aws-cdk, never fetch another version.
+
+Before cdk runs: each deployed service is kept on the image tag it runs (ops.status), the
+plan against the deployed stacks is reported (ops.plan), and orphans are refused or, with
+--prune, deleted first (ops.orphans).
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig, parse_config, select_service
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, refuse_placeholders
+from fargate_env.ops.orphans import prune as prune_orphans
+from fargate_env.ops.orphans import refuse_unsafe
+from fargate_env.ops.plan import Plan, deployed_stacks, make_plan, orphan_prices
 from fargate_env.ops.runner import Runner, run
+from fargate_env.ops.status import keep_running_tags
 from fargate_env.paths import CDK_BIN, PROJECT_ROOT
 
 Which = Callable[[str], str | None]
@@ -117,8 +125,15 @@ def run_deploy(
     validation: bool = True,
     cdk_bin: Path = CDK_BIN,
     progress: Callable[[str], None] = lambda _: None,
+    prune: bool = False,
+    report: Callable[[Plan], None] = lambda _: None,
+    **waiting: object,
 ) -> int:
-    """`service`: deploy only that service (None: every stack); returns cdk's exit code."""
+    """`service`: deploy only that service (None: every stack); returns cdk's exit code.
+
+    Every deployed service stays on the image tag it runs (ECS), but the one `--image-tag`
+    sets; the plan against what is deployed is `report`ed before anything changes; orphans
+    are refused, or deleted first with `prune` (ops.orphans)."""
     if only is not None and service is not None:
         raise UserError(
             f"--only {only} and --service {service}: pick one (--only names a shared stack)"
@@ -130,8 +145,8 @@ def run_deploy(
         )
     if service is not None:
         service, _ = select_service(aws.config, service)
-    config = with_image_tag(aws.config, service, image_tag)
-    refuse_placeholders(config)
+    with_image_tag(aws.config, service, image_tag)  # --image-tag needs one service: ask first
+    refuse_placeholders(aws.config)
     if which("npx") is None:
         raise UserError("npx not found: install Node.js 20 (with npm), then run `npm ci`")
     if not cdk_bin.exists():
@@ -139,6 +154,12 @@ def run_deploy(
     progress("checking AWS credentials")
     caller = aws.check_credentials()
     progress(f"deploying as {caller}")
+    tagged = select_service(aws.config, service)[0] if image_tag else None
+    config, kept = keep_running_tags(aws, aws.config, except_service=tagged)
+    for k in kept:
+        progress(f"{k.service} stays on image tag {k.tag}, the one it runs (the file says"
+                 f" {k.file_tag}; --image-tag changes it)")  # fmt: skip
+    config = with_image_tag(config, service, image_tag)
     if only is None:
         for name in [service] if service else config.services:
             ensure_image(aws, config, name)
@@ -146,5 +167,19 @@ def run_deploy(
     progress("synthesizing")
     from fargate_env.synth import synthesize  # the CDK app: loaded only to synthesize
 
-    synthesize(config, outdir, validation=validation)
+    new = synthesize(config, outdir, validation=validation)
+    progress("comparing with the deployed stacks")
+    old = deployed_stacks(aws)
+    targets = stack_targets(config, only, service)
+    plan = make_plan(
+        config.name,
+        new,
+        old,
+        price=orphan_prices(config, aws.region, new, old),
+        targets=None if "--all" in targets else {t for t in targets if not t.startswith("--")},
+    )
+    report(plan)
+    refuse_unsafe(plan, prune=prune, env=config.name)
+    prune_orphans(aws, plan, outdir, runner=runner, cdk_deploy=cdk_deploy, progress=progress,
+                  **waiting)  # fmt: skip
     return runner(cdk_command(config, outdir, only, service), cwd=PROJECT_ROOT)

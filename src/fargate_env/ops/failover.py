@@ -27,7 +27,7 @@ def recovery_bound_seconds(config: EnvironmentConfig, service: str) -> int:
     return (
         config.ops.task_launch_seconds
         + hc.container_start_period_seconds
-        + hc.healthy_threshold * hc.interval_seconds
+        + hc.registration_seconds
     )
 
 

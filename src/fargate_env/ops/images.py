@@ -2,14 +2,22 @@
 
 Tags are immutable (the repository says so), so the default tag is the git commit of server/:
 a tag always means one build. A dirty server/ tree would make that a lie, so it is refused.
+
+The build uses buildx when the docker CLI has it (build and push in one step), else the legacy
+builder (`docker build --platform`, then `docker push`). Before anything reaches AWS the engine
+is asked which platforms it builds: its own (`docker version`), plus what buildx reports, or,
+for the legacy builder on a local engine, what the kernel's binfmt_misc emulates (QEMU). A
+service whose architecture is none of them is refused in one line that says how to enable it.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import botocore.exceptions
@@ -23,6 +31,76 @@ from fargate_env.paths import PROJECT_ROOT
 
 PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 Which = Callable[[str], str | None]
+# Runs a command and returns (exit code, stdout): the engine's answers, not shown to the user.
+Probe = Callable[[list[str]], tuple[int, str]]
+# binfmt_misc handlers QEMU registers (qemu-user-static, tonistiigi/binfmt) -> the platform.
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+EMULATORS = {"qemu-aarch64": "linux/arm64", "qemu-x86_64": "linux/amd64"}
+# Docker's documented way to add emulators to an engine ("Multi-platform builds", QEMU).
+ENABLE_EMULATION = "docker run --privileged --rm tonistiigi/binfmt --install {arch}"
+
+
+def capture(cmd: list[str]) -> tuple[int, str]:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return 127, ""
+    return done.returncode, done.stdout
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What the Docker engine here can build, and with which builder."""
+
+    builder: str  # "buildx" or "legacy"
+    native: str  # e.g. linux/amd64
+    platforms: frozenset[str]
+
+    def refusal(self, platform: str, field: str) -> str:
+        arch = platform.split("/")[1]
+        return (
+            f"{field}: this Docker engine builds {', '.join(sorted(self.platforms))}, not"
+            f" {platform}; enable QEMU emulation with"
+            f" `{ENABLE_EMULATION.format(arch=arch)}` (or apt-get install qemu-user-static"
+            f" binfmt-support), or push from an {arch} machine"
+        )
+
+
+def local_engine() -> bool:
+    """Whether the engine runs on this kernel (binfmt_misc here is the engine's)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return not host or host.startswith("unix://")
+
+
+def emulated(binfmt: Path = BINFMT) -> set[str]:
+    """Platforms the kernel runs through an enabled QEMU binfmt_misc handler."""
+    found = set()
+    for name, platform in EMULATORS.items():
+        try:
+            if (binfmt / name).read_text().splitlines()[0].strip() == "enabled":
+                found.add(platform)
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def engine_platforms(
+    docker: str, probe: Probe, *, local: bool | None = None, binfmt: Path = BINFMT
+) -> Engine:
+    """Ask the engine (and buildx, when present) which platforms it can build."""
+    rc, out = probe([docker, "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"])
+    native = out.strip() if rc == 0 and out.strip() else "unknown"
+    platforms = {native}
+    if probe([docker, "buildx", "version"])[0] == 0:
+        rc, out = probe([docker, "buildx", "inspect", "--bootstrap"])
+        for line in out.splitlines() if rc == 0 else []:
+            if line.strip().startswith("Platforms:"):
+                items = line.split(":", 1)[1].split(",")
+                platforms |= {p.strip().rstrip("*") for p in items if p.strip()}
+        return Engine("buildx", native, frozenset(platforms))
+    if local_engine() if local is None else local:
+        platforms |= emulated(binfmt)
+    return Engine("legacy", native, frozenset(platforms))
 
 
 def git_tag(root: Path = PROJECT_ROOT) -> str:
@@ -54,8 +132,6 @@ def ensure_docker(runner: Runner, which: Which) -> str:
         )
     if runner([docker, "info", "--format", "{{.ServerVersion}}"]) != 0:
         raise UserError("the Docker daemon is not reachable: start Docker (or set DOCKER_HOST)")
-    if runner([docker, "buildx", "version"]) != 0:
-        raise UserError("docker buildx is missing: install the buildx plugin")
     return docker
 
 
@@ -93,6 +169,21 @@ def build_command(docker: str, platform: str, image: str, context: Path) -> list
     ]  # fmt: skip
 
 
+def legacy_build_command(
+    docker: str, platform: str, image: str, context: Path, build_args: dict[str, str] | None = None
+) -> list[str]:
+    """The legacy builder: one platform, one plain manifest; `docker push` follows."""
+    args = [a for k, v in (build_args or {}).items() for a in ("--build-arg", f"{k}={v}")]
+    return [
+        docker, "build",
+        "--platform", platform,
+        *args,
+        "--file", str(context / "Dockerfile"),
+        "--tag", image,
+        str(context),
+    ]  # fmt: skip
+
+
 def push_image(
     aws: Aws,
     service: str | None = None,
@@ -102,11 +193,16 @@ def push_image(
     which: Which = shutil.which,
     root: Path = PROJECT_ROOT,
     progress: Callable[[str], None] = lambda _: None,
+    probe: Probe | None = None,
 ) -> str:
     """Build and push to `service`'s repository (None: the only service); returns the image."""
     name, svc = select_service(aws.config, service)
     refuse_placeholders(aws.config)
     docker = ensure_docker(runner, which)
+    platform = PLATFORMS[svc.architecture]
+    engine = engine_platforms(docker, probe or capture)
+    if platform not in engine.platforms:
+        raise UserError(engine.refusal(platform, f"services.{name}.architecture"))
     progress("checking AWS credentials")
     aws.check_credentials()
     tag = tag or git_tag(root)
@@ -124,9 +220,16 @@ def push_image(
     if runner(login, stdin=password.encode()) != 0:
         raise CommandFailed(f"docker login to {registry} failed (see above)")
     image = f"{uri}:{tag}"
-    platform = PLATFORMS[svc.architecture]
-    progress(f"building {platform} and pushing {image}")
-    rc = runner(build_command(docker, platform, image, root / "server"), cwd=root)
+    progress(f"building {platform} ({engine.builder} builder) and pushing {image}")
+    if engine.builder == "buildx":
+        rc = runner(build_command(docker, platform, image, root / "server"), cwd=root)
+        if rc != 0:
+            raise CommandFailed(f"docker buildx build failed with exit code {rc} (see above)")
+        return image
+    rc = runner(legacy_build_command(docker, platform, image, root / "server"), cwd=root)
     if rc != 0:
-        raise CommandFailed(f"docker buildx build failed with exit code {rc} (see above)")
+        raise CommandFailed(f"docker build failed with exit code {rc} (see above)")
+    rc = runner([docker, "push", image])
+    if rc != 0:
+        raise CommandFailed(f"docker push failed with exit code {rc} (see above)")
     return image

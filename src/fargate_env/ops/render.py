@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import Console
 from rich.table import Table
 
 from fargate_env.ops.failover import FailoverReport
 from fargate_env.ops.load import LoadReport
+from fargate_env.ops.plan import Plan
 from fargate_env.ops.rightsize import Recommendation
 from fargate_env.ops.scale_test import ScaleReport
+from fargate_env.ops.status import ServiceStatus
 from fargate_env.ops.verify import Check
 
 PASS, FAIL = "[green]pass[/]", "[red]fail[/]"
@@ -109,3 +113,95 @@ def rightsize(console: Console, rec: Recommendation, days: int) -> None:
         f"nothing was changed: set services.{rec.service}.cpu / .memory and deploy"
         f" (--service {rec.service}) to apply"
     )
+
+
+# --- plan and status ------------------------------------------------------------------------
+
+ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
+
+
+def _money(value: float | None) -> str:
+    return "not priced" if value is None else f"${value:,.2f}/month"
+
+
+def _ids(ids: list[str], limit: int = 6) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" (+{len(ids) - limit} more)" if len(ids) > limit else "")
+
+
+def plan(console: Console, result: Plan, title: str, *, detail: bool = True) -> None:
+    """The stacks and what happens to each; with `detail`, the resources of each update."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("stack", overflow="fold")
+    table.add_column("action")
+    for column in ("+", "-", "~"):
+        table.add_column(column, justify="right")
+    table.add_column("note", overflow="fold")
+    for row in result.stacks:
+        note = ""
+        if row.action == "delete":
+            note = f"orphan, {_money(row.monthly_usd)}"
+        elif row.replaced:
+            note = f"replaces {len(row.replaced)} holding data"
+        elif row.outputs_changed:
+            note = "and outputs" if row.added or row.removed or row.modified else "outputs only"
+        counts = [str(len(ids)) if ids else "" for ids in (row.added, row.removed, row.modified)]
+        style = ACTION_STYLE[row.action]
+        table.add_row(row.stack, f"[{style}]{row.action}[/]", *counts, note)
+    console.print(table)
+    if detail:
+        for row in result.stacks:
+            if row.action != "update":
+                continue
+            for sign, ids in (("+", row.added), ("-", row.removed), ("~", row.modified)):
+                if ids:
+                    console.print(f"  {row.stack} {sign} {_ids(ids)}", highlight=False)
+    for row in result.stacks:
+        for lost in row.replaced:
+            verb = (
+                "deletes" if row.action == "delete" or lost.resource in row.removed else "replaces"
+            )
+            console.print(
+                f"[bold red]data:[/] {row.stack} {verb} {lost.resource} ({lost.type}):"
+                f" loses {lost.loses}",
+                highlight=False,
+            )
+    for use in result.export_in_use:
+        console.print(
+            f"[bold red]refused by CloudFormation:[/] {use.exporter} drops export {use.export}"
+            f" while {use.importer} imports it",
+            highlight=False,
+        )
+    console.print(plan_totals(result), highlight=False)
+    if result.orphans:
+        console.print(
+            "orphans: `fargate-env deploy --prune` deletes them first"
+            + (f" (after updating {', '.join(result.release)})" if result.release else ""),
+            highlight=False,
+        )
+
+
+def plan_totals(result: Plan) -> str:
+    counts = Counter(row.action for row in result.stacks)
+    parts = [f"{counts[a]} to {a}" for a in ("create", "update", "delete") if counts[a]]
+    orphan_usd = [r.monthly_usd for r in result.orphans if r.monthly_usd is not None]
+    if result.orphans and orphan_usd:
+        parts[-1] += f" ({_money(sum(orphan_usd))} saved)"
+    parts.append(f"{counts['unchanged']} unchanged")
+    return "plan: " + ", ".join(parts)
+
+
+def status(console: Console, rows: list[ServiceStatus], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("service", "file tag", "running tag", "tasks", "last deployment"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        running = row.running_tag or ("-" if row.deployed else "not deployed")
+        if row.running_tag and row.running_tag != row.file_tag:
+            running = f"[yellow]{running}[/]"
+        last = row.last_deployment
+        when = last.updated.strftime("%m-%d %H:%M") if last and last.updated else ""
+        deployment = f"{last.rollout or last.status} {when}".strip() if last else "-"
+        tasks = f"{row.running}/{row.desired}" if row.deployed else "-"
+        table.add_row(row.service, row.file_tag, running, tasks, deployment)
+    console.print(table)

@@ -98,7 +98,7 @@ class PreviewStack(Stack):
         cluster: ecs.ICluster,
         subnets: ec2.SubnetSelection,
         assign_public_ip: bool,
-        repository: ecr.IRepository,
+        repository: ecr.IRepository | None,
         listener: elbv2.IApplicationListener,
         **kwargs,
     ) -> None:
@@ -233,7 +233,7 @@ def add_previews(
             cluster=platform.cluster,
             subnets=network.task_subnets,
             assign_public_ip=network.tasks_need_public_ip,
-            repository=registry.repositories[preview.service],
+            repository=registry.repositories.get(preview.service),
             listener=platform.listener,
         )
         # Its host name and certificate come from the shared previews stack.

@@ -1,8 +1,9 @@
-"""RegistryStack: one private ECR repository per service, deployed before any image is pushed."""
+"""RegistryStack: one private ECR repository per service that `push` builds (none for an
+image.uri), deployed before any image is pushed."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, CfnWaitConditionHandle, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -27,7 +28,9 @@ class RegistryStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.repositories: dict[str, ecr.Repository] = {}
-        for service in config.services:
+        for service, svc in config.services.items():
+            if not svc.builds_image:
+                continue  # image.uri: pulled from another registry, nothing to push here
             # The construct id is the service name: adding a service never renames another's.
             repository = _repository(
                 self, service, config.repository_name(service), config.registry
@@ -43,6 +46,11 @@ class RegistryStack(Stack):
                 outputs.per_service(outputs.REPOSITORY_NAME, service),
                 value=repository.repository_name,
             )
+        if not self.repositories:
+            # Every image comes from another registry. CloudFormation refuses a stack without
+            # resources, and the other stacks still order themselves after this one: a free
+            # no-op resource keeps it deployable.
+            CfnWaitConditionHandle(self, "NoRepositories")
 
 
 def _repository(scope: Construct, cid: str, name: str, reg: RegistryConfig) -> ecr.Repository:

@@ -32,7 +32,7 @@ class ServiceStack(Stack):
         cluster: ecs.ICluster,
         subnets: ec2.SubnetSelection,
         assign_public_ip: bool,
-        repository: ecr.IRepository,
+        repository: ecr.IRepository | None,
         listener: elbv2.IApplicationListener,
         topic_arn: str,
         **kwargs,

@@ -1,0 +1,157 @@
+"""The inner loop as a user runs it: each command a fresh process of the console script.
+
+Prints figures; it is not a pass/fail test. Every step runs `--runs` times (default 5) as
+`.venv/bin/fargate-env ...` in the project directory, wall time, and prints min / median / max
+next to the goal (2-core machine, demo environment) and the 1-minute load average before and
+after the step: other work on the machine inflates every figure, so read them with it.
+
+Steps:
+  jsii floor      `python -c "import aws_cdk; aws_cdk.App()"`: the jsii runtime's start on its
+                  own, which every command that synthesizes pays once
+  config error    `synth --env-file BAD` where BAD has one invalid value: exit 2, one line
+  synth           `synth --env demo --out TMP`
+  check           `check --env demo --out TMP`
+  cost (reused)   `cost --env demo` after a `synth --env demo` left ./cdk.out
+  cost --compare  `cost --env demo --compare`
+
+Run: .venv/bin/python bench/loop.py [--root DIR] [--runs 5] [--skip compare] [--save F.json]
+     .venv/bin/python bench/loop.py --table before.json after.json   (the before/after table)
+
+--root runs another checkout's code with this venv (PYTHONPATH=ROOT/src): how the "before"
+column was measured on a copy of main.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOALS_S = {
+    "jsii floor": None,
+    "config error": 1.0,
+    "synth": 4.0,
+    "check": 10.0,
+    "cost (reused)": 2.0,
+    "cost --compare": 15.0,
+}
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def run_once(argv: list[str], cwd: Path, env: dict, expect: int) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != expect:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        sys.exit(f"{' '.join(argv[1:])}: exit {proc.returncode}, expected {expect}: {tail}")
+    return elapsed
+
+
+def steps(root: Path, scratch: Path) -> dict[str, tuple[list[str], int, list[str] | None]]:
+    """step -> (argv, expected exit code, argv to run once before the step or None)."""
+    cli = str(root / ".venv" / "bin" / "fargate-env")
+    bad = scratch / "bad.toml"
+    # The demo with one mistake: a CPU size Fargate does not offer.
+    demo = (root / "environments" / "demo.toml").read_text()
+    bad.write_text(demo.replace("[services.api]\n", "[services.api]\ncpu = 300\n", 1))
+    out = str(scratch / "cdk.out")
+    return {
+        "jsii floor": (
+            [str(root / ".venv" / "bin" / "python"), "-c", "import aws_cdk; aws_cdk.App()"],
+            0,
+            None,
+        ),
+        "config error": ([cli, "synth", "--env-file", str(bad), "--out", out], 2, None),
+        "synth": ([cli, "synth", "--env", "demo", "--out", out], 0, None),
+        "check": ([cli, "check", "--env", "demo", "--out", out], 0, None),
+        "cost (reused)": ([cli, "cost", "--env", "demo"], 0, [cli, "synth", "--env", "demo"]),
+        "cost --compare": ([cli, "cost", "--env", "demo", "--compare"], 0, None),
+    }
+
+
+def measure(root: Path, runs: int, skip: set[str], save: Path | None) -> dict[str, dict]:
+    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", COLUMNS="80")
+    env.pop("CDK_VALIDATION", None)
+    if root != ROOT:
+        env["PYTHONPATH"] = f"{root / 'src'}{os.pathsep}{root / 'server' / 'src'}"
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
+        for name, (argv, expect, before) in steps(root, Path(tmp)).items():
+            if any(word in name for word in skip):
+                continue
+            if before:
+                run_once(before, root, env, 0)
+            load_before = load()
+            times = [run_once(argv, root, env, expect) for _ in range(runs)]
+            results[name] = {
+                "min": min(times),
+                "median": statistics.median(times),
+                "max": max(times),
+                "runs": runs,
+                "load": [round(load_before, 1), round(load(), 1)],
+            }
+            print_row(name, results[name], flush=True)
+            if save:  # after every step: a long run cut short keeps what it measured
+                save.write_text(json.dumps({"runs": runs, "steps": results}, indent=1))
+    return results
+
+
+def goal(name: str) -> str:
+    value = GOALS_S.get(name)
+    return f"<= {value:g} s" if value else "floor"
+
+
+def print_row(name: str, r: dict, flush: bool = False) -> None:
+    load_text = f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
+    print(
+        f"{name:<15} {goal(name):>8} {r['min']:6.1f} {r['median']:6.1f} {r['max']:6.1f}"
+        f"  {load_text}",
+        flush=flush,
+    )
+
+
+def header() -> None:
+    print(f"{'step':<15} {'goal':>8} {'min':>6} {'median':>6} {'max':>6}  load (1 min)")
+
+
+def table(before: dict, after: dict) -> None:
+    """Median seconds before and after, the goal, and the load each was measured at."""
+    print(f"{'step':<15} {'goal':>8} {'before':>7} {'after':>7}  load before / after")
+    for name in GOALS_S:
+        b, a = (side["steps"].get(name) for side in (before, after))
+        cell = lambda r: f"{r['median']:7.1f}" if r else f"{'-':>7}"  # noqa: E731
+        loads = " / ".join(f"{r['load'][0]:.1f}" if r else "-" for r in (b, a))
+        print(f"{name:<15} {goal(name):>8} {cell(b)} {cell(a)}  {loads}")
+    print(f"(median of {after['runs']} fresh processes, seconds; 2 cores)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip", nargs="*", default=[], help="steps whose name holds a word")
+    parser.add_argument("--save", type=Path, help="write the figures as JSON")
+    parser.add_argument("--table", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    args = parser.parse_args()
+    if args.table:
+        table(*(json.loads(p.read_text()) for p in args.table))
+        return
+    root = args.root.resolve()
+    print(f"{root}: {os.cpu_count()} CPUs, {args.runs} runs each, seconds")
+    header()
+    measure(root, args.runs, set(args.skip), args.save)
+
+
+if __name__ == "__main__":
+    main()

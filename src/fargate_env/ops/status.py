@@ -1,0 +1,175 @@
+"""`status`, and the running image a deploy keeps: what each service runs now, read from ECS.
+
+The image tag a service runs is state in AWS, not in the environment file: the file's
+`image_tag` is only the first one. Per service: the platform stack's ClusterName and the
+service stack's ServiceName outputs name the ECS service; DescribeServices gives its task
+definition, desired and running counts and deployments; the task definition's container
+pulling from the service's repository gives the tag. A service whose stack or ECS service
+does not exist yet is "not deployed" (running tag None).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import botocore.exceptions
+
+from fargate_env import outputs
+from fargate_env.config import EnvironmentConfig
+from fargate_env.ops.aws import Aws, aws_error, call
+
+# DescribeServices takes at most 10 services per call (ECS API reference).
+DESCRIBE_BATCH = 10
+
+
+@dataclass(frozen=True)
+class Deployment:
+    status: str  # PRIMARY, ACTIVE, INACTIVE
+    rollout: str  # COMPLETED, IN_PROGRESS, FAILED
+    updated: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        when = self.updated.isoformat() if self.updated else None
+        return {"status": self.status, "rollout": self.rollout, "updated": when}
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    file_tag: str
+    running_tag: str | None  # None: not deployed (or its image has no tag)
+    desired: int = 0
+    running: int = 0
+    last_deployment: Deployment | None = None
+    deployed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        last = self.last_deployment.to_json() if self.last_deployment else None
+        return {
+            "service": self.service,
+            "file_tag": self.file_tag,
+            "running_tag": self.running_tag,
+            "desired": self.desired,
+            "running": self.running,
+            "last_deployment": last,
+        }
+
+
+def _output(aws: Aws, stack: str, key: str) -> str | None:
+    """One output of a stack, None when the stack (or the output) does not exist yet."""
+    cfn = aws.client("cloudformation")
+    try:
+        found = cfn.describe_stacks(StackName=stack)["Stacks"]
+    except botocore.exceptions.ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise aws_error(exc, f"CloudFormation DescribeStacks {stack}") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise aws_error(exc, f"CloudFormation DescribeStacks {stack}") from None
+    values = {o["OutputKey"]: o.get("OutputValue") for o in found[0].get("Outputs", [])}
+    return values.get(key)
+
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference: repo:tag -> tag; by digest (repo@sha256:...) -> None."""
+    name = image.rsplit("/", 1)[-1]
+    if "@" in name or ":" not in name:
+        return None
+    return name.rsplit(":", 1)[1]
+
+
+def _running_tag(aws: Aws, task_definition: str, repository: str) -> str | None:
+    found = call(
+        aws.client("ecs").describe_task_definition,
+        what=f"ECS DescribeTaskDefinition {task_definition}",
+        taskDefinition=task_definition,
+    )["taskDefinition"]
+    images = [c.get("image", "") for c in found.get("containerDefinitions", [])]
+    # The container pulling from the service's repository (<registry>/<repository>:<tag>).
+    ours = [i for i in images if f"/{repository}:" in i or f"/{repository}@" in i]
+    chosen = ours[0] if ours else (images[0] if len(images) == 1 else "")
+    return image_tag(chosen) if chosen else None
+
+
+def _last_deployment(service: dict) -> Deployment | None:
+    deployments = service.get("deployments") or []
+    if not deployments:
+        return None
+    newest = max(
+        deployments,
+        key=lambda d: (d.get("status") == "PRIMARY", d.get("createdAt") or datetime.min),
+    )
+    return Deployment(
+        newest.get("status", ""),
+        newest.get("rolloutState", "") or "",
+        newest.get("updatedAt") or newest.get("createdAt"),
+    )
+
+
+def service_status(aws: Aws, services: list[str] | None = None) -> list[ServiceStatus]:
+    """Each service of the file (or `services`), as it runs now."""
+    config = aws.config
+    names = list(config.services) if services is None else services
+    rows = {n: ServiceStatus(n, config.services[n].image_tag, None) for n in names}
+    cluster = _output(aws, config.stack_name(outputs.PLATFORM), outputs.CLUSTER_NAME)
+    if cluster is None:
+        return list(rows.values())
+    ecs_names = {}
+    for name in names:
+        ecs_name = _output(aws, config.service_stack_name(name), outputs.SERVICE_NAME)
+        if ecs_name:
+            ecs_names[ecs_name.rsplit("/", 1)[-1]] = name
+    listed = list(ecs_names)
+    for start in range(0, len(listed), DESCRIBE_BATCH):
+        batch = listed[start : start + DESCRIBE_BATCH]
+        found = call(
+            aws.client("ecs").describe_services,
+            what="ECS DescribeServices",
+            cluster=cluster,
+            services=batch,
+        )
+        for svc in found.get("services", []):
+            name = ecs_names.get(svc.get("serviceName", ""))
+            if name is None or svc.get("status") != "ACTIVE":
+                continue
+            tag = _running_tag(aws, svc["taskDefinition"], config.repository_name(name))
+            rows[name] = replace(
+                rows[name],
+                running_tag=tag,
+                desired=svc.get("desiredCount", 0),
+                running=svc.get("runningCount", 0),
+                last_deployment=_last_deployment(svc),
+                deployed=True,
+            )
+    return list(rows.values())
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A deployed service the deploy keeps on the tag it runs (not the file's)."""
+
+    service: str
+    tag: str
+    file_tag: str
+
+
+def keep_running_tags(
+    aws: Aws, config: EnvironmentConfig, except_service: str | None
+) -> tuple[EnvironmentConfig, list[Kept]]:
+    """`config` with every deployed service on the tag it runs now, but `except_service`
+    (the one `--image-tag` sets). A service not deployed yet keeps the file's tag."""
+    from fargate_env.config import parse_config
+
+    kept = [
+        Kept(s.service, s.running_tag, s.file_tag)
+        for s in service_status(aws)
+        if s.service != except_service and s.running_tag and s.running_tag != s.file_tag
+    ]
+    if not kept:
+        return config, []
+    data = config.model_dump()
+    for k in kept:
+        data["services"][k.service]["image_tag"] = k.tag
+    return parse_config(data, "the running image tags"), kept

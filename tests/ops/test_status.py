@@ -1,0 +1,103 @@
+"""status and the running image a deploy keeps: ECS DescribeServices -> task definition -> tag."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from fargate_env.ops.aws import Aws
+from fargate_env.ops.status import image_tag, keep_running_tags, service_status
+from tests.ops.conftest import ACCOUNT, API, REGION, WEB, World, build_world, real_config
+
+
+def run_tag(world: World, service: str, tag: str) -> None:
+    """What a deploy of `tag` leaves: a new task definition revision the ECS service runs."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    repository = world.config.repository_name(service)
+    family = f"{world.config.name}-{service}"
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:{tag}"
+    arn = ecs.register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {"name": "log-router", "image": "public.ecr.aws/aws-observability/fluent:2"},
+            {"name": "app", "image": image, "memory": 512},
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(
+        cluster=world.cluster, service=world.services[service].service, taskDefinition=arn
+    )
+
+
+@pytest.fixture
+def both(moto: None) -> World:
+    world = build_world(real_config(), "https://demo.example")
+    run_tag(world, WEB, "B")
+    run_tag(world, API, "initial")
+    return world
+
+
+def test_status_rows_show_file_and_running_tag_counts_and_last_deployment(both) -> None:
+    rows = {row.service: row for row in service_status(both.aws())}
+    assert list(rows) == [WEB, API]
+    web = rows[WEB].to_json()
+    assert web["file_tag"] == "initial" and web["running_tag"] == "B"
+    described = boto3.client("ecs", region_name=REGION).describe_services(
+        cluster=both.cluster, services=[both.services[WEB].service]
+    )["services"][0]
+    assert (web["desired"], web["running"]) == (2, described["runningCount"])
+    assert web["last_deployment"]["status"] == "PRIMARY"
+    assert web["last_deployment"]["updated"]  # ISO time of the newest deployment
+    assert rows[API].running_tag == "initial"
+
+
+def test_a_service_without_a_stack_is_not_deployed(moto) -> None:
+    world = build_world(real_config(), "https://demo.example", running=0, skip=(API,))
+    run_tag(world, WEB, "B")
+    api = {row.service: row for row in service_status(world.aws())}[API]
+    assert api.to_json() == {
+        "service": API,
+        "file_tag": "initial",
+        "running_tag": None,
+        "desired": 0,
+        "running": 0,
+        "last_deployment": None,
+    }
+
+
+def test_nothing_is_deployed_without_the_platform_stack(moto) -> None:
+    rows = service_status(Aws.for_environment(real_config()))
+    assert [(r.service, r.running_tag, r.deployed) for r in rows] == [
+        (WEB, None, False),
+        (API, None, False),
+    ]
+
+
+def test_deploy_keeps_each_deployed_service_on_its_running_tag(both) -> None:
+    aws = both.aws()
+    config, kept = keep_running_tags(aws, aws.config, except_service=None)
+    assert config.services[WEB].image_tag == "B"
+    assert config.services[API].image_tag == "initial"
+    assert [(k.service, k.tag, k.file_tag) for k in kept] == [(WEB, "B", "initial")]
+
+
+def test_the_service_given_image_tag_is_not_kept(both) -> None:
+    aws = both.aws()
+    config, kept = keep_running_tags(aws, aws.config, except_service=WEB)
+    assert config.services[WEB].image_tag == "initial" and kept == []
+
+
+@pytest.mark.parametrize(
+    ("image", "tag"),
+    [
+        ("1.dkr.ecr.us-east-1.amazonaws.com/demo/web:B", "B"),
+        ("localhost:5000/demo/web:v1.2", "v1.2"),
+        ("1.dkr.ecr.us-east-1.amazonaws.com/demo/web@sha256:abc", None),
+        ("sample", None),
+    ],
+)
+def test_image_tag(image: str, tag: str | None) -> None:
+    assert image_tag(image) == tag
