@@ -14,7 +14,13 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from fargate_env import outputs
-from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
+from fargate_env.config import (
+    COST_TAG,
+    ConfigError,
+    EnvironmentConfig,
+    load_config,
+    resolve_env_path,
+)
 from fargate_env.errors import UserError
 from fargate_env.paths import PROJECT_ROOT
 from fargate_env.preview import Preview
@@ -84,7 +90,14 @@ def build_app(
     )
     env = cdk.Environment(account=config.account, region=config.region)
 
-    network = NetworkStack(app, config.stack_name(outputs.NETWORK), env=env, config=config)
+    network = NetworkStack(
+        app,
+        config.stack_name(outputs.NETWORK),
+        env=env,
+        network=config.network,
+        availability_zones=config.availability_zones,
+        alb_in_private_subnets=config.alb_in_private_subnets,
+    )
     registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
     platform = PlatformStack(
         app,
@@ -94,7 +107,15 @@ def build_app(
         vpc=network.vpc,
         alb_subnets=network.alb_subnets,
     )
-    alerts = AlertsStack(app, config.stack_name(outputs.ALERTS), env=env, config=config)
+    alerts = AlertsStack(
+        app,
+        config.stack_name(outputs.ALERTS),
+        env=env,
+        environment=config.name,
+        monitoring=config.monitoring,
+        monthly_budget_usd=config.cost.monthly_budget_usd,
+        cost_tag=(COST_TAG, config.stack_tags[COST_TAG]),
+    )
     services = {}
     for name in config.services:
         stack = ServiceStack(
