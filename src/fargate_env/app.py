@@ -98,7 +98,17 @@ def build_app(
         availability_zones=config.availability_zones,
         alb_in_private_subnets=config.alb_in_private_subnets,
     )
-    registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
+    registry = RegistryStack(
+        app,
+        config.stack_name(outputs.REGISTRY),
+        env=env,
+        repository_names={
+            name: config.repository_name(name)
+            for name, service in config.services.items()
+            if service.builds_image
+        },
+        registry=config.registry,
+    )
     platform = PlatformStack(
         app,
         config.stack_name(outputs.PLATFORM),

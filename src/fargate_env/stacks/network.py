@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from fargate_env.config import NetworkConfig
-from fargate_env.stacks.common import retention
+from fargate_env.constructs.common import retention
 
 PUBLIC_SUBNET = "public"
 PRIVATE_SUBNET = "private"
