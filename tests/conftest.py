@@ -40,6 +40,12 @@ def web(**section) -> dict:
     return {"services": {WEB: section}}
 
 
+def demo_text() -> str:
+    """demo.toml's text, its build contexts made absolute so a copy may be written anywhere."""
+    server = (DEMO_TOML.parent / "../server").resolve()
+    return DEMO_TOML.read_text().replace('"../server"', f'"{server}"')
+
+
 def demo_data() -> dict:
     """The demo's data, its build contexts made absolute so a copy may be written anywhere."""
     data = tomllib.loads(DEMO_TOML.read_text())

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fargate_env.cli import app
 from fargate_env.config import ConfigError, load_config, resolve_env_path
-from tests.conftest import DEMO_TOML, make_config
+from tests.conftest import demo_text, make_config
 
 runner = CliRunner()
 
@@ -52,7 +52,7 @@ BAD_CASES = [
 def write_env(tmp_path: Path, name: str, extra: str) -> Path:
     """The demo file with `extra` appended (TOML allows re-opening a table only once, so the
     demo's own [network]/[registry] tables are dropped when `extra` redefines them)."""
-    text = DEMO_TOML.read_text()
+    text = demo_text()
     for table in ("[network]", "[registry]", "[network.flow_logs]", "[services.web]"):
         if f"{table}\n" in extra:
             head, _, rest = text.partition(f"{table}\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_imports import PROBE
-from tests.conftest import DEMO_TOML
+from tests.conftest import demo_text
 
 COMMANDS = [["synth"], ["check"], ["cost"], ["cost", "--compare"], ["diagram"]]
 
@@ -19,7 +19,7 @@ COMMANDS = [["synth"], ["check"], ["cost"], ["cost", "--compare"], ["diagram"]]
 def bad_file(tmp_path_factory) -> Path:
     """The demo with one mistake: a CPU size Fargate does not offer."""
     path = tmp_path_factory.mktemp("bad") / "bad.toml"
-    text = DEMO_TOML.read_text().replace("[services.api]\n", "[services.api]\ncpu = 300\n", 1)
+    text = demo_text().replace("[services.api]\n", "[services.api]\ncpu = 300\n", 1)
     path.write_text(text)
     return path
 

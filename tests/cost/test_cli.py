@@ -8,13 +8,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fargate_env.cli import app
-from tests.conftest import DEMO_TOML
+from tests.conftest import demo_text
 
 runner = CliRunner()
 
 
 def env_file(tmp_path: Path, old: str, new: str) -> Path:
-    text = DEMO_TOML.read_text()
+    text = demo_text()
     assert old in text
     path = tmp_path / "env.toml"
     path.write_text(text.replace(old, new))

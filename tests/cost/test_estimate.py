@@ -33,7 +33,10 @@ def one_service(overrides: dict) -> dict:
     return {**overrides, "services": {"web": overrides["services"]["web"], "api": None}}
 
 
-PLAN = {"network": {"egress": "nat-gateway"}, **each(capacity={"spot": False})}
+PLAN = {
+    "network": {"egress": "nat-gateway"},
+    **each(architecture="x86_64", capacity={"spot": False}),
+}
 LEAN = {
     "network": {"egress": "public", "flow_logs": {"enabled": False}},
     **each(architecture="arm64", capacity={"spot": True}, schedule={}),
@@ -74,7 +77,7 @@ def test_plan_design_lines(synth):
 
 def test_lean_profile_prices_spot_schedule_and_task_ips(synth):
     bill = bill_of(synth(LEAN))
-    spot = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]
+    spot = 0.25 * P["fargate_spot_arm_vcpu_hour"] + 0.5 * P["fargate_spot_arm_gb_hour"]
     assert by_item(bill, "fargate") == pytest.approx(2 * H * OFFICE * spot)
     assert by_item(bill, "task-public-ipv4") == pytest.approx(
         2 * H * OFFICE * P["public_ipv4_hour"]

@@ -17,7 +17,7 @@ from moto import mock_aws
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
 from fargate_env.ops.aws import Aws
-from tests.conftest import DEMO_TOML, demo_data, make_config, merge
+from tests.conftest import demo_data, demo_text, make_config, merge
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -81,7 +81,7 @@ def write_env_file(path: Path, overrides: dict | None = None) -> Path:
 @pytest.fixture
 def env_file(tmp_path: Path) -> Path:
     """demo.toml with the placeholders replaced: what a user's filled-in file looks like."""
-    text = DEMO_TOML.read_text().replace("000000000000", ACCOUNT)
+    text = demo_text().replace("000000000000", ACCOUNT)
     text = text.replace('"Z00000000000000000000"', f'"{ZONE}"')
     text = text.replace('region = "us-east-1"', f'region = "us-east-1"\naccount = "{ACCOUNT}"')
     path = tmp_path / "real.toml"

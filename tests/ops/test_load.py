@@ -207,11 +207,11 @@ def test_cli_exits_1_when_every_request_fails(http_server: LocalServer) -> None:
 def test_cli_exit_code_follows_max_error_rate(
     flaky_url, tmp_path, max_error_rate, exit_code, verdict
 ):
-    from tests.conftest import DEMO_TOML
+    from tests.conftest import demo_text
 
     # A request cap, not a duration, ends the run: the same 8 requests on a loaded machine.
     env = tmp_path / "capped.toml"
-    env.write_text(DEMO_TOML.read_text() + "\n[ops]\nload_max_requests = 8\n")
+    env.write_text(demo_text() + "\n[ops]\nload_max_requests = 8\n")
     args = ["load", flaky_url, "--duration", "30", "--connections", "1", "--env-file", str(env)]
     if max_error_rate is not None:
         args += ["--max-error-rate", max_error_rate]
@@ -231,10 +231,10 @@ def test_cli_refuses_a_bad_max_error_rate_in_one_line(value: str) -> None:
 
 
 def test_cli_max_duration_comes_from_env_config(http_server: LocalServer, tmp_path) -> None:
-    from tests.conftest import DEMO_TOML
+    from tests.conftest import demo_text
 
     env = tmp_path / "short.toml"
-    env.write_text(DEMO_TOML.read_text() + "\n[ops]\nload_max_duration_seconds = 2\n")
+    env.write_text(demo_text() + "\n[ops]\nload_max_duration_seconds = 2\n")
     result = runner.invoke(
         app, ["load", http_server.url, "--duration", "3", "--env-file", str(env)]
     )

@@ -14,7 +14,7 @@ from fargate_env.cli.options import environment_aws
 from fargate_env.config import load_config
 from fargate_env.ops.aws import Aws, account_from_credentials
 from fargate_env.ops.verify import Deployed, Platform
-from tests.conftest import ROOT
+from tests.conftest import ROOT, demo_text
 from tests.ops.conftest import ACCOUNT, create_stack
 from tests.ops.test_deploy import Recorder, npx, targets
 
@@ -97,7 +97,7 @@ def test_destroy_takes_the_account_from_the_credentials_too(moto) -> None:
 
 def test_preview_commands_take_the_account_from_the_credentials(moto, tmp_path) -> None:
     # The demo with previews, its placeholder certificate and zone made real: no account left.
-    text = (ROOT / "environments" / "demo.toml").read_text()
+    text = demo_text()
     env_file = tmp_path / "noaccount.toml"
     env_file.write_text(
         text.replace("000000000000", ACCOUNT).replace("Z00000000000000000000", "Z0123456789ABC")

@@ -88,7 +88,8 @@ def test_days_beyond_retention_refused(world_1024: World) -> None:
 
 def test_monthly_cost_uses_price_table_and_spot_share() -> None:
     prices = PriceTable(REGION)
-    config = real_config({"services": {"api": {"capacity": {"spot": False}}}})
+    x86 = {"architecture": "x86_64", "capacity": {"spot": False}}
+    config = real_config({"services": {"api": x86}})
     expected = 0.25 * prices.usd("fargate_x86_vcpu_hour") + 0.5 * prices.usd("fargate_x86_gb_hour")
     assert task_hour_usd(config.services["api"], prices, 256, 512) == pytest.approx(expected)
     spot = config.services["web"]  # demo: all Spot
@@ -96,6 +97,11 @@ def test_monthly_cost_uses_price_table_and_spot_share() -> None:
     arm = real_config({"services": {"api": {"architecture": "arm64", "capacity": {"spot": False}}}})
     arm_usd = 0.25 * prices.usd("fargate_arm_vcpu_hour") + 0.5 * prices.usd("fargate_arm_gb_hour")
     assert task_hour_usd(arm.services["api"], prices, 256, 512) == pytest.approx(arm_usd)
+    arm_spot = real_config({"services": {"api": {"architecture": "arm64"}}}).services["api"]
+    spot_usd = 0.25 * prices.usd("fargate_spot_arm_vcpu_hour") + 0.5 * prices.usd(
+        "fargate_spot_arm_gb_hour"
+    )
+    assert task_hour_usd(arm_spot, prices, 256, 512) == pytest.approx(spot_usd)
 
 
 def test_p95_nearest_rank() -> None:
