@@ -30,10 +30,11 @@ demo: $(STAMP)
 	$(BIN)/fargate-env check --env demo
 	$(BIN)/fargate-env cost --env demo
 
+# --dist loadgroup: tests/lifecycle stays on one worker (one emulator, one deployed environment).
 test: $(DEV_STAMP) node_modules/.bin/cdk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 # The sample server image as sample-server:local (needs a running Docker engine; on a machine
 # that reaches no registry, root for debootstrap: see scripts/build-image.sh).

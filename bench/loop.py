@@ -2,8 +2,10 @@
 
 Prints figures; it is not a pass/fail test. Every step runs `--runs` times (default 5) as
 `.venv/bin/fargate-env ...` in the project directory, wall time, and prints min / median / max
-next to the goal (2-core machine, demo environment) and the 1-minute load average before and
-after the step: other work on the machine inflates every figure, so read them with it.
+next to the goal (2-core machine, demo environment), the median CPU seconds (user + system of
+the command and its jsii node process, which load inflates far less than wall time) and the
+1-minute load average before and after the step: other work on the machine inflates every wall
+figure, so read them with it.
 
 Steps:
   jsii floor      `python -c "import aws_cdk; aws_cdk.App()"`: the jsii runtime's start on its
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,14 +51,21 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-def run_once(argv: list[str], cwd: Path, env: dict, expect: int) -> float:
-    start = time.perf_counter()
+def cpu_seconds() -> float:
+    """User + system CPU of every waited-for descendant (python, and jsii's node process)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(argv: list[str], cwd: Path, env: dict, expect: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run: CPU time is what load inflates least."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != expect:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         sys.exit(f"{' '.join(argv[1:])}: exit {proc.returncode}, expected {expect}: {tail}")
-    return elapsed
+    return elapsed, cpu_seconds() - cpu
 
 
 def steps(root: Path, scratch: Path) -> dict[str, tuple[list[str], int, list[str] | None]]:
@@ -93,11 +103,13 @@ def measure(root: Path, runs: int, skip: set[str], save: Path | None) -> dict[st
             if before:
                 run_once(before, root, env, 0)
             load_before = load()
-            times = [run_once(argv, root, env, expect) for _ in range(runs)]
+            measured = [run_once(argv, root, env, expect) for _ in range(runs)]
+            times, cpus = [m[0] for m in measured], [m[1] for m in measured]
             results[name] = {
                 "min": min(times),
                 "median": statistics.median(times),
                 "max": max(times),
+                "cpu_median": statistics.median(cpus),
                 "runs": runs,
                 "load": [round(load_before, 1), round(load(), 1)],
             }
@@ -116,24 +128,27 @@ def print_row(name: str, r: dict, flush: bool = False) -> None:
     load_text = f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
     print(
         f"{name:<15} {goal(name):>8} {r['min']:6.1f} {r['median']:6.1f} {r['max']:6.1f}"
-        f"  {load_text}",
+        f" {r.get('cpu_median', float('nan')):5.1f}  {load_text}",
         flush=flush,
     )
 
 
 def header() -> None:
-    print(f"{'step':<15} {'goal':>8} {'min':>6} {'median':>6} {'max':>6}  load (1 min)")
+    print(f"{'step':<15} {'goal':>8} {'min':>6} {'median':>6} {'max':>6} {'cpu':>5}  load (1 min)")
 
 
 def table(before: dict, after: dict) -> None:
-    """Median seconds before and after, the goal, and the load each was measured at."""
-    print(f"{'step':<15} {'goal':>8} {'before':>7} {'after':>7}  load before / after")
+    """Median wall and CPU seconds before and after, the goal, and the load of each."""
+    print(f"{'step':<15} {'goal':>8} {'wall before':>11} {'after':>6} {'cpu before':>10}"
+          f" {'after':>5}  load")  # fmt: skip
     for name in GOALS_S:
         b, a = (side["steps"].get(name) for side in (before, after))
-        cell = lambda r: f"{r['median']:7.1f}" if r else f"{'-':>7}"  # noqa: E731
-        loads = " / ".join(f"{r['load'][0]:.1f}" if r else "-" for r in (b, a))
-        print(f"{name:<15} {goal(name):>8} {cell(b)} {cell(a)}  {loads}")
-    print(f"(median of {after['runs']} fresh processes, seconds; 2 cores)")
+        wall = [f"{r['median']:.1f}" if r else "-" for r in (b, a)]
+        cpu = [f"{r['cpu_median']:.1f}" if r and "cpu_median" in r else "-" for r in (b, a)]
+        loads = "/".join(f"{r['load'][0]:.0f}" if r else "-" for r in (b, a))
+        print(f"{name:<15} {goal(name):>8} {wall[0]:>11} {wall[1]:>6} {cpu[0]:>10} {cpu[1]:>5}"
+              f"  {loads}")  # fmt: skip
+    print(f"(medians of {before['runs']} / {after['runs']} fresh processes, seconds)")
 
 
 def main() -> None:

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-# CDK's own template validation is ~75 % of synth time; `fargate-env check` keeps it on.
-os.environ["CDK_VALIDATION"] = "false"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk.assertions import Template

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from fargate_env import compliance
 from fargate_env.cli import app
+from fargate_env.freshness import staleness
 from tests.conftest import CLOUDFRONT_EDGE, make_config
 
 runner = CliRunner()
@@ -19,15 +20,30 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def demo_check(tmp_path_factory):
+    """The demo's check, run once for the module, with the arguments build_app was given."""
     out = tmp_path_factory.mktemp("check") / "cdk.out"
-    return compliance.run_checks(make_config(), out), out
+    seen: dict = {}
+    real_build = compliance.build_app
+
+    def spy(config, outdir, **kwargs):
+        seen.update(kwargs)
+        built = real_build(config, outdir, **kwargs)
+        cdk.Tags.of(built.app).add("spy", "1")
+        return built
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compliance, "build_app", spy)
+        report = compliance.run_checks(make_config(), out)
+    return report, out, seen
 
 
 def test_demo_passes_every_gate_and_writes_the_assembly(demo_check):
-    report, out = demo_check
+    report, out, _ = demo_check
     assert report.findings == []
     assert set(report.gates) == {"cdk-nag + CDK validation", "cfn-lint"}
     assert (out / "manifest.json").exists()
+    # ... fingerprinted, so `cost` and `diagram` may reuse it
+    assert staleness(out, make_config()) is None
 
 
 def test_every_waiver_states_a_reason():
@@ -133,18 +149,8 @@ def test_check_command_exits_1_and_prints_each_finding(tmp_path, monkeypatch):
     assert "E3002 x.template.json:3: bad property" in result.stdout
 
 
-def test_validation_stays_on_in_check(monkeypatch, tmp_path):
-    seen = {}
-    real_build = compliance.build_app
-
-    def spy(config, outdir, **kwargs):
-        seen.update(kwargs)
-        built = real_build(config, outdir, **kwargs)
-        cdk.Tags.of(built.app).add("spy", "1")
-        return built
-
-    monkeypatch.setattr(compliance, "build_app", spy)
-    compliance.run_checks(make_config(), tmp_path / "o")
+def test_validation_stays_on_in_check(demo_check):
+    _, _, seen = demo_check
     assert seen["validation"] is True
 
 

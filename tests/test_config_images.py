@@ -58,7 +58,7 @@ BAD = [
     ),
     (
         "uri-with-image-tag",
-        {"services": {"web": {"image": {"build": None, "uri": "nginx:1.27"}}}},
+        {"services": {"web": {"image": {"build": None, "uri": "nginx:1.27"}, "image_tag": "v2"}}},
         ["services.web", "image_tag", "has no ECR repository"],
     ),
     (
@@ -123,3 +123,20 @@ def test_contexts_are_relative_to_the_environment_file(tmp_path):
 def test_a_tag_or_a_digest_is_enough(uri):
     svc = make_config(web_uri(uri)).services["web"]
     assert svc.image.uri == uri and not svc.builds_image
+
+
+def test_the_readme_shows_a_teams_own_service_in_five_lines(tmp_path):
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### A team's own service", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert len(block.strip().splitlines()) == 5
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "Dockerfile").write_text("FROM scratch\n")
+    path = tmp_path / "envs" / "env.toml"
+    path.write_text(to_toml(merge(demo_data(), tomllib.loads(block))))
+    svc = load_config(path).services["orders"]
+    assert svc.builds_image and svc.image.build.context_dir(path.parent) == tmp_path / "orders"
+    assert svc.container_port == 3000 and svc.health_check.container_command is None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+import struct
+
+import pytest
 from typer.testing import CliRunner
 
 from fargate_env.cli import app
@@ -99,5 +104,76 @@ def test_quickstart_shows_cloudfront_in_front_of_the_internal_alb(tmp_path):
     listener = next(line for line in source.splitlines() if "listener HTTP" in line).split()[0]
     assert f"internet -> {dist}" in source
     assert f"{dist} -> {origin}" in source
-    assert f"{origin} -> {listener}" in source
+    alb = next(line for line in source.splitlines() if "ALB" in line).split()[0]
+    assert f"{origin} -> {alb}" in source and f"{alb} -> {listener}" in source
     assert f"internet -> {listener}" not in source  # the listener is not on the internet
+
+
+# --- the request path, the labels and the picture's shape -----------------------------------
+
+LB = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+EDGE = re.compile(r'^\s*("[^"]+"|\S+) -> ("[^"]+"|\S+)(?: \[(.*)\])?$', re.MULTILINE)
+# A readable picture: no wider than this many times its height (the quickstart was 4:1).
+MAX_ASPECT = 2.5
+
+
+@pytest.fixture(scope="module", params=["demo", "quickstart"])
+def drawn(request, tmp_path_factory):
+    from fargate_env.config import load_config
+    from fargate_env.diagram import build_graph
+    from fargate_env.synth import synthesize
+    from tests.conftest import ROOT
+
+    config = load_config(ROOT / "environments" / f"{request.param}.toml")
+    out = tmp_path_factory.mktemp(request.param) / "cdk.out"
+    stacks = synthesize(config, out, validation=False)
+    return stacks, build_graph(stacks, request.param)
+
+
+def edges(source: str) -> dict[tuple[str, str], str]:
+    """(tail, head) -> the edge's attributes, names unquoted."""
+    return {
+        (tail.strip('"'), head.strip('"')): attrs or ""
+        for tail, head, attrs in EDGE.findall(source)
+    }
+
+
+def test_request_path_is_one_directed_chain(drawn):
+    stacks, graph = drawn
+    found = edges(graph.source)
+    shared = {rid: res for s in stacks if not s.service for rid, res in s.resources.items()}
+    (alb,) = [rid for rid, res in shared.items() if res.type == LB]
+    origins = [rid for rid, res in shared.items() if res.type == "AWS::CloudFront::VpcOrigin"]
+    dists = [rid for rid, res in shared.items() if res.type == "AWS::CloudFront::Distribution"]
+    chain = ["internet", *dists, *origins, alb]
+    for tail, head in itertools.pairwise(chain):
+        assert (tail, head) in found, (tail, head)
+    listeners = [rid for rid, res in shared.items() if res.type == LISTENER]
+    for listener in listeners:
+        assert (alb, listener) in found and (listener, alb) not in found
+        assert "arrowhead=none" not in found[(alb, listener)]
+    for stack in (s for s in stacks if s.service):
+        name = stack.service
+        rule = next(iter(stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule")))
+        group = next(iter(stack.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")))
+        service = next(iter(stack.of_type("AWS::ECS::Service")))
+        assert any((lst, f"{name}.{rule}") in found for lst in listeners), name
+        assert (f"{name}.{rule}", f"{name}.{group}") in found
+        assert (f"{name}.{group}", f"{name}.{service}") in found
+
+
+def test_no_label_overflows_its_shape(drawn):
+    # Shapes whose outline cuts into the text (cds, component, doubleoctagon) are not used.
+    _, graph = drawn
+    assert not re.search(r"shape=(cds|component|doubleoctagon)", graph.source)
+
+
+def test_picture_keeps_a_readable_aspect_ratio(drawn):
+    _, graph = drawn
+    png = graph.pipe(format="png")
+    width, height = struct.unpack(">II", png[16:24])
+    assert width / height <= MAX_ASPECT, (width, height)
+    svg = graph.pipe(format="svg").decode()
+    box = re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"', svg)
+    assert box and float(box.group(1)) / float(box.group(2)) <= MAX_ASPECT

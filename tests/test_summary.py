@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from fargate_env.assembly import read_environment
@@ -37,8 +38,10 @@ def test_rules_are_listed_in_evaluation_order_and_overlaps_are_named(synth):
     stacks = read_environment(synthesized.outdir)
     console = Console(width=80, record=True)
     console.print(routes_table(stacks))
-    rows = [line.split("│") for line in console.export_text().splitlines() if "│" in line]
-    listed = [(cells[1].strip(), cells[2].strip()) for cells in rows if cells[1].strip()]
+    lines = console.export_text().splitlines()
+    body = lines[next(i for i, line in enumerate(lines) if line.startswith("─")) + 1 :]
+    # A rule's first line starts with its priority (in the first column), then its service.
+    listed = [m.groups() for line in body if (m := re.match(r"^\s{0,5}(\d+)\s+(\S+)", line))]
     assert listed == [("100", "admin"), ("49417", "api"), ("50000", "web")]
     notes = summary_notes(synthesized.config, stacks)
     assert (

@@ -95,7 +95,7 @@ def build_graph(stacks: Environment, title: str) -> graphviz.Digraph:
         graph_attr={
             "label": title,
             "labelloc": "t",
-            "rankdir": "LR",
+            "rankdir": "TB",
             "fontname": "Helvetica",
             "compound": "true",
         },
@@ -144,40 +144,40 @@ def build_graph(stacks: Environment, title: str) -> graphviz.Digraph:
                 if subnet is not None and subnet.logical_id in subnets:
                     g.edge(subnet.logical_id, nat, label="0.0.0.0/0", style="dashed")
 
-    for lb in stacks.load_balancers():
-        g.node(lb.logical_id, f"ALB\n{lb.scheme}", fillcolor="#e8f0fe")
-        for sid in subnets:
-            if lb.resource.mentions(sid, "Subnets"):
-                g.edge(lb.logical_id, sid, style="dotted", arrowhead="none")
-    # CloudFront in front of an internal ALB: internet -> distribution -> VPC origin -> listener.
-    listeners = [x for x in stacks.listeners() if service_of_stack(x.resource.stack) is None]
-    edges: dict[str, str] = {}  # listener -> what reaches it (the internet by default)
+    # The request path is one directed chain: internet -> (CloudFront -> VPC origin ->) ALB
+    # -> listener -> rule -> target group -> service.
+    albs = {lb.logical_id: lb for lb in stacks.load_balancers()}
+    reached: dict[str, str] = {}  # ALB -> what reaches it (the internet by default)
     for edge in stacks.edges():
         name = edge.name or "*.cloudfront.net"
         g.node(
             edge.logical_id,
             f"CloudFront\nhttps://{name}\n{edge.viewer_protocol_policy}, no cache",
-            shape="doubleoctagon",
             fillcolor="#e8f0fe",
         )
         g.edge("internet", edge.logical_id, label="HTTPS")
         for origin_id in edge.origins:
-            g.node(origin_id, f"VPC origin\n{edge.origin_protocol(origin_id)}",
-                   shape="component")  # fmt: skip
+            g.node(origin_id, f"VPC origin\n{edge.origin_protocol(origin_id)}")
             g.edge(edge.logical_id, origin_id)
-            for listener in listeners:
-                lb = listener.load_balancer
-                if lb is not None and lb.logical_id == edge.origin_target(origin_id):
-                    edges[listener.logical_id] = origin_id
-    for listener in listeners:
+            target = edge.origin_target(origin_id)
+            if target in albs:
+                reached[target] = origin_id
+    for rid, lb in albs.items():
+        g.node(rid, f"ALB\n{lb.scheme}", fillcolor="#e8f0fe")
+        g.edge(reached.get(rid, "internet"), rid, label="inside the VPC" if rid in reached else "")
+        for sid in subnets:
+            if lb.resource.mentions(sid, "Subnets"):
+                g.edge(rid, sid, style="dotted", arrowhead="none", constraint="false")
+    for listener in stacks.listeners():
+        if service_of_stack(listener.resource.stack) is not None:
+            continue
         rid, actions = listener.logical_id, listener.default_action_types
         label = f"listener {listener.protocol} :{listener.port}"
         extra = "\n301 -> HTTPS" if "redirect" in actions else ""
         extra += "\nno match: 404" if "fixed-response" in actions else ""
-        g.node(rid, label + extra, shape="cds")
-        g.edge(edges.get(rid, "internet"), rid, label="inside the VPC" if rid in edges else "")
+        g.node(rid, label + extra, fillcolor="#e8f0fe")
         if listener.load_balancer is not None:
-            g.edge(rid, listener.load_balancer.logical_id, arrowhead="none")
+            g.edge(listener.load_balancer.logical_id, rid)
 
     for stack in stacks.service_stacks():
         _service_cluster(g, stacks, stack)
@@ -281,7 +281,7 @@ def _service_cluster(g: graphviz.Digraph, stacks: Environment, stack: Stack) -> 
         for rule in stacks.rules(stack):
             route = describe_conditions(rule.conditions)
             label = f"rule {rule.resource.get('Priority')}\n{route}"
-            c.node(node(rule.logical_id), label, shape="cds")
+            c.node(node(rule.logical_id), label)
             if rule.listener is not None:
                 g.edge(rule.listener.logical_id, node(rule.logical_id))
             for tg in groups:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from fargate_env import render
 from fargate_env.assembly import Environment, ListenerRule
 from fargate_env.config import EnvironmentConfig
 from fargate_env.speed import duration, service_speed
@@ -51,7 +52,7 @@ def describe_counts(counts: dict[str, int]) -> str:
 def render_summary(
     console: Console, config: EnvironmentConfig, stacks: Environment, outdir: Path
 ) -> None:
-    table = Table(title=Text(f"{config.name} ({config.region}) -> {outdir}/"))
+    table = render.table(Text(f"{config.name} ({config.region}) -> {outdir}/"))
     # Stack names are never cut; the counts wrap between words.
     table.add_column("stack", no_wrap=True)
     table.add_column("resources", justify="right")
@@ -66,7 +67,7 @@ def render_summary(
     )
     console.print(routes_table(stacks))
     for line in summary_notes(config, stacks):
-        console.print(line, highlight=False)
+        render.paragraph(console, line)
 
 
 def summary_notes(config: EnvironmentConfig, stacks: Environment) -> list[str]:
@@ -116,7 +117,7 @@ def routes_table(stacks: Environment) -> Table:
     listener rules, target group and ECS service: how soon an unhealthy target leaves the
     rotation, and the worst case of a healthy deployment past task start (the target group's
     register + drain time plus every bake of the strategy; speed.py)."""
-    table = Table(title="listener rules, in the order the load balancer tries them")
+    table = render.table("listener rules, in the order the load balancer tries them")
     # Fits 80 columns: service names (at most 24 characters) are never cut, each route value
     # gets its own line and only a value wider than the column itself is folded.
     # Hosts and paths one per line, without labels (a path starts with "/", a host never does).

@@ -90,7 +90,8 @@ class StagedAssembly:
         refuse_foreign_directory(self.outdir)
         try:
             self.outdir.parent.mkdir(parents=True, exist_ok=True)
-            self.path = Path(tempfile.mkdtemp(prefix=".synth-", dir=self.outdir.parent))
+            # Absolute: jsii's node process keeps the directory it started in.
+            self.path = Path(tempfile.mkdtemp(prefix=".synth-", dir=self.outdir.parent)).resolve()
         except OSError as exc:
             raise UserError(
                 f"--out {self.outdir}: cannot write there ({exc.strerror}); choose a writable"

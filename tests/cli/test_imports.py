@@ -13,6 +13,7 @@ import pytest
 AWS_COMMANDS = [
     ["push", "--env", "demo", "--service", "web"],
     ["verify", "--env", "demo"],
+    ["status", "--env", "demo"],
     ["failover", "--env", "demo", "--service", "web"],
     ["scale-test", "--env", "demo", "--service", "web"],
     ["rightsize", "--env", "demo", "--service", "web"],

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,6 +156,66 @@ def test_ctrl_c_stops_everything_and_exits_0(runtime: str) -> None:
     started = pids("".join(lines))
     assert len(started) == 3  # HAProxy and one task per service
     assert not [p for p in started if alive(p)]
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A TMPDIR short enough for HAProxy's unix socket path (108 bytes) inside it."""
+    path = Path(tempfile.mkdtemp(prefix="fe-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def using(path: Path) -> list[int]:
+    """Live processes whose command line or working directory lies under `path` (HAProxy's
+    -f names its config in the work directory; the tasks start in their own sessions)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if (str(path) in cmdline or cwd.startswith(str(path))) and alive(int(proc.name)):
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_stops_everything_and_removes_the_work_directory(
+    short_tmp: Path, signum: signal.Signals
+) -> None:
+    """A supervisor's stop (SIGTERM) or a closed terminal (SIGHUP) is Ctrl-C: no task, no
+    HAProxy still answering, no work directory left in TMPDIR."""
+    tmp_path = short_tmp
+    proc = subprocess.Popen(
+        [*CLI, "up", "--env", "demo", "--tasks", "1", "--time-scale", "0.1",
+         "--runtime", "process"],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(tmp_path), "COLUMNS": "1000"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # killpg reaches what it started if the test fails
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        read_until(proc, "Ctrl-C stops everything.", lines, timeout=90)
+        started = pids("".join(lines))
+        assert len(started) == 3  # HAProxy and one task per service
+        assert list(tmp_path.glob("fargate-env-local-*")), "the work directory is in TMPDIR"
+        assert using(tmp_path), "HAProxy runs from the work directory"
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert f"{signum.name}: stopped every task and HAProxy" in out
+    assert not [p for p in started if alive(p)]
+    assert using(tmp_path) == []
+    assert not list(tmp_path.glob("fargate-env-local-*"))
 
 
 DEPLOY = "deploy --strategy canary"

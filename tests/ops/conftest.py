@@ -251,7 +251,8 @@ def build_world(
 
 @dataclass
 class LocalServer:
-    """A 127.0.0.1 HTTP server standing in for the ALB: /health, /cpu, configurable status."""
+    """A 127.0.0.1 HTTP server standing in for the ALB: /health, /cpu, configurable status;
+    /moved answers a 307 redirect to /."""
 
     url: str = ""
     health_status: int = 200
@@ -277,12 +278,16 @@ def http_server() -> Iterator[LocalServer]:
                 threading.Event().wait(state.delay_s)
             # Every service's health path (/health, /api/health) shares one status.
             status = state.health_status if path.endswith("/health") else 200
+            if path.endswith("/moved"):  # a redirect, as an ALB's HTTP-to-HTTPS rule answers
+                status = 307
             token = self.headers.get("X-Cpu-Token")
             if path.endswith("/cpu") and state.cpu_token and token != state.cpu_token:
                 status = 404
             body = b'{"status":"ok"}'
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            if status == 307:
+                self.send_header("Location", "/")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -134,6 +134,17 @@ def test_every_deployed_service_needs_its_image(moto, tmp_path, cdk_bin) -> None
     assert kwargs["runner"].calls == []
 
 
+def test_a_uri_service_is_not_checked_in_ecr_and_takes_no_image_tag(moto, tmp_path, cdk_bin):
+    nginx = {"image": {"build": None, "uri": "nginx:1.27"}, "image_tag": None}
+    config = real_config({"services": {"api": nginx}})
+    push(config, "web", "initial")  # api has no repository at all: nothing to check
+    rc, cmd, out = deploy(config, tmp_path, cdk_bin)
+    assert rc == 0 and targets(cmd) == ["--all"]
+    assert '"Image": "nginx:1.27"' in (out / "demo-service-api.template.json").read_text()
+    with pytest.raises(UserError, match=r"^--image-tag: service api runs image.uri nginx:1.27;"):
+        deploy(config, tmp_path, cdk_bin, service="api", image_tag="t2")
+
+
 def test_only_registry_skips_the_image_check(moto, tmp_path, cdk_bin) -> None:
     runner = Recorder()
     aws = Aws.for_environment(real_config())

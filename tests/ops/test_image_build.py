@@ -15,7 +15,13 @@ import uuid
 
 import pytest
 
-from fargate_env.ops.images import PLATFORMS, capture, engine_platforms, legacy_build_command
+from fargate_env.ops.images import (
+    PLATFORMS,
+    Build,
+    capture,
+    engine_platforms,
+    legacy_build_command,
+)
 from fargate_env.paths import PROJECT_ROOT
 
 OFFICIAL = "python:3.11-slim-bookworm"
@@ -52,7 +58,7 @@ def test_sample_image_builds_for_each_architecture_the_engine_can(architecture: 
     started = time.monotonic()
     try:
         build = subprocess.run(
-            legacy_build_command("docker", platform, tag, context, args),
+            legacy_build_command("docker", platform, tag, Build(context, args=args)),
             capture_output=True,
             text=True,
             check=False,

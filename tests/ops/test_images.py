@@ -178,20 +178,53 @@ def test_build_failure_exits_1(moto) -> None:
     assert info.value.exit_code == 1
 
 
-def test_git_tag_is_the_commit_and_refuses_a_dirty_server(tmp_path: Path) -> None:
+def test_git_tag_is_the_contexts_commit_and_refuses_a_dirty_context(tmp_path: Path) -> None:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
                               text=True).stdout.strip()  # fmt: skip
 
     git("init", "-q")
-    (tmp_path / "server").mkdir()
-    (tmp_path / "server" / "Dockerfile").write_text("FROM scratch\n")
+    context = tmp_path / "api"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x")
-    assert git_tag(tmp_path) == git("rev-parse", "--short=12", "HEAD")
-    (tmp_path / "server" / "Dockerfile").write_text("FROM busybox\n")
-    with pytest.raises(UserError, match="server/ has uncommitted changes"):
-        git_tag(tmp_path)
+    (tmp_path / "notes.txt").write_text("outside the context: not part of the build\n")
+    assert git_tag(context) == git("rev-parse", "--short=12", "HEAD")
+    (context / "Dockerfile").write_text("FROM busybox\n")
+    with pytest.raises(UserError, match=f"{context} has uncommitted changes"):
+        git_tag(context)
+
+
+def test_push_builds_the_services_own_context_with_its_dockerfile_target_and_args(
+    moto, tmp_path: Path
+) -> None:
+    context = tmp_path / "code" / "api"
+    context.mkdir(parents=True)
+    build = {"context": "../code/api", "dockerfile": "docker/Dockerfile", "target": "runtime",
+             "args": {"VERSION": "1.2"}}  # fmt: skip
+    config = real_config({"services": {"api": {"image": {"build": build}}}})
+    uri = registry(config)["api"]
+    runner = Recorder()
+    push_image(
+        Aws.for_environment(config), "api", tag="t1", base=tmp_path / "envs", runner=runner,
+        which=docker,
+    )  # fmt: skip
+    command = runner.calls[-1][0]
+    assert command[command.index("--file") + 1] == str(context / "docker" / "Dockerfile")
+    assert command[command.index("--target") + 1] == "runtime"
+    assert command[command.index("--build-arg") + 1] == "VERSION=1.2"
+    assert command[command.index("--tag") + 1] == f"{uri}:t1"
+    assert command[-1] == str(context)
+
+
+def test_a_uri_service_has_nothing_to_push(moto) -> None:
+    uri = {"image": {"build": None, "uri": "nginx:1.27"}, "image_tag": None}
+    config = real_config({"services": {"api": uri}})
+    with pytest.raises(
+        UserError, match=r"service api runs image.uri nginx:1\.27: there is nothing"
+    ):
+        push_image(Aws.for_environment(config), "api", tag="t", runner=Recorder(), which=docker)
 
 
 def test_cli_without_docker_is_one_line(aws_credentials, env_file, tmp_path, monkeypatch) -> None:

@@ -131,9 +131,16 @@ def test_prune_deletes_importing_orphans_first(moto, tmp_path, cdk_bin) -> None:
     tagged_stack("demo-service-api", {"Name": "demo-service-api:name"})
     tagged_stack("demo-service-api-extra", imports=("demo-service-api:name",))
     push(real_config(ONE_SERVICE), WEB, "initial")
-    rc, plan = deploy(tmp_path, cdk_bin, Recorder(), prune=True)
+    said: list[str] = []
+    rc, plan = deploy(tmp_path, cdk_bin, Recorder(), prune=True, progress=said.append)
     assert rc == 0
     assert [o.stack for o in plan.orphans] == ["demo-service-api-extra", "demo-service-api"]
+    assert [line for line in said if line.startswith("delet")] == [
+        "deleting demo-service-api-extra",
+        "deleted demo-service-api-extra",
+        "deleting demo-service-api",
+        "deleted demo-service-api",
+    ]
     assert not {"demo-service-api", "demo-service-api-extra"} & stacks()
 
 
@@ -179,3 +186,13 @@ def test_export_in_use_is_refused_before_anything_changes(moto, tmp_path, cdk_bi
                        r" still imports it"):  # fmt: skip
         deploy(tmp_path, cdk_bin, runner, prune=True)
     assert runner.calls == []
+
+
+def test_a_uri_service_needs_nothing_in_ecr(moto, tmp_path, cdk_bin) -> None:
+    uri = {"image": {"build": None, "uri": "ghcr.io/a/b:1"}, "image_tag": None}
+    config = real_config({"services": {API: uri}})
+    push(config, WEB, "initial")  # api has no ECR repository at all
+    runner = Recorder()
+    run_deploy(Aws.for_environment(config), image_tag=None, outdir=tmp_path / "o", runner=runner,
+               which=npx, cdk_bin=cdk_bin, validation=False)  # fmt: skip
+    assert len(runner.calls) == 1

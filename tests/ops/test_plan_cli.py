@@ -66,7 +66,8 @@ def test_against_offline_names_the_orphan_with_its_cost_exit_1(
     assert "orphan, $" in table.stdout and "deploy --prune" in table.stdout
 
 
-def test_against_a_missing_assembly_is_one_line_exit_2(no_credentials, env_file, tmp_path):
+def test_against_a_missing_assembly_is_one_line_exit_2(no_credentials, tmp_path):
+    env_file = write_env_file(tmp_path / "real.toml")
     result = plan("--env-file", str(env_file), "--out", str(tmp_path / "o"), "--against",
                   str(tmp_path / "nowhere"))  # fmt: skip
     assert result.exit_code == 2
@@ -76,7 +77,8 @@ def test_against_a_missing_assembly_is_one_line_exit_2(no_credentials, env_file,
     ]
 
 
-def test_plan_without_credentials_is_one_line_exit_2(no_credentials, env_file, tmp_path):
+def test_plan_without_credentials_is_one_line_exit_2(no_credentials, tmp_path):
+    env_file = write_env_file(tmp_path / "real.toml")
     result = plan("--env-file", str(env_file), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1

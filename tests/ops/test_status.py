@@ -101,3 +101,27 @@ def test_the_service_given_image_tag_is_not_kept(both) -> None:
 )
 def test_image_tag(image: str, tag: str | None) -> None:
     assert image_tag(image) == tag
+
+
+URI_API = {
+    "services": {API: {"image": {"build": None, "uri": "ghcr.io/acme/api:1.4"}, "image_tag": None}}
+}
+
+
+def test_a_uri_service_runs_what_its_file_names_and_is_not_kept(moto) -> None:
+    config = real_config(URI_API)
+    world = build_world(config, "https://demo.example")
+    run_tag(world, WEB, "B")
+    ecs = boto3.client("ecs", region_name=REGION)
+    arn = ecs.register_task_definition(
+        family="demo-api",
+        containerDefinitions=[{"name": "app", "image": "ghcr.io/acme/api:1.3", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.update_service(
+        cluster=world.cluster, service=world.services[API].service, taskDefinition=arn
+    )
+    rows = {row.service: row for row in service_status(world.aws())}
+    assert (rows[API].file_tag, rows[API].running_tag) == ("1.4", "1.3")
+    kept_config, kept = keep_running_tags(world.aws(), config, except_service=None)
+    assert [k.service for k in kept] == [WEB]  # the uri service deploys what the file names
+    assert kept_config.services[API].image.uri == "ghcr.io/acme/api:1.4"

@@ -14,7 +14,8 @@ from fargate_env.cli.preview import preview_app
 
 app = typer.Typer(
     name="fargate-env",
-    help="Synthesize, check, price, rehearse and operate a non-production ECS Fargate environment.",
+    help="Synthesize, price, rehearse and run a non-production Fargate environment."
+    "\n\nRun `fargate-env COMMAND --help` for a command's options.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

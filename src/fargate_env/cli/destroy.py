@@ -6,8 +6,8 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from fargate_env import render
 from fargate_env.cli.options import (
     EnvFileOption,
     EnvOption,
@@ -20,7 +20,7 @@ from fargate_env.errors import UserError
 
 
 def render_plan(plan: Any, config: EnvironmentConfig, region: str) -> None:
-    table = Table(title=f"destroy {config.name} ({region}): in this order")
+    table = render.table(f"destroy {config.name} ({region}): in this order")
     for column in ("step", "stage", "stacks"):
         table.add_column(column)
     for number, stage in enumerate(plan.stages, 1):
@@ -32,13 +32,15 @@ def render_plan(plan: Any, config: EnvironmentConfig, region: str) -> None:
     if not plan.leftovers:
         console.print("nothing stays behind")
         return
-    stays = Table(title="stays behind (removal policy retain), if left")
-    for column in ("what", "name", "GB", "USD/month"):
-        stays.add_column(column, justify="right" if column in ("GB", "USD/month") else "left")
+    stays = render.table(
+        "stays behind (removal policy retain), if left",
+        ["what", "name", render.right("GB"), render.right("USD/month")],
+    )
     for item in plan.leftovers:
-        stays.add_row(item.kind, item.name, f"{item.size_gb:.2f}", f"{item.monthly_usd:.2f}")
-    total = sum(item.monthly_usd for item in plan.leftovers)
-    stays.add_row("[bold]total[/]", "", "", f"[bold]{total:.2f}[/]")
+        stays.add_row(item.kind, item.name, f"{item.size_gb:.2f}", render.usd(item.monthly_usd))
+    # The total of the figures as printed: each to the cent, then added.
+    total = sum(round(item.monthly_usd, 2) for item in plan.leftovers)
+    stays.add_row("[bold]total[/]", "", "", f"[bold]{render.usd(total)}[/]")
     console.print(stays)
 
 
@@ -78,7 +80,9 @@ def destroy(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Delete without asking.")] = False,
 ):
-    """Delete previews, then services, then shared stacks; say what stays and its cost."""
+    """Delete previews, services, then shared stacks; say what stays.
+
+    What stays behind (retained buckets, repositories) is listed with its cost."""
     from fargate_env.ops.destroy import delete_stages, plan_destroy
 
     # --service may name a service no longer in the file: its stack is still there to delete.

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
+from fargate_env import render
 from fargate_env.cli.options import (
     EnvFileOption,
     EnvOption,
@@ -59,7 +59,7 @@ def check(
     preview: PreviewOption = None,
     service: PreviewServiceOption = None,
 ):
-    """Config validation + synth with CDK validation + cdk-nag + cfn-lint; exit 1 on findings."""
+    """Synthesize with cdk-nag and run cfn-lint; exit 1 on findings."""
     from fargate_env.synth import refuse_foreign_directory
 
     refuse_foreign_directory(out)
@@ -69,11 +69,9 @@ def check(
 
     with console.status("synthesizing with cdk-nag and CDK validation, then cfn-lint"):
         report = run_checks(config, out, previews)
-    table = Table(title=f"checks: {config.name}")
-    for column in ("gate", "findings", "result"):
-        table.add_column(column)
+    table = render.table(f"checks: {config.name}", ["gate", render.right("findings"), "result"])
     for gate, findings in report.gates.items():
-        table.add_row(gate, str(len(findings)), "[red]fail[/]" if findings else "[green]pass[/]")
+        table.add_row(gate, str(len(findings)), render.verdict(not findings))
     console.print(table)
     for finding in report.findings:
         console.print(Text.assemble(("✗", "red"), " ", finding), highlight=False, soft_wrap=True)
@@ -95,7 +93,9 @@ def cost(
     output_format: FormatOption = "table",
     compare: CompareOption = False,
 ):
-    """Monthly bill per resource from the templates; exit 1 over cost.monthly_budget_usd."""
+    """Monthly bill per resource from the templates.
+
+    Exit 1 when the estimate is over your budget (cost.monthly_budget_usd)."""
     config = load_env(env, env_file)
     if output_format not in ("table", "json"):
         raise UserError(f"--format {output_format!r}: use 'table' or 'json'")
@@ -112,7 +112,7 @@ def diagram(
     env_file: EnvFileOption = None,
     out: PictureOption = Path("docs/architecture.png"),
 ):
-    """Architecture picture (graphviz) drawn from the synthesized templates."""
+    """Architecture picture (graphviz) drawn from the templates."""
     from fargate_env.diagram import refuse_foreign_file, write_diagram
 
     refuse_foreign_file(out)
@@ -124,7 +124,7 @@ def diagram(
 
 AgainstOption = Annotated[
     Path | None,
-    typer.Option("--against", help="Compare with this cloud assembly (offline) instead of AWS."),
+    typer.Option("--against", help="Compare with this assembly, not AWS."),
 ]
 
 
@@ -136,8 +136,10 @@ def plan(
     against: AgainstOption = None,
     output_format: FormatOption = "table",
 ):
-    """What a deploy would change, per stack: create, update, delete (orphans, priced) or
-    unchanged; data-holding replacements; export-in-use refusals. Exit 0 none, 1 changes."""
+    """What a deploy would change, per stack; exit 0 none, 1 changes.
+
+    Each stack: create, update, delete (orphans, priced) or unchanged; then the
+    replacements that lose data and the exports CloudFormation would refuse."""
     from fargate_env.cli.options import environment_aws
     from fargate_env.ops import render
     from fargate_env.ops.plan import plan_against, plan_deployed

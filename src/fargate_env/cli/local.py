@@ -6,8 +6,6 @@ rehearses what the templates hold."""
 from __future__ import annotations
 
 import re
-import shutil
-import textwrap
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,17 +23,22 @@ from fargate_env.local.rehearsal import (
     LoadSet,
     Rehearsal,
     RestartReport,
+    Stopped,
+    stop_on_signals,
 )
 from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
+from fargate_env.render import say
 
 local_app = typer.Typer(
-    help="Rehearse locally: every service's tasks behind one HAProxy routing like the ALB,"
-    " each with its own health check.",
+    help="Rehearse locally: each service's tasks behind one HAProxy.\n\n"
+    "HAProxy routes like the ALB, with each service's own health check.\n"
+    "--runtime auto runs containers when a Docker engine answers and the image\n"
+    "exists, processes otherwise; docker: containers or fail; process: processes.",
     no_args_is_help=True,
 )
 
 TasksOpt = Annotated[
-    int, typer.Option("--tasks", min=1, max=8, help="Tasks per service (sample-server processes).")
+    int, typer.Option("--tasks", min=1, max=8, metavar="N", help="Tasks per service.")
 ]
 ScaleOpt = Annotated[
     float,
@@ -43,52 +46,35 @@ ScaleOpt = Annotated[
         "--time-scale",
         min=0.01,
         max=1.0,
-        help="Multiply every health-check duration (e.g. 0.1 for a quick run); counts stay.",
+        metavar="X",
+        help="Health-check durations times X.",
     ),
 ]
 RateOpt = Annotated[
-    float, typer.Option("--rate", min=1, max=2000, help="Load on each service, requests/s.")
+    float,
+    typer.Option("--rate", min=1, max=2000, metavar="R", help="Requests/s on each service."),
 ]
 ServiceOpt = Annotated[
     str | None,
-    typer.Option("--service", "-s", help="The service to act on (required with several)."),
+    typer.Option("--service", "-s", help="Service (needed if several)."),
 ]
 RuntimeOpt = Annotated[
     str,
     typer.Option(
         "--runtime",
-        help="auto: containers when a Docker engine answers and the image exists, processes"
-        " otherwise; docker: containers or fail; process: processes.",
+        help="auto, docker or process.",
     ),
 ]
 AssemblyOpt = Annotated[
     Path | None,
     typer.Option(
         "--assembly",
-        help="Rehearse this synthesized cloud assembly (e.g. cdk.out) instead of"
-        " synthesizing the environment.",
+        help="Rehearse this cloud assembly.",
     ),
 ]
 RUNTIMES = ("auto", "docker", "process")
 STRATEGIES = ("canary",)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def say(text: str, indent: str = "") -> None:
-    """Print `text` wrapped at the terminal's width (COLUMNS), continuation lines indented;
-    values (paths, flags, URLs) are never broken."""
-    width = shutil.get_terminal_size(fallback=(80, 24)).columns
-    for line in text.splitlines() or [""]:
-        typer.echo(
-            textwrap.fill(
-                line,
-                width=max(width, 40),
-                initial_indent=indent,
-                subsequent_indent=indent + "    ",
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-        )
 
 
 def _progress(line: str) -> None:
@@ -233,15 +219,19 @@ def up(
     tasks: TasksOpt = 2,
     time_scale: ScaleOpt = 1.0,
     duration: Annotated[
-        float, typer.Option("--duration", min=0, help="Seconds to stay up; 0: until Ctrl-C.")
+        float,
+        typer.Option("--duration", min=0, metavar="S", help="Seconds to stay up; 0: until Ctrl-C."),
     ] = 0,
     runtime: RuntimeOpt = "auto",
     assembly: AssemblyOpt = None,
 ) -> None:
-    """Start every service's tasks and HAProxy, and keep them up (Ctrl-C stops, exit 0)."""
+    """Start every service's tasks and HAProxy; keep them up.
+
+    Ctrl-C, SIGTERM or SIGHUP stops them all and removes the work
+    directory (exit 0), as does the end of --duration."""
     config = load_env(env, env_file)
     try:
-        with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+        with stop_on_signals(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
             _ready(r)
             say("Ctrl-C stops everything." if not duration else f"up for {duration:g} s")
             deadline = time.monotonic() + duration if duration else float("inf")
@@ -252,6 +242,9 @@ def up(
     except KeyboardInterrupt:
         # The context manager has already stopped every process it started.
         say("interrupted: stopped every task and HAProxy")
+        return
+    except Stopped as stopped:
+        say(f"{stopped}: stopped every task and HAProxy")
         return
     say("stopped every task and HAProxy")
 
@@ -268,8 +261,9 @@ def failover(
     runtime: RuntimeOpt = "auto",
     assembly: AssemblyOpt = None,
 ) -> None:
-    """SIGKILL one task of a service under load (`docker kill` for a container); time
-    detection and the replacement."""
+    """Kill one task under load; time detection and its replacement.
+
+    A process gets SIGKILL, a container `docker kill`."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)  # before anything starts
     with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
@@ -289,8 +283,9 @@ def restart(
     runtime: RuntimeOpt = "auto",
     assembly: AssemblyOpt = None,
 ) -> None:
-    """Rolling restart of one service under load on every service, the way ECS and the ALB
-    deploy; exit 1 if any request failed."""
+    """Rolling restart of one service under load, the way ECS deploys.
+
+    Every service is under load; exit 1 if any request failed."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)
     with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
@@ -338,9 +333,7 @@ def print_canary(report: CanaryReport) -> None:
 @local_app.command()
 @user_errors
 def deploy(
-    strategy: Annotated[
-        str, typer.Option("--strategy", help="How to deploy: canary (the one rehearsed).")
-    ],
+    strategy: Annotated[str, typer.Option("--strategy", help="canary (the one rehearsed).")],
     env: EnvOption = None,
     env_file: EnvFileOption = None,
     service: ServiceOpt = None,
@@ -348,8 +341,7 @@ def deploy(
         list[str] | None,
         typer.Option(
             "--new-env",
-            help="KEY=VALUE for the new version only (repeatable); e.g. FAULT_STATUS=500"
-            " makes it a bad release that still passes its health checks.",
+            help="KEY=VALUE for the new version.",
         ),
     ] = None,
     tasks: TasksOpt = 2,
@@ -358,9 +350,12 @@ def deploy(
     runtime: RuntimeOpt = "auto",
     assembly: AssemblyOpt = None,
 ) -> None:
-    """Canary deploy of one service under load: the new version gets canary_percent by
-    server weights for canary_bake_minutes, judged by the rollback alarm's 5xx-rate rule;
-    then promoted or rolled back. Exit 1 on a rollback or a failed request elsewhere."""
+    """Canary deploy of one service under load; promote or roll back.
+
+    The new version gets canary_percent of the requests (server weights) for
+    canary_bake_minutes, judged by the rollback alarm's 5xx-rate rule.
+    --new-env FAULT_STATUS=500: a bad release that still passes health checks.
+    Exit 1 on a rollback or on a failed request outside the canary."""
     if strategy not in STRATEGIES:
         raise LocalError(f"--strategy {strategy!r}: the rehearsal deploys with canary only")
     extra = parse_new_env(new_env or [])

@@ -30,15 +30,20 @@ def push(
     env_file: EnvFileOption = None,
     service: ServiceOption = None,
     tag: Annotated[
-        str | None, typer.Option("--tag", help="Image tag (default: git commit).")
+        str | None,
+        typer.Option("--tag", help="Image tag (default: the context's git commit)."),
     ] = None,
 ):
-    """Build the sample image for a service's architecture and push it to its ECR repository."""
+    """Build a service's image and push it to its ECR repository.
+
+    From its image.build context (the sample server when it has no image
+    table), for the service's architecture (x86_64 or arm64)."""
+    from fargate_env.config import resolve_env_path
     from fargate_env.ops.images import push_image
 
-    image = push_image(
-        environment_aws(env, env_file, service), service, tag=tag, progress=console.print
-    )
+    aws = environment_aws(env, env_file, service)
+    base = resolve_env_path(env, env_file).parent
+    image = push_image(aws, service, tag=tag, base=base, progress=console.print)
     console.print(f"pushed {image}")
 
 
@@ -58,12 +63,13 @@ def deploy(
     ] = None,
     out: OutOption = Path("cdk.out"),
     prune: Annotated[
-        bool, typer.Option("--prune", help="Delete orphaned stacks (services removed) first.")
+        bool, typer.Option("--prune", help="First delete stacks of removed services.")
     ] = False,
 ):
-    """Check credentials and images, synthesize, print the plan, run the pinned `cdk deploy`
-    (every stack, or one service's with --service); deployed services keep their running image
-    tag unless --image-tag; exit code follows cdk's."""
+    """Check images, synthesize, print the plan, run `cdk deploy`.
+
+    Every stack, or one service's with --service; deployed services keep their
+    running image tag unless --image-tag; the exit code is cdk's."""
     from fargate_env.ops import render
     from fargate_env.ops.deploy import run_deploy
     from fargate_env.synth import refuse_foreign_directory
@@ -85,7 +91,9 @@ def status(
     service: EveryServiceOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ):
-    """Per service: the file's image tag and the running one, running/desired tasks, the
+    """Per service: image tags, tasks and the last deployment.
+
+    The file's image tag and the running one, running/desired tasks, and the
     last deployment."""
     from fargate_env.config import select_service
     from fargate_env.ops import render
@@ -107,7 +115,9 @@ def status(
 def verify(
     env: EnvOption = None, env_file: EnvFileOption = None, service: EveryServiceOption = None
 ):
-    """Per service: stable, targets healthy, URL + health path answers 200; exit 0 pass, 1 fail."""
+    """Per service: stable, targets healthy, health path answers 200.
+
+    Exit 0 when every check passes, 1 otherwise."""
     from fargate_env.ops import render
     from fargate_env.ops.verify import run_verify
 
@@ -129,14 +139,26 @@ def load(
         float,
         typer.Option("--max-error-rate", help="Allowed failed fraction, 0-1."),
     ] = 0.0,
+    ok_status: Annotated[
+        str,
+        typer.Option(
+            "--ok-status",
+            help="Success statuses, e.g. 200-399.",
+        ),
+    ] = "200-299",
     env: EnvOption = None,
     env_file: EnvFileOption = None,
 ):
-    """Bounded load; errors by cause, latency p50/p95/p99; exit 1 over --max-error-rate."""
+    """Bounded load: errors by cause, latency p50/p95/p99.
+
+    Only 2xx answers succeed unless --ok-status says otherwise (e.g. 200-399 to
+    count redirects). Exit 1 when the failed share is over --max-error-rate."""
     from fargate_env.config import OpsConfig
     from fargate_env.ops import render
     from fargate_env.ops.load import load as run_load
+    from fargate_env.ops.load import parse_ok_status
 
+    ok = parse_ok_status(ok_status)
     ops = load_env(env, env_file).ops if env or env_file else OpsConfig()
     with console.status(Text(f"loading {url} for {duration:g} s")):
         report = run_load(
@@ -146,6 +168,7 @@ def load(
             rate=rate,
             ops=ops,
             max_error_rate=max_error_rate,
+            ok_status=ok,
         )
     render.load(console, report, max_error_rate)
     if not report.within(max_error_rate):
@@ -154,7 +177,9 @@ def load(
 
 @user_errors
 def failover(env: EnvOption = None, env_file: EnvFileOption = None, service: ServiceOption = None):
-    """Stop one running task of a service; time until desired count runs and targets are healthy."""
+    """Stop one task of a service; time its recovery.
+
+    Recovered: the desired count runs again and its targets are healthy."""
     from fargate_env.ops import render
     from fargate_env.ops.failover import run_failover
 
@@ -173,8 +198,9 @@ def scale_test(
     service: ServiceOption = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Load seconds.")] = None,
 ):
-    """Drive /cpu load at a service, report scale-out and scale-in times; leaves the desired
-    count as found."""
+    """Drive /cpu load at a service; time its scale-out and scale-in.
+
+    The desired count is left as found."""
     from fargate_env.ops import render
     from fargate_env.ops.scale_test import run_scale_test
 
@@ -193,8 +219,10 @@ def rightsize(
     service: ServiceOption = None,
     days: Annotated[int, typer.Option("--days", help="Days of CloudWatch data.")] = 14,
 ):
-    """Recommend the cheapest Fargate size keeping a service's p95 CPU/memory under the
-    headroom; read-only."""
+    """Recommend a Fargate size from CloudWatch data (read-only).
+
+    The cheapest size that keeps the service's p95 CPU and memory under the
+    headroom."""
     from fargate_env.ops import render
     from fargate_env.ops.rightsize import run_rightsize
 

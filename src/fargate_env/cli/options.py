@@ -20,16 +20,14 @@ from fargate_env.errors import UserError
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
 
-EnvOption = Annotated[
-    str | None, typer.Option("--env", "-e", help="Environment name: environments/NAME.toml.")
-]
+EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="Use environments/NAME.toml.")]
 EnvFileOption = Annotated[
-    Path | None, typer.Option("--env-file", help="Any environment file (overrides --env).")
+    Path | None, typer.Option("--env-file", help="Environment file (beats --env).")
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory.")]
 ServiceOption = Annotated[
     str | None,
-    typer.Option("--service", "-s", help="Service name (required when there are several)."),
+    typer.Option("--service", "-s", help="Service name (needed if several)."),
 ]
 EveryServiceOption = Annotated[
     str | None, typer.Option("--service", "-s", help="One service (default: every service).")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from fargate_env import render
 from fargate_env.cli.destroy import render_outcome
 from fargate_env.cli.options import (
     EnvFileOption,
@@ -25,14 +25,15 @@ from fargate_env.preview import Preview, new_preview, now_utc
 
 preview_app = typer.Typer(
     name="preview",
-    help="Short-lived copies of a service on <name>.<preview_domain> that delete themselves.",
+    help="Short-lived copies of a service that delete themselves.\n\n"
+    "Each answers on <name>.<preview_domain>.",
     no_args_is_help=True,
 )
 
 NameArgument = Annotated[str, typer.Argument(help="Preview name: a DNS label, e.g. pr-42.")]
 ServiceOption = Annotated[
     str | None,
-    typer.Option("--service", "-s", help="Service to copy (required when there are several)."),
+    typer.Option("--service", "-s", help="Service to copy (needed if several)."),
 ]
 TtlOption = Annotated[
     str | None, typer.Option("--ttl", help="Lifetime from now: 90m, 48h, 7d (default 48h).")
@@ -79,7 +80,7 @@ def up(
     env_file: EnvFileOption = None,
     out: OutOption = Path("cdk.out"),
 ):
-    """Deploy (or update) preview NAME of a service; it deletes itself after --ttl."""
+    """Deploy or update preview NAME of a service; it ends after --ttl."""
     from fargate_env.ops.previews import preview_up
     from fargate_env.preview import host
     from fargate_env.synth import refuse_foreign_directory
@@ -105,7 +106,7 @@ def up(
 @preview_app.command("list")
 @user_errors
 def list_(env: EnvOption = None, env_file: EnvFileOption = None):
-    """Previews of the environment (from stack tags), their expiry and monthly cost."""
+    """Previews (from stack tags), their expiry and monthly cost."""
     from fargate_env.ops.previews import deployed_previews
 
     aws = _aws(env, env_file)
@@ -114,12 +115,11 @@ def list_(env: EnvOption = None, env_file: EnvFileOption = None):
     if not previews:
         console.print(f"no previews in {aws.config.name} ({aws.region})")
         return
-    table = Table(title=f"previews of {aws.config.name} (times UTC)")
-    for column in ("name", "service", "image", "created", "expires", "USD/month"):
-        table.add_column(column, justify="right" if column == "USD/month" else "left")
+    columns = ["name", "service", "image", "created", "expires", render.right("USD/month")]
+    table = render.table(f"previews of {aws.config.name} (times UTC)", columns)
     for item in previews:
         p = item.preview
-        usd = "-" if item.monthly_usd is None else f"{item.monthly_usd:.2f}"
+        usd = "-" if item.monthly_usd is None else render.usd(item.monthly_usd)
         status = "" if item.status.endswith("_COMPLETE") else f" ({item.status.lower()})"
         table.add_row(
             p.name + status,

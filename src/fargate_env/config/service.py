@@ -303,8 +303,10 @@ class ServiceConfig(Section):
     def _image(self) -> ServiceConfig:
         if self.image is None or self.image.uri is None:
             return self
+        # By value, not by what the file set: a model_dump() round trip sets every field.
+        defaults = type(self).model_fields
         for field in ("image_tag", "repository_name"):
-            if field in self.model_fields_set:
+            if getattr(self, field) != defaults[field].default:
                 raise ValueError(
                     f"{field}: the service runs image.uri {self.image.uri!r}, which has no ECR"
                     " repository; remove it (the uri names the tag)"

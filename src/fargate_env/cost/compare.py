@@ -136,6 +136,22 @@ def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentCo
     return parse_config(data, f"variant {variant.label}")
 
 
+def config_keys(variant: Variant) -> dict[str, Any]:
+    """The config keys behind a variant, as variant_config sets them ("services.*": every
+    service); a schedule of "default" is the service's own, else [schedule]'s defaults."""
+    compute = COMPUTE[variant.compute]
+    keys: dict[str, Any] = {
+        "load_balancer.edge": variant.edge,
+        "network.egress": variant.egress,
+        "services.*.architecture": compute["architecture"],
+        "services.*.capacity.spot": compute["spot"],
+        "services.*.schedule": None if variant.schedule == "always on" else "default",
+    }
+    if variant.lean:
+        keys.update({"monitoring.dashboard": False, "network.flow_logs.enabled": False})
+    return keys
+
+
 def has_essentials(stacks: Environment) -> bool:
     """HTTPS (on the ALB's listener, or at a CloudFront distribution that never serves plain
     HTTP), target-group health check, autoscaling policy and at least one alarm."""

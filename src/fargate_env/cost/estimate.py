@@ -8,7 +8,7 @@ free with a reason, or listed as "not priced" — nothing is dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,11 @@ class Unpriced:
     reason: str
 
 
+def cents_sum(figures: Iterable[float]) -> float:
+    """Each figure rounded to the cent, then summed: totals equal the sum of printed lines."""
+    return round(sum(round(x, 2) for x in figures), 2)
+
+
 @dataclass
 class Bill:
     region: str
@@ -125,13 +130,14 @@ class Bill:
 
     @property
     def total(self) -> float:
-        return round(sum(line.monthly_usd for line in self.lines), 2)
+        """The sum of the lines as printed (each to the cent): the figures on screen add up."""
+        return cents_sum(line.monthly_usd for line in self.lines)
 
     @property
     def floor(self) -> float:
         """The unavoidable part: the load balancer's hours and either its public IPv4
         addresses (edge "alb") or the CloudFront distribution in front of it."""
-        return round(sum(line.monthly_usd for line in self.lines if line.item in FLOOR_ITEMS), 2)
+        return cents_sum(line.monthly_usd for line in self.lines if line.item in FLOOR_ITEMS)
 
     @property
     def exact_total(self) -> float:
@@ -143,13 +149,13 @@ class Bill:
         totals: dict[str, float] = {}
         for line in self.lines:
             if line.service is not None:
-                totals[line.service] = totals.get(line.service, 0.0) + line.monthly_usd
+                totals[line.service] = totals.get(line.service, 0.0) + round(line.monthly_usd, 2)
         return {name: round(usd, 2) for name, usd in totals.items()}
 
     @property
     def shared(self) -> float:
         """What the services share: every line that belongs to no one service."""
-        return round(sum(line.monthly_usd for line in self.lines if line.service is None), 2)
+        return cents_sum(line.monthly_usd for line in self.lines if line.service is None)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -23,9 +23,6 @@ from fargate_env.synth import synthesize
 
 PROBE_NAME = "marginal-probe"
 PROFILES = {"always_on": "always on", "office_hours": "office hours"}
-# Goals for one more always-on 0.25 vCPU / 0.5 GB Spot service with its alarms, logs and
-# scaling alarms, and for the same service on office hours.
-GOALS_USD = {"always_on": 4.50, "office_hours": 2.50}
 
 
 @dataclass
@@ -34,17 +31,12 @@ class Marginal:
     description: str  # its size and capacity, e.g. "0.25 vCPU / 0.5 GB, Spot"
     monthly_usd: dict[str, float]  # profile key -> USD/month
 
-    def met(self, profile: str) -> bool:
-        return self.monthly_usd[profile] <= GOALS_USD[profile]
-
     def to_json(self) -> dict[str, Any]:
         return {
             "marginal_service_monthly_usd": dict(self.monthly_usd),
             "marginal_service": {
                 "clone_of": self.template,
                 "size": self.description,
-                "goal_monthly_usd": dict(GOALS_USD),
-                "goal_met": {profile: self.met(profile) for profile in self.monthly_usd},
             },
         }
 

@@ -20,8 +20,6 @@ from fargate_env.preview import new_preview, now_utc
 from fargate_env.synth import synthesize
 
 PROBE = "cost-probe"
-# Goal of issue 12: one preview of a 0.25 vCPU / 0.5 GB service costs at most this per day.
-GOAL_USD_PER_DAY = 0.10
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 
 
@@ -36,10 +34,6 @@ class PreviewCost:
     def per_day_usd(self) -> float:
         return self.monthly_usd / DAYS_PER_MONTH
 
-    @property
-    def met(self) -> bool:
-        return round(self.per_day_usd, 4) <= GOAL_USD_PER_DAY
-
     def to_json(self) -> dict[str, Any]:
         return {
             "preview": {
@@ -47,8 +41,6 @@ class PreviewCost:
                 "size": self.description,
                 "monthly_usd": round(self.monthly_usd, 2),
                 "per_day_usd": round(self.per_day_usd, 4),
-                "goal_per_day_usd": GOAL_USD_PER_DAY,
-                "goal_met": self.met,
                 "expected_active": self.expected_active,
             }
         }

@@ -1,4 +1,4 @@
-"""Render a bill and a comparison: rich tables for people, JSON for CI."""
+"""Render a bill and a comparison: tables for people (fargate_env.render), JSON for CI."""
 
 from __future__ import annotations
 
@@ -6,22 +6,14 @@ import re
 from collections import Counter
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from fargate_env.cost.compare import Comparison
-from fargate_env.cost.estimate import Bill, BillLine
-from fargate_env.cost.marginal import GOALS_USD, PROFILES, Marginal
-
-# The goal of issue 8: the cheapest full-featured profile within 1.25 x the ALB floor.
-FLOOR_GOAL_RATIO = 1.25
-# The goal of issue 16: the cheapest full-featured profile at most this much a month, below
-# the internet-facing ALB's own floor ($23.73: its hours and two public IPv4 addresses).
-GOAL_USD = 22.50
-FLOOR_NOTES = {"alb": "ALB hours + 2 public IPv4", "cloudfront": "ALB hours + CloudFront"}
-
+from fargate_env import render
+from fargate_env.config import ScheduleConfig
+from fargate_env.cost.compare import COMPUTE, Comparison, config_keys
+from fargate_env.cost.estimate import Bill, BillLine, cents_sum
+from fargate_env.cost.marginal import PROFILES, Marginal
 
 # A terminal at least this wide also shows the resource type and the full basis of each line.
 WIDE_COLUMNS = 140
@@ -84,13 +76,38 @@ def _short_type(rtype: str) -> str:
     return rtype.removeprefix("AWS::")
 
 
-def _stack_label(lines: list[BillLine]) -> str:
+def _stack_label(lines: list[BillLine], bill: Bill) -> str:
     services = {line.service for line in lines}
     if services == {None}:
         return "shared"
     if len(services) == 1:
-        return f"service {services.pop()}"
-    return "each line goes to its service"
+        name = services.pop()
+        whole = {line.stack for line in bill.lines if line.service == name} == {lines[0].stack}
+        return f"service {name}" if whole else f"part of service {name} (below)"
+    return "each line goes to its service (below)"
+
+
+def _part_name(bill: Bill, stack: str, lines: list[BillLine]) -> str:
+    """What a service's lines in one stack are: "its stack", "its ECR repository"."""
+    if all(line.type == "AWS::ECR::Repository" for line in lines):
+        return "its ECR repository"
+    if all(line.service == lines[0].service for line in bill.lines if line.stack == stack):
+        return "its stack"
+    return f"its lines in {stack}"
+
+
+def service_parts(bill: Bill, name: str) -> list[tuple[str, float]]:
+    """A service's figure in its named parts (its stack, its repository), each to the cent;
+    they add up to its line under the total."""
+    by_stack: dict[str, list[BillLine]] = {}
+    for line in bill.lines:
+        if line.service == name:
+            by_stack.setdefault(line.stack, []).append(line)
+    parts = [
+        (_part_name(bill, stack, lines), cents_sum(line.monthly_usd for line in lines))
+        for stack, lines in by_stack.items()
+    ]
+    return sorted(parts, key=lambda part: -part[1])
 
 
 def render_bill(
@@ -100,9 +117,10 @@ def render_bill(
     budget: float,
     marginal: Marginal | None = None,
 ) -> None:
-    """The bill grouped by stack; compact (resource, USD, short basis) below WIDE_COLUMNS."""
+    """The bill grouped by stack; compact (resource, USD, short basis) below WIDE_COLUMNS.
+    Every figure is to the cent and every sum is of the figures as printed."""
     wide = console.width >= WIDE_COLUMNS
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = render.table(title)
     stacks: dict[str, list[BillLine]] = {}
     for line in bill.lines:
         stacks.setdefault(line.stack, []).append(line)
@@ -118,65 +136,93 @@ def render_bill(
     table.add_column("basis", overflow="fold")
     for stack, lines in stacks.items():
         names = display_names(lines, res_width - 2)
-        subtotal = sum(line.monthly_usd for line in lines)
+        subtotal = cents_sum(line.monthly_usd for line in lines)
         head = [f"[bold]{escape(_tail(stack, res_width))}[/]"]
-        tail = [f"[bold]{subtotal:.2f}[/]", f"[dim]{_stack_label(lines)}[/]"]
+        tail = [f"[bold]{render.usd(subtotal)}[/]", f"[dim]{_stack_label(lines, bill)}[/]"]
         table.add_row(*head, *([""] if wide else []), *tail)
         order = sorted(range(len(lines)), key=lambda i: -lines[i].monthly_usd)
         for i in order:
             line = lines[i]
             kind = [_short_type(line.type)] if wide else []
             basis = line.basis if wide else line.short
-            table.add_row(escape(f"  {names[i]}"), *kind, f"{line.monthly_usd:.2f}", escape(basis))
+            table.add_row(
+                escape(f"  {names[i]}"), *kind, render.usd(line.monthly_usd), escape(basis)
+            )
     table.add_section()
     blank = [""] if wide else []
-    table.add_row("[bold]total[/]", *blank, f"[bold]{bill.total:.2f}[/]", f"budget {budget:.2f}")
-    table.add_row("shared", *blank, f"{bill.shared:.2f}", "every line outside a service")
+    left = budget - bill.total
+    standing = f"{render.usd(left)} under" if left >= 0 else f"{render.usd(-left)} over"
+    table.add_row(
+        "[bold]total[/]",
+        *blank,
+        f"[bold]{render.usd(bill.total)}[/]",
+        f"{standing} your budget, {render.usd(budget)}",
+    )
+    table.add_row("shared", *blank, render.usd(bill.shared), "every line outside a service")
     for name, usd in bill.service_subtotals().items():
-        table.add_row(
-            escape(_tail(f"service {name}", res_width)),
-            *blank,
-            f"{usd:.2f}",
-            "its stack + its ECR repository",
-        )
+        parts = " + ".join(f"{part} {render.usd(x)}" for part, x in service_parts(bill, name))
+        table.add_row(escape(_tail(f"service {name}", res_width)), *blank, render.usd(usd), parts)
     console.print(table)
     if marginal is not None:
         render_marginal(console, marginal)
-    console.print(
-        f"floor (ALB hours + its public IPv4, or + CloudFront): ${bill.floor:.2f}; "
-        f"{len(bill.free)} resources cost nothing by themselves",
-        highlight=False,
+    render.paragraph(
+        console,
+        f"floor (ALB hours + its public IPv4, or + CloudFront): {render.dollars(bill.floor)};"
+        f" {len(bill.free)} resources cost nothing by themselves",
     )
     for item in bill.not_priced:
-        console.print(
-            f"[yellow]not priced[/]: {item.stack}/{item.resource} ({item.type}): {item.reason}",
-            highlight=False,
+        render.paragraph(
+            console,
+            f"[yellow]not priced[/]: {escape(f'{item.stack}/{item.resource}')}"
+            f" ({item.type}): {escape(item.reason)}",
         )
     usage = ", ".join(f"{k}={v}" for k, v in bill.assumptions.items() if k != "unverified_prices")
-    console.print(f"assumptions: {usage}", highlight=False)
+    render.paragraph(console, escape(f"assumptions: {usage}"))
     unverified = ", ".join(bill.assumptions.get("unverified_prices", []))
-    console.print(f"unverified prices ({bill.region}): {unverified}", highlight=False)
+    render.paragraph(console, escape(f"unverified prices ({bill.region}): {unverified}"))
 
 
 def render_marginal(console: Console, marginal: Marginal) -> None:
-    console.print(
-        f"one more service like {marginal.template} ({marginal.description}), synthesized:",
-        highlight=False,
+    render.paragraph(
+        console,
+        escape(f"one more service like {marginal.template} ({marginal.description}),")
+        + " synthesized:",
     )
     for key, label in PROFILES.items():
-        verdict = "[green]met[/]" if marginal.met(key) else "[red]not met[/]"
         console.print(
-            f"  {label:<12} ${marginal.monthly_usd[key]:.2f}/month"
-            f" (goal <= ${GOALS_USD[key]:.2f}: {verdict})",
-            highlight=False,
+            f"  {label:<12} {render.dollars(marginal.monthly_usd[key])}/month", highlight=False
         )
 
 
-def render_comparison(console: Console, comparison: Comparison) -> None:
-    table = Table(title="profiles, cheapest first")
-    for column, justify in (("profile", "left"), ("USD/month", "right"), ("x floor", "right"),
-                            ("saving", "right")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+# The words of a profile's label and the config keys behind them (compare.config_keys).
+def profile_keys() -> list[tuple[str, str]]:
+    computes = [
+        (name, f'services.*.architecture = "{c["architecture"]}", .capacity.spot = '
+         f"{str(c['spot']).lower()}")
+        for name, c in COMPUTE.items()
+    ]  # fmt: skip
+    default = ScheduleConfig()
+    office = f"stop {default.stop}, start {default.start} ({default.timezone})"
+    return [
+        ("alb, cloudfront", "load_balancer.edge"),
+        ("nat-gateway, nat-instance, public", "network.egress"),
+        *computes,
+        ("always on", "no services.*.schedule"),
+        ("office hours", f"services.*.schedule: its own, else {office}"),
+        (
+            "no dashboard or flow logs",
+            "monitoring.dashboard = false, network.flow_logs.enabled = false",
+        ),
+    ]
+
+
+def render_comparison(console: Console, comparison: Comparison, budget: float) -> None:
+    """One floor throughout: this config's (its ALB's hours + public IPv4, or + CloudFront)."""
+    floor = comparison.floor
+    table = render.table(
+        "profiles, cheapest first",
+        ["profile", render.right("USD/month"), render.right("x floor"), render.right("saving")],
+    )
     for row in comparison.rows:
         notes = []
         if row.variant.is_plan:
@@ -188,43 +234,44 @@ def render_comparison(console: Console, comparison: Comparison) -> None:
         note = f" [dim]({'; '.join(notes)})[/]" if notes else ""
         table.add_row(
             escape(row.variant.label) + note,
-            f"{row.bill.total:.2f}",
-            f"{row.bill.total / comparison.floor:.2f}" if comparison.floor else "-",
+            render.usd(row.bill.total),
+            f"{row.bill.total / floor:.2f}" if floor else "-",
             f"{comparison.current_total - row.bill.total:+.2f}",
         )
     console.print(table)
-    console.print(
-        f"x floor: against this config's floor, ${comparison.floor:.2f}/month;"
-        " saving: against this config's bill",
-        highlight=False,
+    render.paragraph(
+        console,
+        f"x floor: against this config's floor, {render.dollars(floor)}/month (its ALB's hours"
+        " + public IPv4, or + CloudFront); saving: against this config's bill,"
+        f" {render.dollars(comparison.current_total)}/month",
     )
-    for edge, floor in comparison.floors.items():
-        console.print(f"floor, edge {edge}: ${floor:.2f}/month ({FLOOR_NOTES[edge]})")
+    keys = render.table("the config keys behind a profile (set for every service)")
+    keys.add_column("profile says")
+    keys.add_column("config keys", overflow="fold")
+    for words, key in profile_keys():
+        keys.add_row(words, escape(key))
+    console.print(keys)
     for label, reason in comparison.skipped.items():
-        console.print(f"[yellow]skipped[/] {label}: {reason}", highlight=False)
+        render.paragraph(console, f"[yellow]skipped[/] {escape(label)}: {escape(reason)}")
     best = comparison.cheapest_with_essentials
     if best is None:
         console.print("[yellow]no profile keeps HTTPS, health checks, autoscaling and alarms[/]")
         return
     console.print("cheapest with HTTPS, health checks, autoscaling and alarms, per edge:")
-    for edge, floor in comparison.floors.items():
+    for edge in comparison.floors:
         row = comparison.cheapest_of_edge(edge)
         if row is None:
             continue
-        ratio = row.bill.total / floor if floor else 0.0
-        goal = ""
-        if edge == "alb":
-            verdict = "[green]met[/]" if ratio <= FLOOR_GOAL_RATIO else "[red]not met[/]"
-            goal = f" (goal <= {FLOOR_GOAL_RATIO} x: {verdict})"
-        console.print(
-            f"  {row.variant.label}: ${row.bill.total:.2f} = {ratio:.2f} x its floor{goal}",
-            highlight=False,
+        ratio = f" = {row.bill.total / floor:.2f} x floor" if floor else ""
+        render.paragraph(
+            console, escape(f"{row.variant.label}: {render.dollars(row.bill.total)}{ratio}"), "  "
         )
-    verdict = "[green]met[/]" if best.bill.total <= GOAL_USD else "[red]not met[/]"
-    console.print(
-        f"cheapest: {best.variant.label} = ${best.bill.total:.2f}"
-        f" (goal <= ${GOAL_USD:.2f}/month: {verdict})",
-        highlight=False,
+    left = budget - best.bill.total
+    standing = f"{render.dollars(left)} under" if left >= 0 else f"{render.dollars(-left)} over"
+    render.paragraph(
+        console,
+        escape(f"cheapest: {best.variant.label} = {render.dollars(best.bill.total)}/month,")
+        + f" {standing} your budget ({render.dollars(budget)}, cost.monthly_budget_usd)",
     )
 
 
@@ -233,8 +280,6 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
     return {
         "floor_monthly_usd": comparison.floor,
         "floor_by_edge_monthly_usd": comparison.floors,
-        "goal_ratio": FLOOR_GOAL_RATIO,
-        "goal_monthly_usd": GOAL_USD,
         "cheapest_with_essentials": best.variant.label if best else None,
         "cheapest_with_essentials_monthly_usd": best.bill.total if best else None,
         "cheapest_by_edge": {
@@ -246,6 +291,7 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "profiles": [
             {
                 "profile": row.variant.label,
+                "config": config_keys(row.variant),
                 "total_monthly_usd": row.bill.total,
                 "ratio_to_floor": round(row.bill.total / comparison.floor, 3)
                 if comparison.floor

@@ -3,24 +3,19 @@ profiles, judge the budget."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 
-from fargate_env import synth
+from fargate_env import render, synth
 from fargate_env.config import EnvironmentConfig
 from fargate_env.cost.compare import compare as compare_profiles
 from fargate_env.cost.compare import current_bill
 from fargate_env.cost.marginal import Marginal, marginal_service
-from fargate_env.cost.preview import (
-    GOAL_USD_PER_DAY,
-    PreviewCost,
-    add_expected_previews,
-    preview_cost,
-)
+from fargate_env.cost.preview import PreviewCost, add_expected_previews, preview_cost
 from fargate_env.cost.report import comparison_json, render_bill, render_comparison
 from fargate_env.freshness import recall, remember
 
@@ -57,7 +52,7 @@ def run_cost(
         )
         if compare:
             payload["compare"] = comparison_json(compare_profiles(config, bill))
-        out.print_json(json.dumps(payload))
+        render.print_json(out, payload)
     else:
         with out.status("pricing"):
             bill = current_bill(config, say=lambda line: out.print(line, highlight=False))
@@ -75,12 +70,12 @@ def run_cost(
                 comparison = compare_profiles(
                     config, bill, progress=lambda label: status.update(f"variant: {label}")
                 )
-            render_comparison(out, comparison)
+            render_comparison(out, comparison, budget)
     if bill.total > budget:
         err.print(
             f"[bold red]over budget:[/] estimate ${bill.total:.2f}/month exceeds"
-            f" cost.monthly_budget_usd = ${budget:.2f} (raise it or pick a cheaper profile:"
-            " fargate-env cost --compare)",
+            f" your budget, cost.monthly_budget_usd = ${budget:.2f} (raise it or pick a cheaper"
+            " profile: fargate-env cost --compare)",
             highlight=False,
             soft_wrap=True,
         )
@@ -92,11 +87,11 @@ def render_preview(out: Console, preview: PreviewCost | None) -> None:
     if preview is None:
         out.print("previews: off (load_balancer.preview_domain unset)")
         return
-    verdict = "[green]met[/]" if preview.met else "[red]not met[/]"
-    out.print(
-        f"one preview of {preview.service} ({preview.description}), synthesized:"
-        f" ${preview.monthly_usd:.2f}/month alive, ${preview.per_day_usd:.3f}/day"
-        f" (goal <= ${GOAL_USD_PER_DAY:.2f}/day: {verdict}); previews.expected_active ="
-        f" {preview.expected_active} in the total",
-        highlight=False,
+    n = preview.expected_active
+    render.paragraph(
+        out,
+        escape(f"one preview of {preview.service} ({preview.description}), synthesized:")
+        + f" {render.dollars(preview.monthly_usd)}/month alive,"
+        f" ${preview.per_day_usd:.3f}/day; previews.expected_active = {n}"
+        + (f", {n} of them in the total" if n else ", so none in the total"),
     )

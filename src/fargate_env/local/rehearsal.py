@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fargate_env.config import EnvironmentConfig, Route, select_service
 from fargate_env.local import containers
@@ -134,18 +134,47 @@ class RestartReport:
         return self.loads.reports.get(self.service)
 
 
+# What stops a rehearsal like Ctrl-C: `kill`, a closed terminal, a supervisor's stop.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every clean-up runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 @contextlib.contextmanager
-def _no_interrupt() -> Iterator[None]:
-    """Let a clean-up finish: a second Ctrl-C while processes are being stopped is ignored
-    (only the main thread may change signal handlers; elsewhere this is a no-op)."""
+def _signals(handler: Any, signums: tuple[int, ...]) -> Iterator[None]:
+    """`handler` for `signums` inside the block (only the main thread may change signal
+    handlers; elsewhere this is a no-op)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def stop_on_signals() -> contextlib.AbstractContextManager[None]:
+    """SIGTERM and SIGHUP raise Stopped inside the block, so the `with Rehearsal` around the
+    work stops every task and HAProxy and removes its work directory, as on Ctrl-C."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    return _signals(stop, STOP_SIGNALS)
+
+
+def _no_interrupt() -> contextlib.AbstractContextManager[None]:
+    """Let a clean-up finish: a second Ctrl-C, SIGTERM or SIGHUP while processes are being
+    stopped is ignored."""
+    return _signals(signal.SIG_IGN, (signal.SIGINT, *STOP_SIGNALS))
 
 
 def choose_runtime(deployed: Deployed, wanted: Runtime = "auto") -> tuple[str, str]:

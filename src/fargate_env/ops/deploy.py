@@ -56,7 +56,13 @@ def with_image_tag(
             f"--image-tag sets one service's image: add --service NAME (environment"
             f" {config.name!r} has {', '.join(config.services)})"
         )
-    name, _ = select_service(config, service)
+    name, svc = select_service(config, service)
+    if not svc.builds_image:
+        assert svc.image is not None
+        raise UserError(
+            f"--image-tag: service {name} runs image.uri {svc.image.uri}; change image.uri"
+            " in the environment file instead"
+        )
     data = config.model_dump()
     data["services"][name]["image_tag"] = tag
     return parse_config(data, "--image-tag")
@@ -162,7 +168,8 @@ def run_deploy(
     config = with_image_tag(config, service, image_tag)
     if only is None:
         for name in [service] if service else config.services:
-            ensure_image(aws, config, name)
+            if config.services[name].builds_image:  # an image.uri is not in our ECR
+                ensure_image(aws, config, name)
     outdir = outdir.resolve()
     progress("synthesizing")
     from fargate_env.synth import synthesize  # the CDK app: loaded only to synthesize

@@ -30,6 +30,7 @@ import botocore.exceptions
 from fargate_env import outputs
 from fargate_env.assembly import Resource, Stack
 from fargate_env.config import COST_TAG, service_of_stack
+from fargate_env.config.limits import KEEPING_POLICIES
 from fargate_env.cost.prices import PriceTable
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call, deployed_template
@@ -39,7 +40,7 @@ GB = 1024**3
 MANAGED_BY = ("managed-by", "fargate-env")
 # CloudFormation statuses of a stack that is gone.
 GONE = {"DELETE_COMPLETE"}
-RETAINED = {"Retain", "RetainExceptOnCreate", "Snapshot"}
+RETAINED = set(KEEPING_POLICIES)
 
 
 class DestroyFailed(UserError):

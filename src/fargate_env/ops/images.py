@@ -1,7 +1,9 @@
-"""`push`: build the sample image for one service's architecture and push it to its ECR repo.
+"""`push`: build one service's image (its build context, for its architecture) and push it
+to the service's ECR repository.
 
-Tags are immutable (the repository says so), so the default tag is the git commit of server/:
-a tag always means one build. A dirty server/ tree would make that a lie, so it is refused.
+Tags are immutable (the repository says so), so the default tag is the git commit of the
+build context: a tag always means one build. A dirty context would make that a lie, so it is
+refused. A service without an [image] table builds the sample server (server/).
 
 The build uses buildx when the docker CLI has it (build and push in one step), else the legacy
 builder (`docker build --platform`, then `docker push`). Before anything reaches AWS the engine
@@ -17,19 +19,20 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import botocore.exceptions
 
 from fargate_env import outputs
-from fargate_env.config import select_service
+from fargate_env.config import ServiceConfig, select_service
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call, refuse_placeholders
 from fargate_env.ops.runner import CommandFailed, Runner, run
 from fargate_env.paths import PROJECT_ROOT
 
 PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
+SAMPLE_CONTEXT = PROJECT_ROOT / "server"
 Which = Callable[[str], str | None]
 # Runs a command and returns (exit code, stdout): the engine's answers, not shown to the user.
 Probe = Callable[[list[str]], tuple[int, str]]
@@ -103,22 +106,46 @@ def engine_platforms(
     return Engine("legacy", native, frozenset(platforms))
 
 
-def git_tag(root: Path = PROJECT_ROOT) -> str:
-    """The commit that server/ was built from; refuse uncommitted changes under server/."""
+@dataclass(frozen=True)
+class Build:
+    """What `docker buildx build` gets: the context, its Dockerfile, stage and arguments."""
+
+    context: Path
+    dockerfile: str = "Dockerfile"
+    target: str | None = None
+    args: dict[str, str] = field(default_factory=dict)
+
+
+def service_build(name: str, svc: ServiceConfig, base: Path) -> Build:
+    """The build of one service; `base`: the environment file's directory."""
+    if svc.image is None:
+        return Build(SAMPLE_CONTEXT)
+    if svc.image.build is None:
+        raise UserError(
+            f"service {name} runs image.uri {svc.image.uri}: there is nothing to build or push"
+        )
+    build = svc.image.build
+    return Build(build.context_dir(base), build.dockerfile, build.target, dict(build.args))
+
+
+def git_tag(context: Path) -> str:
+    """The commit the context was built from; refuse uncommitted changes in the context."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=root, capture_output=True, text=True, check=True,
+            cwd=context, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "server"],
-            cwd=root, capture_output=True, text=True, check=True,
+            ["git", "status", "--porcelain", "--", "."],
+            cwd=context, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
-        raise UserError("cannot read the git commit for the image tag: pass --tag T") from None
+        raise UserError(
+            f"cannot read the git commit of {context} for the image tag: pass --tag T"
+        ) from None
     if dirty:
         raise UserError(
-            "server/ has uncommitted changes, so the commit would not name this build:"
+            f"{context} has uncommitted changes, so the commit would not name this build:"
             " commit them, or pass --tag T"
         )
     return head
@@ -155,32 +182,36 @@ def registry_login(aws: Aws) -> tuple[str, str, str]:
     return auth["proxyEndpoint"].removeprefix("https://"), user, password
 
 
-def build_command(docker: str, platform: str, image: str, context: Path) -> list[str]:
+def build_command(docker: str, platform: str, image: str, build: Build) -> list[str]:
     # --provenance=false: one plain image manifest, not an index with an attestation manifest
     # that Fargate does not need and ECR's lifecycle rules count as an extra untagged image.
-    return [
+    command = [
         docker, "buildx", "build",
         "--platform", platform,
         "--provenance=false",
-        "--file", str(context / "Dockerfile"),
+        "--file", str(build.context / build.dockerfile),
         "--tag", image,
         "--push",
-        str(context),
     ]  # fmt: skip
+    if build.target:
+        command += ["--target", build.target]
+    for name, value in build.args.items():
+        command += ["--build-arg", f"{name}={value}"]
+    return [*command, str(build.context)]
 
 
-def legacy_build_command(
-    docker: str, platform: str, image: str, context: Path, build_args: dict[str, str] | None = None
-) -> list[str]:
+def legacy_build_command(docker: str, platform: str, image: str, build: Build) -> list[str]:
     """The legacy builder: one platform, one plain manifest; `docker push` follows."""
-    args = [a for k, v in (build_args or {}).items() for a in ("--build-arg", f"{k}={v}")]
+    args = [a for k, v in build.args.items() for a in ("--build-arg", f"{k}={v}")]
+    target = ["--target", build.target] if build.target else []
     return [
         docker, "build",
         "--platform", platform,
         *args,
-        "--file", str(context / "Dockerfile"),
+        *target,
+        "--file", str(build.context / build.dockerfile),
         "--tag", image,
-        str(context),
+        str(build.context),
     ]  # fmt: skip
 
 
@@ -189,14 +220,16 @@ def push_image(
     service: str | None = None,
     *,
     tag: str | None,
+    base: Path = PROJECT_ROOT / "environments",
     runner: Runner = run,
     which: Which = shutil.which,
-    root: Path = PROJECT_ROOT,
     progress: Callable[[str], None] = lambda _: None,
     probe: Probe | None = None,
 ) -> str:
-    """Build and push to `service`'s repository (None: the only service); returns the image."""
+    """Build and push to `service`'s repository (None: the only service); returns the image.
+    `base`: the directory of the environment file, which build contexts are relative to."""
     name, svc = select_service(aws.config, service)
+    build = service_build(name, svc, base)
     refuse_placeholders(aws.config)
     docker = ensure_docker(runner, which)
     platform = PLATFORMS[svc.architecture]
@@ -205,7 +238,7 @@ def push_image(
         raise UserError(engine.refusal(platform, f"services.{name}.architecture"))
     progress("checking AWS credentials")
     aws.check_credentials()
-    tag = tag or git_tag(root)
+    tag = tag or git_tag(build.context)
     uri_key = outputs.per_service(outputs.REPOSITORY_URI, name)
     name_key = outputs.per_service(outputs.REPOSITORY_NAME, name)
     found = aws.stack_outputs(outputs.REGISTRY, uri_key, name_key)
@@ -220,13 +253,13 @@ def push_image(
     if runner(login, stdin=password.encode()) != 0:
         raise CommandFailed(f"docker login to {registry} failed (see above)")
     image = f"{uri}:{tag}"
-    progress(f"building {platform} ({engine.builder} builder) and pushing {image}")
+    progress(f"building {build.context} for {platform} ({engine.builder} builder), pushing {image}")
     if engine.builder == "buildx":
-        rc = runner(build_command(docker, platform, image, root / "server"), cwd=root)
+        rc = runner(build_command(docker, platform, image, build), cwd=build.context)
         if rc != 0:
             raise CommandFailed(f"docker buildx build failed with exit code {rc} (see above)")
         return image
-    rc = runner(legacy_build_command(docker, platform, image, root / "server"), cwd=root)
+    rc = runner(legacy_build_command(docker, platform, image, build), cwd=build.context)
     if rc != 0:
         raise CommandFailed(f"docker build failed with exit code {rc} (see above)")
     rc = runner([docker, "push", image])

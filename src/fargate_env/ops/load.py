@@ -1,12 +1,15 @@
 """Bounded HTTP load with httpx: a time limit AND a request cap, latency percentiles at the end.
 
 A run passes when its error rate is within a bound (default 0: any failed request fails it).
+A request succeeds when its status is in the success set: 2xx unless told otherwise
+(--ok-status 200-399 also counts redirects, which never reached the application's answer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import threading
 import time
 from collections import Counter
@@ -21,6 +24,46 @@ from fargate_env.errors import UserError
 from fargate_env.ops.stats import percentile
 
 MAX_CONNECTIONS = 256
+_STATUS_RANGE = re.compile(r"^([1-5][0-9][0-9])(?:-([1-5][0-9][0-9]))?$")
+
+
+@dataclass(frozen=True)
+class OkStatus:
+    """The HTTP statuses counted as success: inclusive ranges, e.g. ((200, 299),)."""
+
+    ranges: tuple[tuple[int, int], ...] = ((200, 299),)
+
+    def __contains__(self, status: object) -> bool:
+        return isinstance(status, int) and any(lo <= status <= hi for lo, hi in self.ranges)
+
+    def __str__(self) -> str:
+        """ "2xx", "2xx/3xx", "200,204,301-308": whole hundreds by their class."""
+
+        def one(lo: int, hi: int) -> str:
+            if lo % 100 == 0 and hi % 100 == 99:
+                return "/".join(f"{c}xx" for c in range(lo // 100, hi // 100 + 1))
+            return f"{lo}-{hi}" if lo != hi else str(lo)
+
+        return ",".join(one(lo, hi) for lo, hi in self.ranges)
+
+
+OK_2XX = OkStatus()
+
+
+def parse_ok_status(text: str) -> OkStatus:
+    """ "200-399" or "200,204,301-308" -> OkStatus; bad input is one line naming the fix."""
+    ranges = []
+    for part in text.replace(" ", "").split(","):
+        match = _STATUS_RANGE.match(part)
+        lo = int(match.group(1)) if match else 0
+        hi = int(match.group(2) or lo) if match else 0
+        if not match or hi < lo:
+            raise UserError(
+                "--ok-status takes status codes or ranges of 100-599, comma-separated,"
+                f" e.g. 200-299 or 200,204,301-308 (got {text!r})"
+            )
+        ranges.append((lo, hi))
+    return OkStatus(tuple(sorted(ranges)))
 
 
 @dataclass(frozen=True)
@@ -34,11 +77,6 @@ class Sample:
     error: str | None = None  # with no response: the exception's class, e.g. "ConnectError"
 
     @property
-    def ok(self) -> bool:
-        # The ALB's matcher counts 2xx/3xx as success; so do we.
-        return self.status is not None and 200 <= self.status < 400
-
-    @property
     def outcome(self) -> str:
         """What a failed request is counted under: its status code or its exception's class."""
         return str(self.status) if self.status is not None else self.error or "no response"
@@ -49,6 +87,11 @@ class LoadReport:
     url: str
     duration_s: float = 0.0
     samples: list[Sample] = field(default_factory=list)
+    ok_status: OkStatus = OK_2XX
+
+    def ok(self, sample: Sample) -> bool:
+        """A success: answered with a status in ok_status (2xx unless told otherwise)."""
+        return sample.status in self.ok_status
 
     @property
     def requests(self) -> int:
@@ -56,12 +99,12 @@ class LoadReport:
 
     @property
     def errors(self) -> int:
-        return sum(not s.ok for s in self.samples)
+        return sum(not self.ok(s) for s in self.samples)
 
     @property
     def answered(self) -> int:
-        """Requests answered with 2xx/3xx: the ones the latency percentiles cover."""
-        return sum(s.ok for s in self.samples)
+        """Requests answered with a success status: the ones the percentiles cover."""
+        return sum(self.ok(s) for s in self.samples)
 
     @property
     def error_rate(self) -> float:
@@ -69,7 +112,7 @@ class LoadReport:
 
     def error_breakdown(self) -> list[tuple[str, int]]:
         """Failed requests by status code or exception class, most frequent first."""
-        counts = Counter(s.outcome for s in self.samples if not s.ok)
+        counts = Counter(s.outcome for s in self.samples if not self.ok(s))
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
     def within(self, max_error_rate: float) -> bool:
@@ -86,17 +129,17 @@ class LoadReport:
 
     def percentile_ms(self, p: float) -> float:
         """Nearest-rank percentile of successful requests' latency (0 if none: check answered)."""
-        return percentile([s.latency_s for s in self.samples if s.ok], p) * 1000
+        return percentile([s.latency_s for s in self.samples if self.ok(s)], p) * 1000
 
     def failed(self) -> list[Sample]:
-        return [s for s in self.samples if not s.ok]
+        return [s for s in self.samples if not self.ok(s)]
 
     def by_target(self) -> Counter[str | None]:
-        return Counter(s.served_by for s in self.samples if s.ok)
+        return Counter(s.served_by for s in self.samples if self.ok(s))
 
     def max_gap_s(self, target: str, start: float, end: float) -> float:
         """Longest stretch in [start, end] without a success from `target`."""
-        served = sorted(s.t for s in self.samples if s.served_by == target and s.ok)
+        served = sorted(s.t for s in self.samples if s.served_by == target and self.ok(s))
         times = [start, *(t for t in served if start <= t <= end), end]
         return max((b - a for a, b in itertools.pairwise(times)), default=end - start)
 
@@ -156,13 +199,14 @@ async def run_load(
     timeout_s: float = 10.0,
     stop: threading.Event | None = None,
     headers: dict[str, str] | None = None,
+    ok_status: OkStatus = OK_2XX,
 ) -> LoadReport:
     """`connections` workers send GETs until the duration, the request cap or `stop` ends the run.
 
     With `rate` the workers share an open-loop schedule (one slot every 1/rate s), so a slow
     server does not lower the offered load; without it each worker sends as fast as it can.
     """
-    report = LoadReport(url)
+    report = LoadReport(url, ok_status=ok_status)
     started = time.monotonic()
     deadline = started + duration_s
     sent = 0
@@ -248,6 +292,7 @@ def load(
     rate: float | None,
     ops: OpsConfig,
     max_error_rate: float = 0.0,
+    ok_status: OkStatus = OK_2XX,
 ) -> LoadReport:
     validate(url, duration_s, connections, rate, ops, max_error_rate)
     preflight(url, ops.http_timeout_seconds)
@@ -259,5 +304,6 @@ def load(
             max_requests=ops.load_max_requests,
             rate=rate,
             timeout_s=ops.http_timeout_seconds,
+            ok_status=ok_status,
         )
     )

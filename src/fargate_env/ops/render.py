@@ -1,12 +1,13 @@
-"""Rich output of the operations commands (kept out of cli.py so commands stay a few lines)."""
+"""What the operations commands print (kept out of the CLI so commands stay a few lines);
+the shape of tables and lines is fargate_env.render's."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from rich.console import Console
-from rich.table import Table
 
+from fargate_env import render
 from fargate_env.ops.failover import FailoverReport
 from fargate_env.ops.load import LoadReport
 from fargate_env.ops.plan import Plan
@@ -15,13 +16,11 @@ from fargate_env.ops.scale_test import ScaleReport
 from fargate_env.ops.status import ServiceStatus
 from fargate_env.ops.verify import Check
 
-PASS, FAIL = "[green]pass[/]", "[red]fail[/]"
+PASS, FAIL = render.verdict(True), render.verdict(False)
 
 
 def checks(console: Console, title: str, results: list[Check]) -> None:
-    table = Table(title=title)
-    for column in ("service", "check", "result", "detail"):
-        table.add_column(column)
+    table = render.table(title, ["service", "check", "result", ("detail", {"overflow": "fold"})])
     for check in results:
         table.add_row(check.service, check.name, PASS if check.ok else FAIL, check.detail)
     console.print(table)
@@ -29,9 +28,8 @@ def checks(console: Console, title: str, results: list[Check]) -> None:
 
 def load(console: Console, report: LoadReport, max_error_rate: float | None = None) -> None:
     """The load table, errors by cause, what the percentiles cover, and the verdict if bounded."""
-    table = Table(title=f"load: {report.url}")
-    for column in ("requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"):
-        table.add_column(column, justify="right")
+    columns = ("requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")
+    table = render.table(f"load: {report.url}", [render.right(c) for c in columns])
     # With nothing answered there is no latency: a dash, never a reassuring 0.0.
     latencies = [f"{report.percentile_ms(p):.1f}" if report.answered else "-" for p in (50, 95, 99)]
     table.add_row(str(report.requests), str(report.errors), f"{report.rate:.1f}", *latencies)
@@ -41,10 +39,11 @@ def load(console: Console, report: LoadReport, max_error_rate: float | None = No
     if report.errors:
         causes = ", ".join(f"{cause}: {n}" for cause, n in report.error_breakdown())
         console.print(f"errors: {causes}", highlight=False)
+    ok = report.ok_status
     if report.answered:
-        console.print(f"p50/p95/p99 over {report.answered} answered (2xx/3xx)", highlight=False)
+        console.print(f"p50/p95/p99 over {report.answered} answered ({ok})", highlight=False)
     else:
-        console.print("no request was answered with 2xx/3xx: no latency to report")
+        console.print(f"no request was answered with {ok}: no latency to report")
     if max_error_rate is not None:
         passed = report.within(max_error_rate)
         console.print(
@@ -56,9 +55,8 @@ def load(console: Console, report: LoadReport, max_error_rate: float | None = No
 
 
 def failover(console: Console, report: FailoverReport) -> None:
-    table = Table(title=f"failover of {report.service}: stopped {report.stopped_task}")
-    table.add_column("t (s)", justify="right")
-    table.add_column("event")
+    title = f"failover of {report.service}: stopped {report.stopped_task}"
+    table = render.table(title, [render.right("t (s)"), "event"])
     for t, event in report.timeline:
         table.add_row(f"{t:.0f}", event)
     console.print(table)
@@ -66,18 +64,16 @@ def failover(console: Console, report: FailoverReport) -> None:
         console.print(f"[red]not recovered[/] within the {report.bound_s} s bound")
     else:
         verdict = PASS if report.ok else FAIL
-        console.print(
+        render.paragraph(
+            console,
             f"{verdict} recovered in {report.recovered_s:.0f} s (bound {report.bound_s} s:"
-            " task launch + container start period + healthy_threshold x interval)"
+            " task launch + container start period + healthy_threshold x interval)",
         )
 
 
 def scale(console: Console, report: ScaleReport) -> None:
-    table = Table(
-        title=f"scale-test of {report.service}: started at desired {report.initial_desired}"
-    )
-    for column in ("t (s)", "desired", "running"):
-        table.add_column(column, justify="right")
+    title = f"scale-test of {report.service}: started at desired {report.initial_desired}"
+    table = render.table(title, [render.right(c) for c in ("t (s)", "desired", "running")])
     for t, desired, running in report.timeline:
         table.add_row(f"{t:.0f}", str(desired), str(running))
     console.print(table)
@@ -93,9 +89,9 @@ def scale(console: Console, report: ScaleReport) -> None:
 
 
 def rightsize(console: Console, rec: Recommendation, days: int) -> None:
-    table = Table(title=f"{rec.service}: utilisation over {days} days (% of the current size)")
-    for column in ("metric", "datapoints", "p95 %", "max %"):
-        table.add_column(column, justify="right")
+    title = f"{rec.service}: utilisation over {days} days (% of the current size)"
+    columns = ("metric", "datapoints", "p95 %", "max %")
+    table = render.table(title, [render.right(c) for c in columns])
     for usage in (rec.cpu, rec.memory):
         table.add_row(usage.metric, str(usage.datapoints), f"{usage.p95:.1f}", f"{usage.max:.1f}")
     console.print(table)
@@ -103,15 +99,17 @@ def rightsize(console: Console, rec: Recommendation, days: int) -> None:
     console.print(f"current: {cpu} cpu / {mem} MiB, ${rec.current_monthly_usd:.2f}/month")
     if rec.recommended is not None and rec.monthly_delta_usd is not None:
         new_cpu, new_mem = rec.recommended
-        console.print(
+        render.paragraph(
+            console,
             f"recommended: {new_cpu} cpu / {new_mem} MiB,"
             f" ${rec.recommended_monthly_usd:.2f}/month ({rec.monthly_delta_usd:+.2f} USD/month"
-            f" at {rec.tasks} task(s) always on)"
+            f" at {rec.tasks} task(s) always on)",
         )
-    console.print(rec.note)
-    console.print(
+    render.paragraph(console, rec.note)
+    render.paragraph(
+        console,
         f"nothing was changed: set services.{rec.service}.cpu / .memory and deploy"
-        f" (--service {rec.service}) to apply"
+        f" (--service {rec.service}) to apply",
     )
 
 
@@ -121,7 +119,7 @@ ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "unchang
 
 
 def _money(value: float | None) -> str:
-    return "not priced" if value is None else f"${value:,.2f}/month"
+    return "not priced" if value is None else f"{render.dollars(value)}/month"
 
 
 def _ids(ids: list[str], limit: int = 6) -> str:
@@ -131,7 +129,7 @@ def _ids(ids: list[str], limit: int = 6) -> str:
 
 def plan(console: Console, result: Plan, title: str, *, detail: bool = True) -> None:
     """The stacks and what happens to each; with `detail`, the resources of each update."""
-    table = Table(title=title, title_justify="left")
+    table = render.table(title)
     table.add_column("stack", overflow="fold")
     table.add_column("action")
     for column in ("+", "-", "~"):
@@ -192,7 +190,7 @@ def plan_totals(result: Plan) -> str:
 
 
 def status(console: Console, rows: list[ServiceStatus], title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = render.table(title)
     for column in ("service", "file tag", "running tag", "tasks", "last deployment"):
         table.add_column(column, overflow="fold")
     for row in rows:

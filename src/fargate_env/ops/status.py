@@ -80,6 +80,24 @@ def image_tag(image: str) -> str | None:
     return name.rsplit(":", 1)[1]
 
 
+def _repository(config: EnvironmentConfig, name: str) -> str:
+    """Where the service's image comes from: its ECR repository, or its image.uri's path
+    (registry host and tag left out: "ghcr.io/org/app:1" -> "org/app")."""
+    svc = config.services[name]
+    if svc.builds_image:
+        return config.repository_name(name)
+    path = svc.image.uri.split("/", 1)[-1]
+    return path.split("@")[0].rsplit(":", 1)[0]
+
+
+def file_tag(config: EnvironmentConfig, name: str) -> str:
+    """The tag the file gives the service: image_tag, or the one its image.uri names."""
+    svc = config.services[name]
+    if svc.builds_image:
+        return svc.image_tag
+    return image_tag(svc.image.uri) or svc.image.uri
+
+
 def _running_tag(aws: Aws, task_definition: str, repository: str) -> str | None:
     found = call(
         aws.client("ecs").describe_task_definition,
@@ -112,7 +130,7 @@ def service_status(aws: Aws, services: list[str] | None = None) -> list[ServiceS
     """Each service of the file (or `services`), as it runs now."""
     config = aws.config
     names = list(config.services) if services is None else services
-    rows = {n: ServiceStatus(n, config.services[n].image_tag, None) for n in names}
+    rows = {n: ServiceStatus(n, file_tag(config, n), None) for n in names}
     cluster = _output(aws, config.stack_name(outputs.PLATFORM), outputs.CLUSTER_NAME)
     if cluster is None:
         return list(rows.values())
@@ -134,7 +152,7 @@ def service_status(aws: Aws, services: list[str] | None = None) -> list[ServiceS
             name = ecs_names.get(svc.get("serviceName", ""))
             if name is None or svc.get("status") != "ACTIVE":
                 continue
-            tag = _running_tag(aws, svc["taskDefinition"], config.repository_name(name))
+            tag = _running_tag(aws, svc["taskDefinition"], _repository(config, name))
             rows[name] = replace(
                 rows[name],
                 running_tag=tag,
@@ -159,17 +177,19 @@ def keep_running_tags(
     aws: Aws, config: EnvironmentConfig, except_service: str | None
 ) -> tuple[EnvironmentConfig, list[Kept]]:
     """`config` with every deployed service on the tag it runs now, but `except_service`
-    (the one `--image-tag` sets). A service not deployed yet keeps the file's tag."""
-    from fargate_env.config import parse_config
-
+    (the one `--image-tag` sets). A service not deployed yet keeps the file's tag; one that
+    runs an image.uri runs what the file names (it has no ECR repository to push to)."""
+    pushed = [name for name, svc in config.services.items() if svc.builds_image]
     kept = [
         Kept(s.service, s.running_tag, s.file_tag)
-        for s in service_status(aws)
+        for s in service_status(aws, pushed)
         if s.service != except_service and s.running_tag and s.running_tag != s.file_tag
     ]
     if not kept:
         return config, []
-    data = config.model_dump()
+    # A copy, not a re-validation: the tags already run, and a dump/parse round trip would
+    # see image_tag as set on a uri service (refused there).
+    services = dict(config.services)
     for k in kept:
-        data["services"][k.service]["image_tag"] = k.tag
-    return parse_config(data, "the running image tags"), kept
+        services[k.service] = services[k.service].model_copy(update={"image_tag": k.tag})
+    return config.model_copy(update={"services": services}), kept
