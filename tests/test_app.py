@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fargate_env.app import build_app, cdk_json_context
-from fargate_env.synth import read_assembly
+from fargate_env.assembly import read_environment
 from tests.conftest import ROOT, make_config
 
 CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
@@ -21,8 +21,8 @@ CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 def resources_by_stack(outdir: Path) -> dict[str, dict[str, str]]:
     """{stack: {logical id: type}} without CDK's own metadata resource."""
     return {
-        s.name: {k: r["Type"] for k, r in s.resources.items() if r["Type"] != "AWS::CDK::Metadata"}
-        for s in read_assembly(outdir)
+        s.name: {k: r.type for k, r in s.resources.items() if r.type != "AWS::CDK::Metadata"}
+        for s in read_environment(outdir)
     }
 
 

@@ -143,13 +143,13 @@ def test_request_path_is_one_directed_chain(drawn):
     stacks, graph = drawn
     found = edges(graph.source)
     shared = {rid: res for s in stacks if not s.service for rid, res in s.resources.items()}
-    (alb,) = [rid for rid, res in shared.items() if res["Type"] == LB]
-    origins = [rid for rid, res in shared.items() if res["Type"] == "AWS::CloudFront::VpcOrigin"]
-    dists = [rid for rid, res in shared.items() if res["Type"] == "AWS::CloudFront::Distribution"]
+    (alb,) = [rid for rid, res in shared.items() if res.type == LB]
+    origins = [rid for rid, res in shared.items() if res.type == "AWS::CloudFront::VpcOrigin"]
+    dists = [rid for rid, res in shared.items() if res.type == "AWS::CloudFront::Distribution"]
     chain = ["internet", *dists, *origins, alb]
     for tail, head in itertools.pairwise(chain):
         assert (tail, head) in found, (tail, head)
-    listeners = [rid for rid, res in shared.items() if res["Type"] == LISTENER]
+    listeners = [rid for rid, res in shared.items() if res.type == LISTENER]
     for listener in listeners:
         assert (alb, listener) in found and (listener, alb) not in found
         assert "arrowhead=none" not in found[(alb, listener)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fargate_env import freshness
-from fargate_env.assembly import assembly_region, read_assembly
+from fargate_env.assembly import assembly_region, read_environment
 from fargate_env.cost.compare import current_bill
 from fargate_env.cost.estimate import estimate
 from fargate_env.freshness import RECORD_FILE, record, staleness
@@ -50,7 +50,7 @@ def test_a_changed_source_file_invalidates_a_reused_assembly(tmp_path, in_tmp, c
     config = make_config()
     # Absolute: the jsii node process keeps the directory the session started in.
     synthesize(config, tmp_path / "cdk.out", validation=False)
-    truth = estimate(read_assembly(Path("cdk.out")), assembly_region(Path("cdk.out")),
+    truth = estimate(read_environment(Path("cdk.out")), assembly_region(Path("cdk.out")),
                      config.cost.usage).total  # fmt: skip
     assert staleness(Path("cdk.out"), config) is None
     tamper(Path("cdk.out"))

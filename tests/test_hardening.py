@@ -183,7 +183,6 @@ def test_any_other_jsii_error_is_one_line(tmp_path, monkeypatch):
     from jsii.errors import JavaScriptError
     from typer.testing import CliRunner
 
-    from fargate_env import synth
     from fargate_env.cli import app
 
     def explode(*_: Any, **__: Any) -> None:
@@ -191,7 +190,8 @@ def test_any_other_jsii_error_is_one_line(tmp_path, monkeypatch):
             "Error: something CDK did not like\n    at node frames"
         ) from JavaScriptError("stack")
 
-    monkeypatch.setattr(synth, "build_app", explode)
+    # synth imports the app (and the CDK) only when it synthesizes: patch it where it lives.
+    monkeypatch.setattr("fargate_env.app.build_app", explode)
     out = tmp_path / "cdk.out"
     result = CliRunner().invoke(app, ["synth", "--out", str(out)])
     assert result.exit_code == 2, result.output
@@ -433,6 +433,8 @@ LONG = merge(
     {
         "name": "abcdefghij-klmnopqrs",
         "tags": {"environment": "abcdefghij-klmnopqrs"},
+        # The imported certificate's names (not readable offline) must cover the host route.
+        "load_balancer": {"certificate_names": ["*.internal.example.com"]},
         "services": {
             "a-very-long-service-name": {
                 "routing": {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from fargate_env.assembly import read_environment
 from fargate_env.summary import describe_counts
-from fargate_env.synth import read_assembly
 
 
 def test_counts_are_named_pluralized_and_the_rest_is_other():
@@ -17,7 +17,7 @@ def test_counts_are_named_pluralized_and_the_rest_is_other():
 
 
 def test_every_resource_of_the_demo_is_accounted_for(demo):
-    for stack in read_assembly(demo.outdir):
+    for stack in read_environment(demo.outdir):
         line = describe_counts(stack.resource_counts)
         numbers = [int(part.split()[0]) for part in line.split(", ")]
         assert sum(numbers) == sum(stack.resource_counts.values()), (stack.name, line)
@@ -35,7 +35,7 @@ def test_rules_are_listed_in_evaluation_order_and_overlaps_are_named(synth):
     from fargate_env.summary import routes_table, summary_notes
 
     synthesized = synth(OVERLAP)
-    stacks = read_assembly(synthesized.outdir)
+    stacks = read_environment(synthesized.outdir)
     console = Console(width=80, record=True)
     console.print(routes_table(stacks))
     lines = console.export_text().splitlines()

@@ -14,7 +14,13 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from fargate_env import outputs
-from fargate_env.config import ConfigError, EnvironmentConfig, load_config, resolve_env_path
+from fargate_env.config import (
+    COST_TAG,
+    ConfigError,
+    EnvironmentConfig,
+    load_config,
+    resolve_env_path,
+)
 from fargate_env.errors import UserError
 from fargate_env.paths import PROJECT_ROOT
 from fargate_env.preview import Preview
@@ -84,8 +90,25 @@ def build_app(
     )
     env = cdk.Environment(account=config.account, region=config.region)
 
-    network = NetworkStack(app, config.stack_name(outputs.NETWORK), env=env, config=config)
-    registry = RegistryStack(app, config.stack_name(outputs.REGISTRY), env=env, config=config)
+    network = NetworkStack(
+        app,
+        config.stack_name(outputs.NETWORK),
+        env=env,
+        network=config.network,
+        availability_zones=config.availability_zones,
+        alb_in_private_subnets=config.alb_in_private_subnets,
+    )
+    registry = RegistryStack(
+        app,
+        config.stack_name(outputs.REGISTRY),
+        env=env,
+        repository_names={
+            name: config.repository_name(name)
+            for name, service in config.services.items()
+            if service.builds_image
+        },
+        registry=config.registry,
+    )
     platform = PlatformStack(
         app,
         config.stack_name(outputs.PLATFORM),
@@ -94,15 +117,29 @@ def build_app(
         vpc=network.vpc,
         alb_subnets=network.alb_subnets,
     )
-    alerts = AlertsStack(app, config.stack_name(outputs.ALERTS), env=env, config=config)
+    alerts = AlertsStack(
+        app,
+        config.stack_name(outputs.ALERTS),
+        env=env,
+        environment=config.name,
+        monitoring=config.monitoring,
+        monthly_budget_usd=config.cost.monthly_budget_usd,
+        cost_tag=(COST_TAG, config.stack_tags[COST_TAG]),
+    )
     services = {}
     for name in config.services:
         stack = ServiceStack(
             app,
             config.service_stack_name(name),
             env=env,
-            config=config,
+            environment=config.name,
             name=name,
+            service=config.services[name],
+            routes=config.service_routes(name),
+            test_route=next((r for r in config.test_routes() if r.service == name), None),
+            idle_timeout_seconds=config.load_balancer.idle_timeout_seconds,
+            thresholds=config.monitoring.thresholds,
+            container_insights=config.cluster.container_insights,
             cluster=platform.cluster,
             subnets=network.task_subnets,
             assign_public_ip=network.tasks_need_public_ip,
@@ -119,7 +156,9 @@ def build_app(
         app,
         config.stack_name(outputs.MONITORING),
         env=env,
-        config=config,
+        environment=config.name,
+        region=config.region,
+        monitoring=config.monitoring,
         alb=platform.alb,
         topic_arn=alerts.alarm_topic.topic_arn,
         services=[s.alarms for s in services.values()],

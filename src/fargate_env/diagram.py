@@ -7,7 +7,6 @@ id inside the export name (`Fn::ImportValue` of "...:ExportsOutputRef<LogicalId>
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 import tempfile
@@ -15,12 +14,29 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import graphviz
 
-from fargate_env.assembly import StackSummary, read_assembly
-from fargate_env.config import EnvironmentConfig
+from fargate_env.assembly import (
+    ALARM,
+    DASHBOARD,
+    FLOW_LOG,
+    KMS_KEY,
+    LOG_GROUP,
+    NAT_GATEWAY,
+    REPOSITORY,
+    ROUTE,
+    ROUTE_ASSOCIATION,
+    SUBNET,
+    TARGET_GROUP,
+    TOPIC,
+    Environment,
+    Resource,
+    Stack,
+    TargetGroup,
+    read_environment,
+)
+from fargate_env.config import EnvironmentConfig, service_of_stack
 from fargate_env.errors import UserError
 from fargate_env.summary import describe_conditions
 from fargate_env.synth import assembly_of
@@ -54,44 +70,25 @@ def refuse_foreign_file(out: Path) -> None:
         )
 
 
-def _mentions(value: Any, logical_id: str) -> bool:
-    return logical_id in json.dumps(value)
+def _subnet_name(subnet: Resource) -> str:
+    name = subnet.tag("aws-cdk:subnet-name")
+    if name:
+        return name
+    return "public" if subnet.get("MapPublicIpOnLaunch") else "private"
 
 
-def _props(resource: dict) -> dict:
-    return resource.get("Properties", {}) or {}
-
-
-def _subnet_name(rid: str, props: dict) -> str:
-    for tag in props.get("Tags", []):
-        if tag.get("Key") == "aws-cdk:subnet-name":
-            return tag["Value"]
-    return "public" if props.get("MapPublicIpOnLaunch") else "private"
-
-
-def _ref_id(endpoint: dict) -> str:
-    """The logical id a VPC origin's endpoint ARN refers to (the ALB)."""
-    arn = endpoint.get("Arn")
-    return arn.get("Ref", "?") if isinstance(arn, dict) else "?"
-
-
-def _nat_label(resource: dict) -> str:
-    if resource["Type"] == "AWS::EC2::NatGateway":
+def _nat_label(resource: Resource) -> str:
+    if resource.type == NAT_GATEWAY:
         return "NAT gateway"
-    return f"NAT instance\n{_props(resource).get('InstanceType', '')}"
+    return f"NAT instance\n{resource.get('InstanceType', '')}"
 
 
-def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
+def build_graph(stacks: Environment, title: str) -> graphviz.Digraph:
     """A dot graph of the environment: the shared stacks' resources by logical id, then one
     cluster per service stack (their logical ids repeat, so they are prefixed by service)."""
-    service_stacks = [stack for stack in stacks if stack.service]
-    resources: dict[str, dict] = {}
-    for stack in stacks:
-        if not stack.service:
-            resources.update(stack.resources)
-    by_type: dict[str, dict[str, dict]] = defaultdict(dict)
-    for rid, res in resources.items():
-        by_type[res["Type"]][rid] = res
+
+    def shared(rtype: str) -> dict[str, Resource]:
+        return stacks.of_type(rtype, shared=True)
 
     g = graphviz.Digraph(
         "environment",
@@ -111,117 +108,107 @@ def build_graph(stacks: list[StackSummary], title: str) -> graphviz.Digraph:
     )
     g.node("internet", "Internet", shape="ellipse", fillcolor="#e8f0fe")
 
-    subnets = by_type["AWS::EC2::Subnet"]
+    subnets = shared(SUBNET)
+    nats = stacks.nats()
     placed: dict[str, str] = {}  # resource -> subnet it sits in
-    for kind in ("AWS::EC2::NatGateway", "AWS::EC2::Instance"):
-        for rid, res in by_type[kind].items():
-            props = _props(res)
-            target = props.get("SubnetId") or props.get("NetworkInterfaces")
-            for sid in subnets:
-                if _mentions(target, sid):
-                    placed[rid] = sid
+    for rid, res in nats.items():
+        for sid in subnets:
+            if res.mentions(sid, "SubnetId", "NetworkInterfaces"):
+                placed[rid] = sid
 
     azs: dict[str, list[str]] = defaultdict(list)
     for sid, res in subnets.items():
-        azs[str(_props(res).get("AvailabilityZone", "?"))].append(sid)
+        azs[str(res.get("AvailabilityZone", "?"))].append(sid)
     with g.subgraph(name="cluster_vpc", graph_attr={"label": "VPC", "style": "dashed"}) as vpc:
         for az, members in sorted(azs.items()):
             with vpc.subgraph(name=f"cluster_{az}", graph_attr={"label": az}) as zone:
                 for sid in sorted(members):
-                    props = _props(subnets[sid])
-                    name = _subnet_name(sid, props)
-                    label = f"{name} subnet\n{props.get('CidrBlock', '')}"
+                    subnet = subnets[sid]
+                    name = _subnet_name(subnet)
+                    label = f"{name} subnet\n{subnet.get('CidrBlock', '')}"
                     fill = "#e6f4ea" if name == "public" else "#fef7e0"
                     zone.node(sid, label, shape="folder", fillcolor=fill)
                     for rid in (r for r, where in placed.items() if where == sid):
-                        zone.node(rid, _nat_label(resources[rid]), fillcolor="#fce8e6")
+                        zone.node(rid, _nat_label(nats[rid]), fillcolor="#fce8e6")
                         zone.edge(sid, rid, style="invis")
 
     for rid in placed:
         g.edge(rid, "internet", label="egress", style="dashed")
     # Private subnets reach the NAT through their route table's default route.
-    for route in by_type["AWS::EC2::Route"].values():
-        rp = _props(route)
-        nat = next((n for n in placed if _mentions(rp, n)), None)
-        for assoc in by_type["AWS::EC2::SubnetRouteTableAssociation"].values():
-            ap = _props(assoc)
-            if nat and _mentions(
-                ap.get("RouteTableId"), rp.get("RouteTableId", {}).get("Ref", "?")
-            ):
-                subnet = ap.get("SubnetId", {}).get("Ref")
-                if subnet in subnets:
-                    g.edge(subnet, nat, label="0.0.0.0/0", style="dashed")
+    for route in shared(ROUTE).values():
+        nat = next((n for n in placed if route.mentions(n)), None)
+        table = stacks.resolve(stacks.stack(route.stack), route.get("RouteTableId"))
+        for assoc in shared(ROUTE_ASSOCIATION).values():
+            if nat and table and assoc.mentions(table.logical_id, "RouteTableId"):
+                subnet = stacks.resolve(stacks.stack(assoc.stack), assoc.get("SubnetId"))
+                if subnet is not None and subnet.logical_id in subnets:
+                    g.edge(subnet.logical_id, nat, label="0.0.0.0/0", style="dashed")
 
     # The request path is one directed chain: internet -> (CloudFront -> VPC origin ->) ALB
     # -> listener -> rule -> target group -> service.
-    albs = by_type["AWS::ElasticLoadBalancingV2::LoadBalancer"]
+    albs = {lb.logical_id: lb for lb in stacks.load_balancers()}
     reached: dict[str, str] = {}  # ALB -> what reaches it (the internet by default)
-    for rid, res in by_type["AWS::CloudFront::Distribution"].items():
-        dist = _props(res).get("DistributionConfig", {})
-        behavior = dist.get("DefaultCacheBehavior", {})
-        name = (dist.get("Aliases") or ["*.cloudfront.net"])[0]
+    for edge in stacks.edges():
+        name = edge.name or "*.cloudfront.net"
         g.node(
-            rid,
-            f"CloudFront\nhttps://{name}\n{behavior.get('ViewerProtocolPolicy', '')}, no cache",
+            edge.logical_id,
+            f"CloudFront\nhttps://{name}\n{edge.viewer_protocol_policy}, no cache",
             fillcolor="#e8f0fe",
         )
-        g.edge("internet", rid, label="HTTPS")
-        for origin_id, origin in by_type["AWS::CloudFront::VpcOrigin"].items():
-            if not _mentions(dist.get("Origins"), origin_id):
-                continue
-            endpoint = _props(origin).get("VpcOriginEndpointConfig", {})
-            g.node(origin_id, f"VPC origin\n{endpoint.get('OriginProtocolPolicy', '')}")
-            g.edge(rid, origin_id)
-            if _ref_id(endpoint) in albs:
-                reached[_ref_id(endpoint)] = origin_id
-    for rid, res in albs.items():
-        props = _props(res)
-        g.node(rid, f"ALB\n{props.get('Scheme', 'internet-facing')}", fillcolor="#e8f0fe")
+        g.edge("internet", edge.logical_id, label="HTTPS")
+        for origin_id in edge.origins:
+            g.node(origin_id, f"VPC origin\n{edge.origin_protocol(origin_id)}")
+            g.edge(edge.logical_id, origin_id)
+            target = edge.origin_target(origin_id)
+            if target in albs:
+                reached[target] = origin_id
+    for rid, lb in albs.items():
+        g.node(rid, f"ALB\n{lb.scheme}", fillcolor="#e8f0fe")
         g.edge(reached.get(rid, "internet"), rid, label="inside the VPC" if rid in reached else "")
         for sid in subnets:
-            if _mentions(props.get("Subnets"), sid):
+            if lb.resource.mentions(sid, "Subnets"):
                 g.edge(rid, sid, style="dotted", arrowhead="none", constraint="false")
-    for rid, res in by_type["AWS::ElasticLoadBalancingV2::Listener"].items():
-        props = _props(res)
-        actions = [a.get("Type") for a in props.get("DefaultActions", [])]
-        label = f"listener {props.get('Protocol', '')} :{props.get('Port', '')}"
+    for listener in stacks.listeners():
+        if service_of_stack(listener.resource.stack) is not None:
+            continue
+        rid, actions = listener.logical_id, listener.default_action_types
+        label = f"listener {listener.protocol} :{listener.port}"
         extra = "\n301 -> HTTPS" if "redirect" in actions else ""
         extra += "\nno match: 404" if "fixed-response" in actions else ""
         g.node(rid, label + extra, fillcolor="#e8f0fe")
-        for lb in albs:
-            if _mentions(props.get("LoadBalancerArn"), lb):
-                g.edge(lb, rid)
+        if listener.load_balancer is not None:
+            g.edge(listener.load_balancer.logical_id, rid)
 
-    for stack in service_stacks:
-        _service_cluster(g, stack, by_type)
+    for stack in stacks.service_stacks():
+        _service_cluster(g, stacks, stack)
 
-    for rid, res in by_type["AWS::ECR::Repository"].items():
-        g.node(rid, f"ECR repository\n{_props(res).get('RepositoryName', '')}", fillcolor="#f3e8fd")
-    for rid, res in by_type["AWS::Logs::LogGroup"].items():
-        days = _props(res).get("RetentionInDays")
+    for rid, res in shared(REPOSITORY).items():
+        g.node(rid, f"ECR repository\n{res.get('RepositoryName', '')}", fillcolor="#f3e8fd")
+    log_groups = shared(LOG_GROUP)
+    for rid, res in log_groups.items():
+        days = res.get("RetentionInDays")
         g.node(rid, f"log group\n{days or 'never-expire'} days", shape="note")
-    for rid, res in by_type["AWS::EC2::FlowLog"].items():
-        props = _props(res)
-        g.node(rid, f"VPC flow log\n{props.get('TrafficType', '')}", shape="note")
-        for lg in by_type["AWS::Logs::LogGroup"]:
-            if _mentions(props.get("LogGroupName"), lg):
+    for rid, res in shared(FLOW_LOG).items():
+        g.node(rid, f"VPC flow log\n{res.get('TrafficType', '')}", shape="note")
+        for lg in log_groups:
+            if res.mentions(lg, "LogGroupName"):
                 g.edge(rid, lg)
 
-    for rid in by_type["AWS::SNS::Topic"]:
+    topics = shared(TOPIC)
+    for rid in topics:
         g.node(rid, "SNS topic\nalerts", shape="cylinder", fillcolor="#fce8e6")
-    for rid, res in by_type["AWS::CloudWatch::Alarm"].items():
-        props = _props(res)
-        metric = props.get("MetricName") or "metric math"
+    for rid, res in shared(ALARM).items():
+        metric = res.get("MetricName") or "metric math"
         g.node(rid, f"alarm\n{metric}", shape="octagon", fillcolor="#fdecea")
-        for topic in by_type["AWS::SNS::Topic"]:
+        for topic in topics:
             # Alarms name the topic by its ARN (topic name), not by a reference.
             g.edge(rid, topic, label="notifies")
-    for rid in by_type["AWS::CloudWatch::Dashboard"]:
+    for rid in shared(DASHBOARD):
         g.node(rid, "CloudWatch dashboard", shape="tab")
-    for rid in by_type["AWS::KMS::Key"]:
+    for rid in shared(KMS_KEY):
         g.node(rid, "KMS key", shape="hexagon")
-        for topic in by_type["AWS::SNS::Topic"]:
-            if _mentions(_props(resources[topic]).get("KmsMasterKeyId"), rid):
+        for topic, res in topics.items():
+            if res.mentions(rid, "KmsMasterKeyId"):
                 g.edge(topic, rid, label="encrypted by", style="dashed")
     return g
 
@@ -262,7 +249,7 @@ def write_diagram(
         raise UserError(f"--out {out}: use a .png or .svg file name")
     refuse_foreign_file(out)
     with assembly_of(config, say) as assembly:
-        stacks = read_assembly(assembly)
+        stacks = read_environment(assembly)
     title = (
         f"{config.name} ({config.region}): egress {config.network.egress},"
         f" edge {config.load_balancer.edge}"
@@ -270,11 +257,7 @@ def write_diagram(
     return render(build_graph(stacks, title), out)
 
 
-def _service_cluster(
-    g: graphviz.Digraph,
-    stack: StackSummary,
-    by_type: dict[str, dict[str, dict]],
-) -> None:
+def _service_cluster(g: graphviz.Digraph, stacks: Environment, stack: Stack) -> None:
     """One service: its listener rules (routes), target group, ECS service, logs and alarms,
     wired to the shared listener, subnets, repository and topic."""
     name = stack.service or ""
@@ -282,56 +265,51 @@ def _service_cluster(
     def node(rid: str) -> str:
         return f"{name}.{rid}"
 
-    own = stack.resources
     with g.subgraph(
         name=f"cluster_service_{name}",
         graph_attr={"label": f"service {name} ({stack.name})", "style": "rounded"},
     ) as c:
-        for rid, res in stack.of_type(_TARGET_GROUP).items():
-            props = _props(res)
+        groups = {rid: TargetGroup(res) for rid, res in stack.of_type(TARGET_GROUP).items()}
+        for rid, tg in groups.items():
+            hc = tg.resource
             c.node(
                 node(rid),
-                f"target group :{props.get('Port', '')}\nhealth"
-                f" {props.get('HealthCheckPath', '/')}"
-                f" every {props.get('HealthCheckIntervalSeconds', 30)} s",
+                f"target group :{tg.port}\nhealth"
+                f" {hc.get('HealthCheckPath', '/')}"
+                f" every {hc.get('HealthCheckIntervalSeconds', 30)} s",
             )
-        for rid, res in stack.of_type(_RULE).items():
-            props = _props(res)
-            route = describe_conditions(props.get("Conditions", []))
-            c.node(node(rid), f"rule {props.get('Priority')}\n{route}")
-            for listener in by_type["AWS::ElasticLoadBalancingV2::Listener"]:
-                if _mentions(props.get("ListenerArn"), listener):
-                    g.edge(listener, node(rid))
-            for tg in stack.of_type(_TARGET_GROUP):
-                if _mentions(props.get("Actions"), tg):
-                    c.edge(node(rid), node(tg), label="forward")
-        for rid, res in stack.of_type("AWS::ECS::Service").items():
-            props = _props(res)
-            task = own.get((props.get("TaskDefinition") or {}).get("Ref", ""), {})
-            tp = _props(task)
-            size = f"{int(tp.get('Cpu', 0)) / 1024:g} vCPU / {int(tp.get('Memory', 0)) / 1024:g} GB"
+        for rule in stacks.rules(stack):
+            route = describe_conditions(rule.conditions)
+            label = f"rule {rule.resource.get('Priority')}\n{route}"
+            c.node(node(rule.logical_id), label)
+            if rule.listener is not None:
+                g.edge(rule.listener.logical_id, node(rule.logical_id))
+            for tg in groups:
+                if rule.resource.mentions(tg, "Actions"):
+                    c.edge(node(rule.logical_id), node(tg), label="forward")
+        shared_subnets = stacks.of_type(SUBNET, shared=True)
+        repositories = stacks.of_type(REPOSITORY, shared=True)
+        for service in stacks.services(stack):
+            rid, td = service.logical_id, service.task_definition
+            cpu, memory = (td.cpu_units, td.memory_mib) if td else (0, 0)
+            size = f"{cpu / 1024:g} vCPU / {memory / 1024:g} GB"
             c.node(node(rid), f"ECS service (Fargate tasks)\n{size}", fillcolor="#fff4e5")
-            for tg in stack.of_type(_TARGET_GROUP):
-                if _mentions(props.get("LoadBalancers"), tg):
+            for tg in groups:
+                if service.resource.mentions(tg, "LoadBalancers"):
                     c.edge(node(tg), node(rid), label="targets")
-            vpc_conf = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration", {})
-            for sid in by_type["AWS::EC2::Subnet"]:
-                if _mentions(vpc_conf.get("Subnets"), sid):
+            for sid in shared_subnets:
+                if service.resource.mentions(sid, "NetworkConfiguration"):
                     g.edge(node(rid), sid, style="dotted", arrowhead="none", label="runs in")
-            for repo in by_type["AWS::ECR::Repository"]:
-                if _mentions(tp.get("ContainerDefinitions"), repo):
+            for repo in repositories:
+                if td is not None and td.resource.mentions(repo, "ContainerDefinitions"):
                     g.edge(node(rid), repo, label="pulls image", style="dashed")
-            for lg, lres in stack.of_type("AWS::Logs::LogGroup").items():
-                days = _props(lres).get("RetentionInDays")
+            for lg, lres in stack.of_type(LOG_GROUP).items():
+                days = lres.get("RetentionInDays")
                 c.node(node(lg), f"log group\n{days or 'never-expire'} days", shape="note")
-                if _mentions(tp.get("ContainerDefinitions"), lg):
+                if td is not None and td.logs_to(lg):
                     c.edge(node(rid), node(lg), label="logs", style="dashed")
-        alarms = stack.of_type("AWS::CloudWatch::Alarm")
+        alarms = stack.of_type(ALARM)
         if alarms:
             c.node(node("alarms"), f"{len(alarms)} alarms", shape="octagon", fillcolor="#fdecea")
-            for topic in by_type["AWS::SNS::Topic"]:
+            for topic in stacks.of_type(TOPIC, shared=True):
                 g.edge(node("alarms"), topic, label="notifies")
-
-
-_TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
-_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -9,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from fargate_env import render
-from fargate_env.assembly import StackSummary
+from fargate_env.assembly import Environment, ListenerRule
 from fargate_env.config import EnvironmentConfig
-from fargate_env.speed import duration, health_check, service_speed
+from fargate_env.speed import duration, service_speed
 
 # Resource types worth naming in the summary (singular, plural); the rest is counted as "other".
 KEY_TYPES = {
@@ -49,7 +50,7 @@ def describe_counts(counts: dict[str, int]) -> str:
 
 
 def render_summary(
-    console: Console, config: EnvironmentConfig, stacks: list[StackSummary], outdir: Path
+    console: Console, config: EnvironmentConfig, stacks: Environment, outdir: Path
 ) -> None:
     table = render.table(Text(f"{config.name} ({config.region}) -> {outdir}/"))
     # Stack names are never cut; the counts wrap between words.
@@ -69,7 +70,7 @@ def render_summary(
         render.paragraph(console, line)
 
 
-def summary_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[str]:
+def summary_notes(config: EnvironmentConfig, stacks: Environment) -> list[str]:
     """Extra lines other modules contribute (speed figures, warnings); read from templates."""
     notes: list[str] = []
     if config.placeholders() == ["account"] and config.account is None:
@@ -85,19 +86,15 @@ def summary_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list
     return notes
 
 
-DISTRIBUTION = "AWS::CloudFront::Distribution"
-
-
-def edge_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[str]:
+def edge_notes(config: EnvironmentConfig, stacks: Environment) -> list[str]:
     """With a CloudFront distribution in the templates: the path a request takes, what the
     extra hop changes in the speed figures, and the TLS waiver when it applies."""
-    distributions = [r["Properties"] for s in stacks for r in s.of_type(DISTRIBUTION).values()]
-    if not distributions:
+    edges = stacks.edges()
+    if not edges:
         return []
-    dist = distributions[0].get("DistributionConfig", {})
-    viewer = dist.get("DefaultCacheBehavior", {}).get("ViewerProtocolPolicy", "?")
-    name = (dist.get("Aliases") or ["<distribution>.cloudfront.net"])[0]
-    tls = (dist.get("ViewerCertificate") or {}).get("MinimumProtocolVersion")
+    viewer = edges[0].viewer_protocol_policy or "?"
+    name = edges[0].name or "<distribution>.cloudfront.net"
+    tls = edges[0].minimum_tls
     notes = [
         f"edge: CloudFront https://{name} ({viewer}, no caching) -> VPC origin -> internal"
         " ALB (HTTP inside the VPC, no public IPv4)",
@@ -114,7 +111,7 @@ def edge_notes(config: EnvironmentConfig, stacks: list[StackSummary]) -> list[st
     return notes
 
 
-def routes_table(stacks: list[StackSummary]) -> Table:
+def routes_table(stacks: Environment) -> Table:
     """Every listener rule in the order the ALB evaluates them (lowest priority first), with
     its service's speed figures on the service's first rule, read from the synthesized
     listener rules, target group and ECS service: how soon an unhealthy target leaves the
@@ -128,29 +125,25 @@ def routes_table(stacks: list[StackSummary]) -> Table:
     table.add_column("service", no_wrap=True)
     table.add_column("hosts / paths", overflow="fold")
     table.add_column("detect\n/ deploy", justify="right", no_wrap=True)
-    rows: list[tuple[int, str, dict]] = []
+    rows: list[tuple[int, str, ListenerRule]] = []
     figures: dict[str, str] = {}
-    for stack in stacks:
-        if stack.service is None:
-            continue
-        speed = service_speed(stack.resources)
+    for stack in stacks.service_stacks():
+        service = stack.service or ""
+        speed = service_speed(stacks.service(stack))
         # Narrow, so hosts and paths keep the width: the strategy only when not rolling.
-        figures[stack.service] = "-"
+        figures[service] = "-"
         if speed:
             strategy = "" if speed.strategy == "rolling" else f"\n{speed.strategy}"
-            figures[stack.service] = (
+            figures[service] = (
                 f"{speed.detect_seconds} s\n{duration(speed.deploy_seconds)}{strategy}"
             )
-        rows += [
-            (r["Properties"].get("Priority", 0), stack.service, r["Properties"])
-            for r in stack.of_type(LISTENER_RULE).values()
-        ]
+        rows += [(rule.priority, service, rule) for rule in stacks.rules(stack)]
     shown: set[str] = set()
     for priority, service, rule in sorted(rows, key=lambda row: row[0]):
         table.add_row(
             str(priority),
             service,
-            Text(describe_conditions(rule.get("Conditions", []), sep="\n")),
+            Text(describe_conditions(rule.conditions, sep="\n")),
             figures[service] if service not in shown else "",
         )
         shown.add(service)
@@ -167,10 +160,7 @@ def overlap_notes(config: EnvironmentConfig) -> list[str]:
     ]
 
 
-LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
-
-
-def describe_conditions(conditions: list[dict], sep: str | None = None) -> str:
+def describe_conditions(conditions: Sequence[Mapping], sep: str | None = None) -> str:
     """ "host a.example.com, path /api /api/*" from a listener rule's conditions; with `sep`,
     the bare values "a.example.com", "/api", "/api/*" joined by it."""
     parts = []
@@ -191,40 +181,32 @@ def describe_conditions(conditions: list[dict], sep: str | None = None) -> str:
     return "any request no other rule takes" if text in ("path /*", "/*") else text
 
 
-def target_group_speed(stacks: list[StackSummary]) -> tuple[int, int] | None:
+def target_group_speed(stacks: Environment) -> tuple[int, int] | None:
     """(unhealthy detection s, rolling-deploy LB overhead s) of the first synthesized target
     group in `stacks` (one service's stack holds one, or two that share their numbers).
 
     Read from the template, not the config, so the figures show what would really deploy.
     """
     for stack in stacks:
-        hc = health_check(stack.resources)
-        if hc is not None:
-            return hc.detection_seconds, hc.deploy_overhead_seconds
+        for service in stacks.services(stack):
+            speed = service_speed(service)
+            if speed is not None:
+                return speed.detect_seconds, speed.step_overhead_seconds
     return None
 
 
-def load_balancer_notes(stacks: list[StackSummary]) -> list[str]:
+def load_balancer_notes(stacks: Environment) -> list[str]:
     """Speed figures of the target group and a warning when no listener speaks HTTPS."""
     notes: list[str] = []
-    speeds = [speed for s in stacks if s.service and (speed := target_group_speed([s]))]
+    speeds = [speed for s in stacks.service_stacks() if (speed := service_speed(stacks.service(s)))]
     if speeds:
         notes.append(
-            f"load balancer: unhealthy target detected in {max(d for d, _ in speeds)} s;"
-            f" rolling-deploy overhead {max(o for _, o in speeds)} s per step (worst service)"
+            f"load balancer: unhealthy target detected in {max(s.detect_seconds for s in speeds)}"
+            f" s; rolling-deploy overhead {max(s.step_overhead_seconds for s in speeds)} s per"
+            " step (worst service)"
         )
-    listeners = [
-        r["Properties"]
-        for s in stacks
-        for r in s.resources.values()
-        if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
-    ]
-    behind_cloudfront = any(s.of_type(DISTRIBUTION) for s in stacks)
-    if (
-        listeners
-        and not behind_cloudfront
-        and not any(p.get("Protocol") == "HTTPS" for p in listeners)
-    ):
+    listeners = stacks.listeners()
+    if listeners and not stacks.edges() and not any(x.protocol == "HTTPS" for x in listeners):
         notes.append(
             "[bold yellow]warning:[/] HTTP only (allow_http_only = true): traffic to the load"
             " balancer is unencrypted; set load_balancer.certificate_arn or domain_name"

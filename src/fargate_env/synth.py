@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fargate_env.assembly import StackSummary, read_assembly
+from fargate_env.assembly import Environment, read_environment
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
 from fargate_env.freshness import record, staleness
@@ -122,7 +122,7 @@ def synthesize(
     *,
     validation: bool = True,
     previews: Sequence[Preview] = (),
-) -> list[StackSummary]:
+) -> Environment:
     """Synthesize into a staging directory, then swap it into `outdir` only on success."""
     from fargate_env.app import build_app
 
@@ -133,7 +133,7 @@ def synthesize(
         )
         record(staged.path, config, previews)
         staged.commit()
-    return read_assembly(outdir)
+    return read_environment(outdir)
 
 
 # Where `synth` and `check` leave the assembly that `cost` and `diagram` may reuse.

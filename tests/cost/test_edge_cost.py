@@ -5,16 +5,15 @@ computed by hand against issue 16's $22.50 target (a target of ours: never in th
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
+from fargate_env.assembly import Environment, Stack, read_environment
 from fargate_env.cli import app
 from fargate_env.config import UsageAssumptions
 from fargate_env.cost.compare import Variant, compare, has_essentials, variant_config
 from fargate_env.cost.prices import CLOUDFRONT_FREE_REQUESTS, CLOUDFRONT_FREE_TRANSFER_GB
-from fargate_env.synth import read_assembly
 from tests.conftest import CLOUDFRONT_EDGE
 from tests.cost.test_estimate import (
     LEAN,
@@ -102,7 +101,7 @@ def test_cheapest_cloudfront_profile_by_hand_within_the_goal(synth):
     )
     assert best.bill.total == pytest.approx(expected, abs=0.01)
     assert expected <= TARGET_USD
-    assert has_essentials(read_assembly(lean))
+    assert has_essentials(read_environment(lean))
     assert result.floors == {
         "alb": pytest.approx(H * (P["alb_hour"] + 2 * P["public_ipv4_hour"]), abs=0.01),
         "cloudfront": pytest.approx(H * P["alb_hour"], abs=0.01),
@@ -129,8 +128,8 @@ def test_cloudfront_without_https_would_not_count_as_essential():
         },
     }
 
-    stack = SimpleNamespace(resources={"D": dist})
-    assert not has_essentials([stack])  # type: ignore[list-item]
+    stack = Stack.from_template("edge", {"Resources": {"D": dist}})
+    assert not has_essentials(Environment([stack]))
 
 
 def test_compare_json_has_both_floors_and_no_goal():

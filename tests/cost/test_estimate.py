@@ -8,7 +8,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sqs as sqs
 
-from fargate_env.assembly import assembly_region, read_assembly
+from fargate_env.assembly import assembly_region, read_environment
 from fargate_env.config import ScheduleConfig, UsageAssumptions
 from fargate_env.cost.compare import Variant, compare, has_essentials, variant_config
 from fargate_env.cost.estimate import estimate
@@ -45,7 +45,7 @@ LEAN = {
 
 
 def bill_of(synthesized):
-    stacks = read_assembly(synthesized.outdir)
+    stacks = read_environment(synthesized.outdir)
     return estimate(stacks, assembly_region(synthesized.outdir), synthesized.config.cost.usage)
 
 
@@ -123,19 +123,19 @@ def test_log_ingest_is_per_application_log_group(synth):
 def alarm_metrics(outdir) -> int:
     """Metrics the alarms watch: one each, or each MetricStat of a metric-math alarm."""
     total = 0
-    for stack in read_assembly(outdir):
+    for stack in read_environment(outdir):
         for res in stack.resources.values():
-            if res["Type"] == "AWS::CloudWatch::Alarm":
-                metrics = res["Properties"].get("Metrics")
+            if res.type == "AWS::CloudWatch::Alarm":
+                metrics = res.get("Metrics")
                 total += sum("MetricStat" in m for m in metrics) if metrics else 1
     return total
 
 
 def target_tracking_policies(outdir) -> int:
     return sum(
-        res["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"
-        and res["Properties"]["PolicyType"] == "TargetTrackingScaling"
-        for stack in read_assembly(outdir)
+        res.type == "AWS::ApplicationAutoScaling::ScalingPolicy"
+        and res.properties["PolicyType"] == "TargetTrackingScaling"
+        for stack in read_environment(outdir)
         for res in stack.resources.values()
     )
 
@@ -163,14 +163,14 @@ def test_unknown_type_is_listed_not_dropped(tmp_path):
     stack = cdk.Stack(app, "extra", env=cdk.Environment(region="us-east-1"))
     sqs.Queue(stack, "Queue")
     app.synth()
-    bill = estimate(read_assembly(tmp_path), "us-east-1", UsageAssumptions())
+    bill = estimate(read_environment(tmp_path), "us-east-1", UsageAssumptions())
     assert [u.type for u in bill.not_priced] == ["AWS::SQS::Queue"]
     assert bill.to_json()["not_priced"][0]["type"] == "AWS::SQS::Queue"
 
 
 def test_unknown_region_is_a_user_error(synth):
     with pytest.raises(UserError, match="no price table for region 'ap-south-2'"):
-        estimate(read_assembly(synth(PLAN).outdir), "ap-south-2", UsageAssumptions())
+        estimate(read_environment(synth(PLAN).outdir), "ap-south-2", UsageAssumptions())
 
 
 def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
@@ -209,7 +209,7 @@ def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
     assert best.bill.total <= 1.25 * floor
     plan_row = next(row for row in result.rows if row.variant.is_plan)
     assert plan_row.bill.total / floor > 2.5
-    assert has_essentials(read_assembly(synth(plan).outdir))
+    assert has_essentials(read_environment(synth(plan).outdir))
 
 
 def test_variants_apply_to_every_service(synth):

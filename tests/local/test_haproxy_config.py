@@ -74,7 +74,7 @@ def test_timing_from_config_and_scale(demo_config: EnvironmentConfig) -> None:
 
 
 def test_one_service_renders_its_numbers_and_is_valid(tmp_path: Path) -> None:
-    config = make_config({"solo": {}})
+    config = make_config({"solo": {"routing": {"default": True}}})
     hc = config.services["solo"].health_check
     text = render(config, tmp_path)
     solo = backend_section(text, "solo")

@@ -8,17 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fargate_env.assembly import LISTENER_RULE, TARGET_GROUP, TASK_DEFINITION
 from fargate_env.config import EnvironmentConfig
 from fargate_env.local.containers import docker, docker_run_args
 from fargate_env.local.rehearsal import Rehearsal
-from fargate_env.local.templates import (
-    LISTENER_RULE,
-    LOCAL_IMAGE,
-    TARGET_GROUP,
-    TASK_DEFINITION,
-    TemplateError,
-    read_deployed,
-)
+from fargate_env.local.templates import LOCAL_IMAGE, TemplateError, read_deployed
 from fargate_env.stacks.platform import NO_MATCH_BODY
 from tests.local.conftest import (
     SCALE,
@@ -29,7 +23,7 @@ from tests.local.conftest import (
     save_template,
 )
 
-SOLO = {"solo": {"environment": {"LOG_LEVEL": "info"}}}
+SOLO = {"solo": {"routing": {"default": True}, "environment": {"LOG_LEVEL": "info"}}}
 
 
 @pytest.fixture(scope="module")

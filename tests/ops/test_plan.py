@@ -3,14 +3,13 @@ replacements; CloudFormation's export-in-use refusal predicted; --against offlin
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import boto3
 import pytest
 
-from fargate_env.assembly import StackSummary, read_assembly
+from fargate_env.assembly import Stack, read_environment
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.plan import (
@@ -31,11 +30,11 @@ NO_API = {"services": {API: None}}
 def stacks_of(outdir: Path) -> dict[str, Deployed]:
     """An assembly's stacks as if deployed (with the environment's tags)."""
     tags = {"environment": "demo", "managed-by": "fargate-env"}
-    return {s.name: Deployed(copy.deepcopy(s.template), tags) for s in read_assembly(outdir)}
+    return {s.name: Deployed(s.body(), tags) for s in read_environment(outdir)}
 
 
-def summary(name: str, template: dict) -> StackSummary:
-    return StackSummary(name=name, template=template)
+def summary(name: str, template: dict) -> Stack:
+    return Stack.from_template(name, template)
 
 
 def topic(exports: dict[str, str] | None = None, imports: list[str] = ()) -> dict:
@@ -65,7 +64,7 @@ def row(plan, stack: str):
 
 
 def test_the_same_assembly_changes_nothing(demo) -> None:
-    plan = make_plan("demo", read_assembly(demo.outdir), stacks_of(demo.outdir))
+    plan = make_plan("demo", read_environment(demo.outdir), stacks_of(demo.outdir))
     assert not plan.changes
     assert {s.action for s in plan.stacks} == {"unchanged"}
     assert plan.export_in_use == [] and plan.release == []
@@ -75,7 +74,7 @@ def test_a_removed_service_is_an_orphan_priced_and_deleted_after_monitoring_lets
     demo, synth
 ) -> None:
     config = real_config(NO_API)
-    new = read_assembly(synth(NO_API).outdir)
+    new = read_environment(synth(NO_API).outdir)
     old = stacks_of(demo.outdir)
     plan = make_plan("demo", new, old, price=orphan_prices(config, REGION, new, old))
     orphan = row(plan, "demo-service-api")
@@ -101,7 +100,7 @@ def test_a_removed_service_is_an_orphan_priced_and_deleted_after_monitoring_lets
 
 
 def test_an_added_service_creates_its_stack_and_updates_monitoring(demo, synth) -> None:
-    plan = make_plan("demo", read_assembly(demo.outdir), stacks_of(synth(NO_API).outdir))
+    plan = make_plan("demo", read_environment(demo.outdir), stacks_of(synth(NO_API).outdir))
     actions = {s.stack: s.action for s in plan.stacks}
     assert actions["demo-service-api"] == "create"
     assert actions["demo-monitoring"] == "update"
@@ -111,7 +110,7 @@ def test_an_added_service_creates_its_stack_and_updates_monitoring(demo, synth) 
 
 
 def test_cdk_metadata_and_resource_metadata_are_not_changes(demo) -> None:
-    new = read_assembly(demo.outdir)
+    new = read_environment(demo.outdir)
     old = stacks_of(demo.outdir)
     web = old["demo-service-web"].template
     for res in web["Resources"].values():
@@ -202,7 +201,8 @@ def test_orphans_are_deleted_importers_first() -> None:
         "middle": topic({"Y": "middle:y"}, imports=["base:x"]),
         "top": topic(imports=["middle:y"]),
     }
-    assert deletion_order(orphans) == ["top", "middle", "base"]
+    stacks = {name: summary(name, template) for name, template in orphans.items()}
+    assert deletion_order(stacks) == ["top", "middle", "base"]
     plan = make_plan("demo", [], deployed(**orphans))
     assert [s.stack for s in plan.orphans] == ["top", "middle", "base"]
     assert plan.export_in_use == []
@@ -247,7 +247,7 @@ def test_deployed_stacks_are_the_environments_tagged_ones_without_previews(moto)
 
 def test_against_reads_the_environments_stacks_of_another_assembly(demo, tmp_path) -> None:
     baseline = baseline_stacks(real_config(), demo.outdir)
-    assert set(baseline) == {s.name for s in read_assembly(demo.outdir)}
+    assert set(baseline) == {s.name for s in read_environment(demo.outdir)}
     assert baseline_stacks(real_config({"name": "other"}), demo.outdir) == {}
 
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from fargate_env.assembly import read_assembly
+from fargate_env.assembly import read_environment
 from fargate_env.cost.estimate import estimate
 from fargate_env.speed import service_speed
 from fargate_env.summary import routes_table
@@ -315,7 +315,7 @@ def test_unhealthy_alarm_behaviour(synth, name):
 
 def test_deploy_time_from_the_template(each):
     name, synthesized = each
-    speed = service_speed(synthesized.template_json(SVC)["Resources"])
+    speed = service_speed(read_environment(synthesized.outdir).service_of("api"))
     # Demo target group: 2 x 10 s to healthy, 10 s drain = 30 s per step.
     bakes = {
         "rolling": 0,
@@ -327,8 +327,9 @@ def test_deploy_time_from_the_template(each):
 
 
 def test_default_rolling_overhead_stays_at_most_35_seconds(demo):
+    env = read_environment(demo.outdir)
     for service in demo.config.services:
-        speed = service_speed(demo.template_json(f"service:{service}")["Resources"])
+        speed = service_speed(env.service_of(service))
         assert speed.strategy == "rolling" and speed.deploy_seconds <= 35
 
 
@@ -337,7 +338,7 @@ def test_summary_prints_each_strategy_deploy_time(synth):
 
     synthesized = synth(strategy("linear"))
     console = Console(width=80, record=True)
-    console.print(routes_table(read_assembly(synthesized.outdir)))
+    console.print(routes_table(read_environment(synthesized.outdir)))
     text = console.export_text()
     # web (rolling) shows its 30 s; api its 10 min 30 s and, under it, the strategy's name.
     lines = text.splitlines()
@@ -351,7 +352,7 @@ def test_summary_prints_each_strategy_deploy_time(synth):
 def test_cost_prices_the_second_revision_of_each_deploy(synth):
     synthesized = synth(strategy("canary"))
     usage = synthesized.config.cost.usage
-    bill = estimate(read_assembly(synthesized.outdir), "us-east-1", usage)
+    bill = estimate(read_environment(synthesized.outdir), "us-east-1", usage)
     deploys = {l.service: l for l in bill.lines if l.item == "fargate-deploys"}  # noqa: E741
     canary, rolling = deploys["api"], deploys["web"]
     # canary: 30 s + 5 + 2 min bakes = 7 min 30 s, one extra task, 20 deploys.

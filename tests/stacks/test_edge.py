@@ -8,9 +8,9 @@ import pytest
 from rich.console import Console
 
 from fargate_env import outputs
+from fargate_env.assembly import read_environment
 from fargate_env.config.limits import CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS
 from fargate_env.summary import edge_notes, render_summary
-from fargate_env.synth import read_assembly
 from tests.conftest import CLOUDFRONT_EDGE
 
 LB = "platform"
@@ -229,7 +229,7 @@ def test_alb_edge_has_no_distribution(demo):
 def summary_text(synthesized) -> str:
     console = Console(record=True, width=80)
     render_summary(
-        console, synthesized.config, read_assembly(synthesized.outdir), synthesized.outdir
+        console, synthesized.config, read_environment(synthesized.outdir), synthesized.outdir
     )
     return console.export_text()
 
@@ -245,7 +245,7 @@ def test_summary_states_the_hop_and_the_tls_waiver_without_domain(synth):
 
 def test_summary_with_domain_states_tls12_and_no_waiver(synth):
     dns = synth(CF_DNS)
-    notes = " ".join(edge_notes(dns.config, read_assembly(dns.outdir)))
+    notes = " ".join(edge_notes(dns.config, read_environment(dns.outdir)))
     assert "TLSv1.2_2021 on app.example.com" in notes
     assert "CFR4" not in notes
 

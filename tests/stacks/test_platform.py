@@ -3,16 +3,15 @@ and each service's target group (in the service's stack)."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 from rich.console import Console
 
 from fargate_env import outputs
+from fargate_env.assembly import Environment, Stack, read_environment
 from fargate_env.config import TLS_POLICIES
 from fargate_env.summary import load_balancer_notes, render_summary, target_group_speed
-from fargate_env.synth import read_assembly
 
 LB = "platform"
 SVC = "service:web"
@@ -241,26 +240,28 @@ def test_target_group_reads_every_number_from_config(synth):
 
 
 def test_demo_speed_figures_meet_the_budget(demo):
-    detection, overhead = target_group_speed(read_assembly(demo.outdir))
+    detection, overhead = target_group_speed(read_environment(demo.outdir))
     assert (detection, overhead) == (20, 30)
     assert detection <= 20 and overhead <= 35
 
 
 def test_speed_figures_are_read_from_the_template_not_the_config(demo):
-    stacks = read_assembly(demo.outdir)
-    edited = copy.deepcopy(stacks)
-    for stack in edited:
-        for res in stack.resources.values():
+    stacks = read_environment(demo.outdir)
+    edited = []
+    for stack in stacks:
+        template = json.loads((demo.outdir / f"{stack.name}.template.json").read_text())
+        for res in template["Resources"].values():
             if res["Type"] == TARGET_GROUP:
                 res["Properties"]["HealthCheckIntervalSeconds"] = 30
                 res["Properties"]["TargetGroupAttributes"] = []  # AWS default: 300 s
-    assert target_group_speed(edited) == (60, 360)
+        edited.append(Stack.from_template(stack.name, template))
+    assert target_group_speed(Environment(edited)) == (60, 360)
     assert target_group_speed(stacks) == (20, 30)
 
 
 def test_summary_prints_speed_figures(demo, tmp_path):
     console = Console(record=True, width=200)
-    render_summary(console, demo.config, read_assembly(demo.outdir), tmp_path)
+    render_summary(console, demo.config, read_environment(demo.outdir), tmp_path)
     text = console.export_text()
     assert "unhealthy target detected in 20 s" in text
     assert "rolling-deploy overhead 30 s" in text
@@ -268,10 +269,10 @@ def test_summary_prints_speed_figures(demo, tmp_path):
 
 
 def test_http_only_summary_warns(synth):
-    notes = load_balancer_notes(read_assembly(synth(HTTP_ONLY).outdir))
+    notes = load_balancer_notes(read_environment(synth(HTTP_ONLY).outdir))
     assert any("unencrypted" in n for n in notes)
     assert not any(
-        "unencrypted" in n for n in load_balancer_notes(read_assembly(synth(DNS).outdir))
+        "unencrypted" in n for n in load_balancer_notes(read_environment(synth(DNS).outdir))
     )
 
 

@@ -14,6 +14,8 @@ from fargate_env.config.environment import (
     EnvironmentConfig,
     RegistryConfig,
     Route,
+    is_preview_stack,
+    service_of_stack,
 )
 from fargate_env.config.limits import (
     FARGATE_SIZES,
@@ -76,9 +78,11 @@ __all__ = [
     "ThresholdsConfig",
     "UsageAssumptions",
     "format_ttl",
+    "is_preview_stack",
     "load_config",
     "parse_config",
     "parse_ttl",
     "resolve_env_path",
     "select_service",
+    "service_of_stack",
 ]

@@ -39,6 +39,25 @@ from fargate_env.config.types import (
     pattern,
 )
 
+# Stack names: shared "<env>-<part>", a service's "<env>-service-<name>", a preview's
+# "<env>-preview-<name>" (the shared "<env>-previews" is not one).
+SERVICE_STACK_MARK = "-service-"
+PREVIEW_STACK_MARK = "-preview-"
+
+
+def service_of_stack(stack: str, environment: str | None = None) -> str | None:
+    """The service a stack name holds ("<env>-service-<name>"), None for any other stack
+    (or, with `environment`, for another environment's)."""
+    env, mark, name = stack.partition(SERVICE_STACK_MARK)
+    if not mark or (environment is not None and env != environment):
+        return None
+    return name
+
+
+def is_preview_stack(stack: str) -> bool:
+    return PREVIEW_STACK_MARK in stack
+
+
 # The tag every stack carries with the environment's name; the budget filters on it.
 COST_TAG = "environment"
 # An account id that can never be real: configs that still hold it are demo placeholders.
@@ -483,10 +502,10 @@ class EnvironmentConfig(Section):
         return f"{self.name}-{part}"
 
     def service_stack_name(self, service: str) -> str:
-        return f"{self.name}-service-{service}"
+        return f"{self.name}{SERVICE_STACK_MARK}{service}"
 
     def preview_stack_name(self, preview: str) -> str:
-        return f"{self.name}-preview-{preview}"
+        return f"{self.name}{PREVIEW_STACK_MARK}{preview}"
 
     def placeholders(self) -> list[str]:
         """Fields that still hold demo placeholders (commands that reach AWS refuse them)."""

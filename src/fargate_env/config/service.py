@@ -103,15 +103,32 @@ class HealthCheckConfig(Section):
             )
         return self
 
+    # The health-check timing formulas, the one place they live (summary, cost, the local
+    # rehearsal and failover all read them from here).
     @property
     def detection_seconds(self) -> int:
         """How long the load balancer takes to stop routing to a dead target."""
         return self.interval_seconds * self.unhealthy_threshold
 
     @property
+    def detection_bound_seconds(self) -> int:
+        """Worst case of the same: up to one interval passes before the first failed check."""
+        return self.interval_seconds * (self.unhealthy_threshold + 1)
+
+    @property
+    def registration_seconds(self) -> int:
+        """How long a new target takes to pass enough checks to receive traffic."""
+        return self.interval_seconds * self.healthy_threshold
+
+    @property
+    def registration_bound_seconds(self) -> int:
+        """Worst case of the same: up to one interval passes before the first check."""
+        return self.interval_seconds * (self.healthy_threshold + 1)
+
+    @property
     def deploy_overhead_seconds(self) -> int:
         """Load-balancer time per rolling-deploy step: register healthy, then drain the old."""
-        return self.interval_seconds * self.healthy_threshold + self.deregistration_delay_seconds
+        return self.registration_seconds + self.deregistration_delay_seconds
 
 
 class RoutingConfig(Section):

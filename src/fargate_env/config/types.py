@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator
 
+from fargate_env.config.cron import MONTHS, CronNotExpanded, cron_fields, expand
 from fargate_env.config.limits import (
     CRON_YEARS,
     LOG_RETENTION_DAYS,
@@ -24,7 +25,6 @@ from fargate_env.config.limits import (
     VPC_REFUSED_RANGES,
 )
 
-_AWS_CRON_RE = re.compile(r"^cron\(([^()]+)\)$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
 _SECRET_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
@@ -105,9 +105,8 @@ def _aws_cron(expr: str) -> str:
     Six fields: minutes hours day-of-month month day-of-week year; exactly one of day-of-month
     and day-of-week must be '?'.
     """
-    match = _AWS_CRON_RE.match(expr.strip())
-    fields = match.group(1).split() if match else []
-    if len(fields) != 6:
+    fields = cron_fields(expr)
+    if fields is None:
         raise ValueError(
             "must be an AWS cron expression 'cron(min hour day-of-month month day-of-week year)',"
             f" e.g. 'cron(0 20 ? * MON-FRI *)' (got {expr!r})"
@@ -138,37 +137,25 @@ def _aws_cron(expr: str) -> str:
     return expr.strip()
 
 
-_MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
-
-
-def _expand(field: str, lo: int, hi: int, names: dict[str, int] | None = None) -> set[int] | None:
-    """The numbers a cron field lists (None: anything, or a form this does not expand)."""
+def _listed(field: str, lo: int, hi: int, names: dict[str, int] | None = None) -> set[int] | None:
+    """The numbers a cron field lists (None: anything, or a form that does not expand)."""
     if field in ("*", "?"):
         return None
-    out: set[int] = set()
-    for part in field.split(","):
-        base, _, step = part.partition("/")
-        ends = [names.get(e.upper(), e) if names else e for e in base.split("-")]
-        if base == "*":
-            ends = [lo, hi]
-        if not all(str(e).isdigit() for e in ends) or (step and not step.isdigit()):
-            return None
-        first, last = int(ends[0]), int(ends[-1])
-        if step and len(ends) == 1:
-            last = hi
-        out.update(range(first, last + 1, int(step) if step else 1))
-    return out
+    try:
+        return expand(field, lo, hi, names)
+    except CronNotExpanded:
+        return None
 
 
 def _can_fire(expr: str, dom: str, month: str, year: str) -> None:
     """Refuse a schedule that never fires: a day no listed month has (31 February), or only
     years that are over."""
-    years = _expand(year, *CRON_YEARS)
+    years = _listed(year, *CRON_YEARS)
     this_year = datetime.datetime.now(datetime.UTC).year
     if years is not None and max(years) < this_year:
         raise ValueError(f"never fires: every year in {expr!r} is before {this_year}")
-    days = _expand(dom.rstrip("W"), 1, 31)
-    months = _expand(month, 1, 12, _MONTHS) or set(range(1, 13))
+    days = _listed(dom.rstrip("W"), 1, 31)
+    months = _listed(month, 1, 12, MONTHS) or set(range(1, 13))
     if days and min(days) > max(calendar.monthrange(2024, m)[1] for m in months):
         names = ", ".join(calendar.month_abbr[m] for m in sorted(months))
         raise ValueError(f"never fires: no day {min(days)} in {names} ({expr!r})")

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from fargate_env.config import Route, ServiceConfig
 from fargate_env.config.deployment import ECS_STRATEGY
-from fargate_env.stacks.common import retention
+from fargate_env.constructs.common import retention
 
 CONTAINER_NAME = "app"
 # A module of the sample image (server/src/sample_server/healthcheck.py): the image has no curl.

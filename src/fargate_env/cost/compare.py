@@ -22,7 +22,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fargate_env.assembly import StackSummary, assembly_region, read_assembly
+from fargate_env.assembly import (
+    ALARM,
+    SCALING_POLICY,
+    TARGET_GROUP,
+    Environment,
+    TargetGroup,
+    assembly_region,
+    read_environment,
+)
 from fargate_env.config import (
     PLACEHOLDER_ACCOUNT,
     ConfigError,
@@ -144,29 +152,17 @@ def config_keys(variant: Variant) -> dict[str, Any]:
     return keys
 
 
-def has_essentials(stacks: list[StackSummary]) -> bool:
+def has_essentials(stacks: Environment) -> bool:
     """HTTPS (on the ALB's listener, or at a CloudFront distribution that never serves plain
     HTTP), target-group health check, autoscaling policy and at least one alarm."""
-    resources = [r for s in stacks for r in s.resources.values()]
-
-    def any_of(rtype: str, test: Callable[[dict], bool] = lambda p: True) -> bool:
-        return any(r["Type"] == rtype and test(r.get("Properties", {})) for r in resources)
-
-    def https_edge(props: dict) -> bool:
-        behavior = props.get("DistributionConfig", {}).get("DefaultCacheBehavior", {})
-        return behavior.get("ViewerProtocolPolicy") in ("redirect-to-https", "https-only")
-
     return (
         (
-            any_of("AWS::ElasticLoadBalancingV2::Listener", lambda p: p.get("Protocol") == "HTTPS")
-            or any_of("AWS::CloudFront::Distribution", https_edge)
+            any(x.protocol == "HTTPS" for x in stacks.listeners())
+            or any(edge.https_only for edge in stacks.edges())
         )
-        and any_of(
-            "AWS::ElasticLoadBalancingV2::TargetGroup",
-            lambda p: p.get("HealthCheckEnabled", True) is not False,
-        )
-        and any_of("AWS::ApplicationAutoScaling::ScalingPolicy")
-        and any_of("AWS::CloudWatch::Alarm")
+        and any(TargetGroup(tg).checks for tg in stacks.of_type(TARGET_GROUP).values())
+        and bool(stacks.of_type(SCALING_POLICY))
+        and bool(stacks.of_type(ALARM))
     )
 
 
@@ -174,7 +170,7 @@ def price_variant(config: EnvironmentConfig, variant: Variant, workdir: Path) ->
     cfg = variant_config(config, variant)
     outdir = workdir / variant.label.replace(", ", "_").replace(" ", "-")
     stacks = synthesize(cfg, outdir, validation=False)
-    bill = estimate(stacks, assembly_region(outdir), cfg.cost.usage)
+    bill = estimate(stacks, stacks.region or cfg.region, cfg.cost.usage)
     return Priced(variant, bill, has_essentials(stacks))
 
 
@@ -219,4 +215,4 @@ def current_bill(config: EnvironmentConfig, say: Callable[[str], None] = lambda 
     """Price ./cdk.out while it is fresh for `config`, else a new synthesis of it (CDK
     validation off: speed); `say` hears which."""
     with assembly_of(config, say) as outdir:
-        return estimate(read_assembly(outdir), assembly_region(outdir), config.cost.usage)
+        return estimate(read_environment(outdir), assembly_region(outdir), config.cost.usage)

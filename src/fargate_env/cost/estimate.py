@@ -8,12 +8,28 @@ free with a reason, or listed as "not priced" — nothing is dropped silently.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fargate_env.assembly import StackSummary
+from fargate_env.assembly import (
+    ALARM,
+    CLUSTER,
+    DISTRIBUTION,
+    ECS_SERVICE,
+    FLOW_LOG,
+    INSTANCE,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    NAT_GATEWAY,
+    REPOSITORY,
+    SCALING_POLICY,
+    Environment,
+    LoadBalancer,
+    Resource,
+    Service,
+    Stack,
+)
 from fargate_env.config import UsageAssumptions
 from fargate_env.cost.prices import (
     AMI_DEFAULT_ROOT_VOLUME_GB,
@@ -172,18 +188,27 @@ FLOOR_ITEMS = {"alb-hours", "alb-public-ipv4", "cloudfront"}
 
 @dataclass
 class _Ctx:
-    """One stack's resources, the whole assembly, prices and usage, handed to each handler."""
+    """One stack, the whole environment, prices and usage, handed to each handler."""
 
-    stack: str
-    resources: dict[str, dict]
-    all_stacks: list[StackSummary]
+    own: Stack
+    env: Environment
     prices: PriceTable
     usage: UsageAssumptions
     bill: Bill
-    # The service whose stack this is (None for a shared stack).
-    service: str | None = None
-    # A preview's own stack: its log assumption is a preview's.
-    is_preview: bool = False
+
+    @property
+    def stack(self) -> str:
+        return self.own.name
+
+    @property
+    def service(self) -> str | None:
+        """The service whose stack this is (None for a shared stack)."""
+        return self.own.service
+
+    @property
+    def is_preview(self) -> bool:
+        """A preview's own stack: its log assumption is a preview's."""
+        return self.own.is_preview
 
     def line(
         self,
@@ -203,21 +228,8 @@ class _Ctx:
     def not_priced(self, rid: str, rtype: str, reason: str) -> None:
         self.bill.not_priced.append(Unpriced(self.stack, rid, rtype, reason))
 
-    def of_type(self, rtype: str) -> dict[str, dict]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == rtype}
-
-    def count_everywhere(self, rtype: str) -> int:
-        return sum(s.resource_counts.get(rtype, 0) for s in self.all_stacks)
-
-
-def _props(resource: dict) -> dict:
-    return resource.get("Properties", {}) or {}
-
-
-def _refers_to(value: Any, logical_id: str) -> bool:
-    """Whether an intrinsic (Ref / GetAtt / Join ...) mentions `logical_id`."""
-    text = json.dumps(value)
-    return f'"{logical_id}"' in text
+    def free(self, res: Resource, reason: str) -> None:
+        self.bill.free.append(Unpriced(self.stack, res.logical_id, res.type, reason))
 
 
 def _money(x: float) -> str:
@@ -227,11 +239,10 @@ def _money(x: float) -> str:
 # --- handlers: one per billable type -------------------------------------------------------
 
 
-def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
-    props = _props(res)
-    rtype = res["Type"]
-    if props.get("Type", "application") != "application":
-        ctx.not_priced(rid, rtype, f"load balancer type {props['Type']!r} is not in the table")
+def _load_balancer(ctx: _Ctx, res: Resource) -> None:
+    lb, rid, rtype = LoadBalancer(res), res.logical_id, res.type
+    if lb.kind != "application":
+        ctx.not_priced(rid, rtype, f"load balancer type {lb.kind!r} is not in the table")
         return
     p = ctx.prices
     hours = f"{H:.0f} h x {_money(p.usd('alb_hour'))}/h"
@@ -245,9 +256,8 @@ def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
         "alb-lcu",
         f"{lcu:g} LCU (assumed) x {H:.0f} h",
     )
-    if props.get("Scheme", "internet-facing") == "internet-facing":
-        subnets = props.get("Subnets") or props.get("SubnetMappings")
-        count = len(subnets) if isinstance(subnets, list) else 2
+    if lb.scheme == "internet-facing":
+        count = lb.subnet_count or 2
         ctx.line(
             rid + " public IPv4",
             rtype,
@@ -258,26 +268,28 @@ def _load_balancer(ctx: _Ctx, rid: str, res: dict) -> None:
         )
 
 
-def _nat_gateway(ctx: _Ctx, rid: str, res: dict) -> None:
+def _nat_gateway(ctx: _Ctx, res: Resource) -> None:
     p = ctx.prices
-    share = ctx.usage.nat_processed_gb_month / max(ctx.count_everywhere(res["Type"]), 1)
+    share = ctx.usage.nat_processed_gb_month / max(ctx.env.count(res.type), 1)
     usd = p.usd("nat_gateway_hour") * H + share * p.usd("nat_gateway_gb")
     basis = (
         f"{H:.0f} h x {_money(p.usd('nat_gateway_hour'))}/h + {share:g} GB processed (assumed)"
         f" x {_money(p.usd('nat_gateway_gb'))}/GB"
     )
-    ctx.line(rid, res["Type"], usd, basis, "nat-gateway", f"{H:.0f} h + {share:g} GB (assumed)")
+    ctx.line(
+        res.logical_id, res.type, usd, basis, "nat-gateway", f"{H:.0f} h + {share:g} GB (assumed)"
+    )
 
 
-def _eip(ctx: _Ctx, rid: str, res: dict) -> None:
+def _eip(ctx: _Ctx, res: Resource) -> None:
     p = ctx.prices.usd("public_ipv4_hour")
     basis = f"public IPv4 x {H:.0f} h x {_money(p)}/h"
-    ctx.line(rid, res["Type"], p * H, basis, "eip", f"public IPv4 x {H:.0f} h")
+    ctx.line(res.logical_id, res.type, p * H, basis, "eip", f"public IPv4 x {H:.0f} h")
 
 
-def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
-    props, rtype, p = _props(res), res["Type"], ctx.prices
-    itype = props.get("InstanceType", "m1.small")
+def _instance(ctx: _Ctx, res: Resource) -> None:
+    rid, rtype, p = res.logical_id, res.type, ctx.prices
+    itype = res.get("InstanceType", "m1.small")
     key = f"ec2_{itype}_hour"
     if not isinstance(itype, str) or not p.has(key):
         ctx.not_priced(rid, rtype, f"instance type {itype!r} is not in the price table")
@@ -290,7 +302,7 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
             "ec2-instance",
             f"{itype} x {H:.0f} h",
         )
-    volumes = [m["Ebs"] for m in props.get("BlockDeviceMappings", []) if "Ebs" in m]
+    volumes = [m["Ebs"] for m in res.get("BlockDeviceMappings", ()) if "Ebs" in m]
     sizes = [float(v.get("VolumeSize", AMI_DEFAULT_ROOT_VOLUME_GB)) for v in volumes]
     basis = "BlockDeviceMappings"
     if not sizes:
@@ -307,7 +319,7 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
     )
     if any(
         n.get("AssociatePublicIpAddress") in (True, "true")
-        for n in props.get("NetworkInterfaces", [])
+        for n in res.get("NetworkInterfaces", ())
     ):
         ip = p.usd("public_ipv4_hour")
         ctx.line(
@@ -320,21 +332,21 @@ def _instance(ctx: _Ctx, rid: str, res: dict) -> None:
         )
 
 
-def _service(ctx: _Ctx, rid: str, res: dict) -> None:
+def _service(ctx: _Ctx, res: Resource) -> None:
     """Fargate tasks: size x count over the week x on-demand/Spot mix; public IPs if assigned."""
-    props, rtype, p = _props(res), res["Type"], ctx.prices
-    task_def = ctx.resources.get(_ref(props.get("TaskDefinition")) or "", {})
-    td = _props(task_def)
+    rid, rtype, p = res.logical_id, res.type, ctx.prices
+    service = _service_view(ctx, res)
+    td = service.task_definition
     try:
-        vcpu, gb = int(td["Cpu"]) / 1024, int(td["Memory"]) / 1024
-    except (KeyError, TypeError, ValueError):
+        assert td is not None
+        vcpu, gb = td.cpu_units / 1024, td.memory_mib / 1024
+    except (AssertionError, KeyError, TypeError, ValueError):
         ctx.not_priced(rid, rtype, "task definition Cpu/Memory not found in the same stack")
         return
-    arch = (td.get("RuntimePlatform") or {}).get("CpuArchitecture", "X86_64")
-    arch_key = "arm" if arch == "ARM64" else "x86"
+    arch = td.architecture
 
-    segments, schedule_note = _week(ctx, rid, props)
-    od_base, od_weight, spot_weight = _strategy(ctx, props)
+    segments, schedule_note = _week(service)
+    od_base, od_weight, spot_weight = _strategy(service)
 
     od_task_hours = spot_task_hours = 0.0
     for seg in segments:
@@ -347,14 +359,8 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
         spot_task_hours += spot * hours
     task_hours = od_task_hours + spot_task_hours
 
-    def rate(prefix: str) -> float | None:
-        cpu_key, gb_key = f"{prefix}_{arch_key}_vcpu_hour", f"{prefix}_{arch_key}_gb_hour"
-        if not (p.has(cpu_key) and p.has(gb_key)):
-            return None
-        return vcpu * p.usd(cpu_key) + gb * p.usd(gb_key)
-
-    od_rate = rate("fargate") or 0.0
-    spot_rate = rate("fargate_spot")
+    od_rate = p.fargate_hour(vcpu, gb, arch)
+    spot_rate = p.fargate_hour(vcpu, gb, arch, spot=True)
     if spot_task_hours and spot_rate is None:
         ctx.not_priced(rid, rtype, f"Fargate Spot on {arch} is not in the price table")
         return
@@ -367,10 +373,9 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
     short = f"{vcpu:g} vCPU/{gb:g} GB, {task_hours:.0f} task-h, {spot_pct:.0f}% Spot"
     ctx.line(rid, rtype, usd, basis, "fargate", short)
     blended = usd / task_hours if task_hours else od_rate
-    _deploys(ctx, rid, rtype, max((seg.tasks for seg in segments), default=0), blended)
+    _deploys(ctx, service, max((seg.tasks for seg in segments), default=0), blended)
 
-    network = (props.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
-    if network.get("AssignPublicIp") == "ENABLED":
+    if service.assigns_public_ip:
         ip = p.usd("public_ipv4_hour")
         ctx.line(
             rid + " task public IPv4",
@@ -382,20 +387,24 @@ def _service(ctx: _Ctx, rid: str, res: dict) -> None:
         )
 
 
-def _deploys(ctx: _Ctx, rid: str, rtype: str, tasks: int, rate: float) -> None:
+def _service_view(ctx: _Ctx, res: Resource) -> Service:
+    return next(s for s in ctx.env.services(ctx.own) if s.logical_id == res.logical_id)
+
+
+def _deploys(ctx: _Ctx, service: Service, tasks: int, rate: float) -> None:
     """The second revision a deployment runs: `tasks` more tasks for the deploy time read from
     the template (speed.py: register + drain, plus every bake), cost.usage.deploys_per_month
     times a month, at the service's own on-demand/Spot rate. Deploying at zero tasks starts
     none, so the peak of the week's task count is what a deployment doubles."""
-    speed = service_speed(ctx.resources)
+    speed = service_speed(service)
     deploys = ctx.usage.deploys_per_month
     if speed is None or not deploys:
         return
     hours = deploys * tasks * speed.deploy_seconds / 3600
     took = duration(speed.deploy_seconds)
     ctx.line(
-        rid + " deploys",
-        rtype,
+        service.logical_id + " deploys",
+        service.resource.type,
         hours * rate,
         f"{deploys} {speed.strategy} deploys/month (assumed) x {tasks} extra task(s) x {took}"
         f" (second revision until the old one drains) = {hours:.2f} task-h x {_money(rate)}/h",
@@ -404,45 +413,12 @@ def _deploys(ctx: _Ctx, rid: str, rtype: str, tasks: int, rate: float) -> None:
     )
 
 
-def _ref(value: Any) -> str | None:
-    return value.get("Ref") if isinstance(value, dict) else None
-
-
-def _scaling(ctx: _Ctx, rid: str, props: dict) -> tuple[int, list[tuple[str, int | None]], str]:
-    """Idle task count, scheduled (cron, MinCapacity) actions and a note for the basis."""
-    desired = int(props.get("DesiredCount", 1))
-    for target in ctx.of_type("AWS::ApplicationAutoScaling::ScalableTarget").values():
-        tp = _props(target)
-        if tp.get("ScalableDimension") != "ecs:service:DesiredCount":
-            continue
-        if not _refers_to(tp.get("ResourceId"), rid):
-            continue
-        base = int(tp.get("MinCapacity", desired))
-        actions = []
-        for action in tp.get("ScheduledActions", []) or []:
-            change = action.get("ScalableTargetAction", {})
-            min_cap = change.get("MinCapacity")
-            actions.append((action["Schedule"], None if min_cap is None else int(min_cap)))
-        note = "autoscaling minimum"
-        if actions:
-            note = "min tasks through the week's schedule"
-        return base, actions, note
-    return desired, [], "desired count, no autoscaling"
-
-
-def _strategy(ctx: _Ctx, props: dict) -> tuple[int, float, float]:
+def _strategy(service: Service) -> tuple[int, float, float]:
     """(on-demand base, FARGATE weight, FARGATE_SPOT weight) of the service or its cluster."""
-    strategy = props.get("CapacityProviderStrategy")
-    if not strategy and not props.get("LaunchType"):
-        cluster = _ref(props.get("Cluster"))
-        for assoc in ctx.of_type("AWS::ECS::ClusterCapacityProviderAssociations").values():
-            ap = _props(assoc)
-            if cluster and _refers_to(ap.get("Cluster"), cluster):
-                strategy = ap.get("DefaultCapacityProviderStrategy")
-    if not strategy:
+    if not service.capacity_strategy:
         return 0, 1.0, 0.0
     base, od, spot = 0, 0.0, 0.0
-    for item in strategy:
+    for item in service.capacity_strategy:
         weight = float(item.get("Weight", 0))
         if item.get("CapacityProvider") == "FARGATE_SPOT":
             spot += weight
@@ -454,14 +430,14 @@ def _strategy(ctx: _Ctx, props: dict) -> tuple[int, float, float]:
     return base, od, spot
 
 
-def _cluster(ctx: _Ctx, rid: str, res: dict) -> None:
-    settings = {s.get("Name"): s.get("Value") for s in _props(res).get("ClusterSettings", [])}
+def _cluster(ctx: _Ctx, res: Resource) -> None:
+    settings = {s.get("Name"): s.get("Value") for s in res.get("ClusterSettings", ())}
     mode = settings.get("containerInsights", "disabled")
     if mode in ("enabled", "enhanced"):
         m = ctx.prices.usd("custom_metric_month")
         ctx.line(
-            rid,
-            res["Type"],
+            res.logical_id,
+            res.type,
             CONTAINER_INSIGHTS_METRICS * m,
             f"Container Insights ({mode}): ~{CONTAINER_INSIGHTS_METRICS} metrics (assumed)"
             f" x {_money(m)}/metric-month",
@@ -469,22 +445,21 @@ def _cluster(ctx: _Ctx, rid: str, res: dict) -> None:
             f"Container Insights: ~{CONTAINER_INSIGHTS_METRICS} metrics",
         )
     else:
-        ctx.bill.free.append(Unpriced(ctx.stack, rid, res["Type"], "no charge without insights"))
+        ctx.free(res, "no charge without insights")
 
 
 def _flow_log_groups(ctx: _Ctx) -> set[str]:
-    groups = set()
-    for fl in ctx.of_type("AWS::EC2::FlowLog").values():
-        fp = _props(fl)
-        for rid in ctx.of_type("AWS::Logs::LogGroup"):
-            if _refers_to(fp.get("LogGroupName"), rid) or _refers_to(fp.get("LogDestination"), rid):
-                groups.add(rid)
-    return groups
+    return {
+        rid
+        for fl in ctx.own.of_type(FLOW_LOG).values()
+        for rid in ctx.own.of_type(LOG_GROUP)
+        if fl.mentions(rid, "LogGroupName", "LogDestination")
+    }
 
 
-def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
+def _log_group(ctx: _Ctx, res: Resource) -> None:
     """Ingestion is billed where the logs come from; this line is the storage."""
-    p = ctx.prices
+    rid, p = res.logical_id, ctx.prices
     flow = rid in _flow_log_groups(ctx)
     # usage.log_ingest_gb_month is per application log group (one per service) running all
     # month; a service's tasks only log while they run, so a schedule scales it down.
@@ -495,7 +470,7 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
         ingest = ctx.usage.preview_log_ingest_gb_month * share
     else:
         ingest = ctx.usage.log_ingest_gb_month * share
-    days = _props(res).get("RetentionInDays")
+    days = res.get("RetentionInDays")
     if days:
         stored = ingest * int(days) / DAYS_PER_MONTH
         stored_basis = f"{stored:.2f} GB kept ({days}-day retention)"
@@ -507,7 +482,7 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     if flow:
         ctx.line(
             rid,
-            res["Type"],
+            res.type,
             store_usd,
             f"flow logs: {stored_basis} x {_money(p.usd('logs_stored_gb_month'))}/GB-month",
             "log-storage",
@@ -517,7 +492,7 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     ingest_usd = ingest * p.usd("logs_ingest_gb")
     ctx.line(
         rid,
-        res["Type"],
+        res.type,
         ingest_usd + store_usd,
         f"{ingest:.3g} GB/month ingested (assumed{share_note}) x"
         f" {_money(p.usd('logs_ingest_gb'))}/GB"
@@ -527,10 +502,17 @@ def _log_group(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
-def _week(ctx: _Ctx, rid: str, props: dict) -> tuple[list[Segment], str]:
+def _week(service: Service) -> tuple[list[Segment], str]:
     """The minimum task count through the week of one ECS service, and a note for the basis;
     a schedule the weekly model cannot read is priced always up at its highest minimum."""
-    base, actions, note = _scaling(ctx, rid, props)
+    scaling = service.scaling
+    base, actions = scaling.minimum, scaling.schedule
+    if scaling.target is None:
+        note = "desired count, no autoscaling"
+    elif actions:
+        note = "min tasks through the week's schedule"
+    else:
+        note = "autoscaling minimum"
     try:
         return weekly_segments(base, actions), note
     except ScheduleNotUnderstood as exc:
@@ -542,24 +524,22 @@ def _running_share(ctx: _Ctx, log_group: str) -> tuple[float, str]:
     """Share of the week the ECS service writing to `log_group` has at least one task, from
     its scalable target's schedule; 1.0 when no service in the stack logs there or it never
     has a minimum task (it may still scale up on demand: priced as always running)."""
-    for rid, res in ctx.of_type("AWS::ECS::Service").items():
-        props = _props(res)
-        task = ctx.resources.get(_ref(props.get("TaskDefinition")) or "", {})
-        if not _refers_to(_props(task).get("ContainerDefinitions"), log_group):
+    for service in ctx.env.services(ctx.own):
+        if service.task_definition is None or not service.task_definition.logs_to(log_group):
             continue
-        segments, _ = _week(ctx, rid, props)
+        segments, _ = _week(service)
         running = sum(seg.minutes for seg in segments if seg.tasks > 0) / MINUTES_PER_WEEK
         if 0 < running < 1:
             return running, f", {running:.0%} of the week running"
     return 1.0, ""
 
 
-def _flow_log(ctx: _Ctx, rid: str, res: dict) -> None:
+def _flow_log(ctx: _Ctx, res: Resource) -> None:
     gb = ctx.usage.flow_log_ingest_gb_month
     per_gb = ctx.prices.usd("logs_ingest_gb")
     ctx.line(
-        rid,
-        res["Type"],
+        res.logical_id,
+        res.type,
         gb * per_gb,
         f"{gb:g} GB/month delivered (assumed) x {_money(per_gb)}/GB (vended-log ingestion)",
         "flow-logs",
@@ -567,13 +547,13 @@ def _flow_log(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
-def _alarm(ctx: _Ctx, rid: str, res: dict) -> None:
-    metrics = _props(res).get("Metrics")
-    count = sum(1 for m in metrics if "MetricStat" in m) if isinstance(metrics, list) else 1
+def _alarm(ctx: _Ctx, res: Resource) -> None:
+    metrics = res.get("Metrics")
+    count = sum(1 for m in metrics if "MetricStat" in m) if metrics is not None else 1
     per = ctx.prices.usd("alarm_metric_month")
     ctx.line(
-        rid,
-        res["Type"],
+        res.logical_id,
+        res.type,
         max(count, 1) * per,
         f"{max(count, 1)} standard-resolution metric(s) x {_money(per)}/month",
         "alarm",
@@ -586,15 +566,15 @@ def _alarm(ctx: _Ctx, rid: str, res: dict) -> None:
 TARGET_TRACKING_ALARMS = 2
 
 
-def _scaling_policy(ctx: _Ctx, rid: str, res: dict) -> None:
-    if _props(res).get("PolicyType") != "TargetTrackingScaling":
+def _scaling_policy(ctx: _Ctx, res: Resource) -> None:
+    if res.get("PolicyType") != "TargetTrackingScaling":
         # Step scaling is driven by alarms defined (and priced) elsewhere in the templates.
-        ctx.bill.free.append(Unpriced(ctx.stack, rid, res["Type"], "its alarms are priced"))
+        ctx.free(res, "its alarms are priced")
         return
     per = ctx.prices.usd("alarm_metric_month")
     ctx.line(
-        rid,
-        res["Type"],
+        res.logical_id,
+        res.type,
         TARGET_TRACKING_ALARMS * per,
         f"{TARGET_TRACKING_ALARMS} alarms target tracking keeps (high, low) x {_money(per)}/month",
         "scaling-alarm",
@@ -602,11 +582,11 @@ def _scaling_policy(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
-def _dashboard(ctx: _Ctx, rid: str, res: dict) -> None:
+def _dashboard(ctx: _Ctx, res: Resource) -> None:
     per = ctx.prices.usd("dashboard_month")
     ctx.line(
-        rid,
-        res["Type"],
+        res.logical_id,
+        res.type,
         per,
         f"{_money(per)}/month (free tier of 3 assumed used)",
         "dashboard",
@@ -614,11 +594,11 @@ def _dashboard(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
-def _kms_key(ctx: _Ctx, rid: str, res: dict) -> None:
+def _kms_key(ctx: _Ctx, res: Resource) -> None:
     per = ctx.prices.usd("kms_key_month")
     ctx.line(
-        rid,
-        res["Type"],
+        res.logical_id,
+        res.type,
         per,
         f"customer-managed key {_money(per)}/month (requests ~0)",
         "kms",
@@ -626,15 +606,15 @@ def _kms_key(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
-def _repository(ctx: _Ctx, rid: str, res: dict) -> None:
+def _repository(ctx: _Ctx, res: Resource) -> None:
     """usage.ecr_storage_gb is per repository; a repository belongs to the service that pulls
     from it (the one service stack whose template references it)."""
     gb = ctx.usage.ecr_storage_gb
     per = ctx.prices.usd("ecr_gb_month")
-    users = {s.service for s in ctx.all_stacks if s.service and _mentions(s.template, rid)}
+    users = {s.service for s in ctx.env.service_stacks() if s.names(res.logical_id)}
     ctx.line(
-        rid,
-        res["Type"],
+        res.logical_id,
+        res.type,
         gb * per,
         f"{gb:g} GB images (assumed) x {_money(per)}/GB-month",
         "ecr",
@@ -643,29 +623,22 @@ def _repository(ctx: _Ctx, rid: str, res: dict) -> None:
     )
 
 
-def _mentions(template: dict, logical_id: str) -> bool:
-    """Whether another stack's template names `logical_id` (an import or output of it)."""
-    return logical_id in json.dumps(template)
-
-
-def _bucket(ctx: _Ctx, rid: str, res: dict) -> None:
+def _bucket(ctx: _Ctx, res: Resource) -> None:
     access_logs = any(
-        attr.get("Key") == "access_logs.s3.bucket" and _refers_to(attr.get("Value"), rid)
-        for lb in ctx.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer").values()
-        for attr in _props(lb).get("LoadBalancerAttributes", [])
+        LoadBalancer(lb).logs_to(res.logical_id) for lb in ctx.own.of_type(LOAD_BALANCER).values()
     )
     gb = ctx.usage.access_log_storage_gb if access_logs else 0.0
     per = ctx.prices.usd("s3_gb_month")
     what = "ALB access logs" if access_logs else "no stored data assumed"
     basis = f"{what}: {gb:g} GB x {_money(per)}/GB-month"
-    ctx.line(rid, res["Type"], gb * per, basis, "s3", f"{what}: {gb:g} GB")
+    ctx.line(res.logical_id, res.type, gb * per, basis, "s3", f"{what}: {gb:g} GB")
 
 
-def _distribution(ctx: _Ctx, rid: str, res: dict) -> None:
+def _distribution(ctx: _Ctx, res: Resource) -> None:
     """Requests and data out from `cost.usage`, less CloudFront's always-free allowance
     (when `cloudfront_free_allowance`); origin fetches from the ALB are free."""
     u, p = ctx.usage, ctx.prices
-    share = max(ctx.count_everywhere(res["Type"]), 1)
+    share = max(ctx.env.count(res.type), 1)
     gb, requests = u.cloudfront_transfer_gb_month / share, u.cloudfront_requests_month / share
     free = u.cloudfront_free_allowance
     free_gb = CLOUDFRONT_FREE_TRANSFER_GB / share if free else 0.0
@@ -685,29 +658,29 @@ def _distribution(ctx: _Ctx, rid: str, res: dict) -> None:
     short = f"{gb:g} GB, {requests / 1e6:g}M req (assumed)" + (
         ", free tier" if free and not usd else (", past free tier" if free else "")
     )
-    ctx.line(rid, res["Type"], usd, basis, "cloudfront", short)
+    ctx.line(res.logical_id, res.type, usd, basis, "cloudfront", short)
 
 
-HANDLERS: dict[str, Callable[[_Ctx, str, dict], None]] = {
-    "AWS::CloudFront::Distribution": _distribution,
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": _load_balancer,
-    "AWS::EC2::NatGateway": _nat_gateway,
+HANDLERS: dict[str, Callable[[_Ctx, Resource], None]] = {
+    DISTRIBUTION: _distribution,
+    LOAD_BALANCER: _load_balancer,
+    NAT_GATEWAY: _nat_gateway,
     "AWS::EC2::EIP": _eip,
-    "AWS::EC2::Instance": _instance,
-    "AWS::ECS::Service": _service,
-    "AWS::ECS::Cluster": _cluster,
-    "AWS::Logs::LogGroup": _log_group,
-    "AWS::EC2::FlowLog": _flow_log,
-    "AWS::CloudWatch::Alarm": _alarm,
-    "AWS::ApplicationAutoScaling::ScalingPolicy": _scaling_policy,
+    INSTANCE: _instance,
+    ECS_SERVICE: _service,
+    CLUSTER: _cluster,
+    LOG_GROUP: _log_group,
+    FLOW_LOG: _flow_log,
+    ALARM: _alarm,
+    SCALING_POLICY: _scaling_policy,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::KMS::Key": _kms_key,
-    "AWS::ECR::Repository": _repository,
+    REPOSITORY: _repository,
     "AWS::S3::Bucket": _bucket,
 }
 
 
-def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -> Bill:
+def estimate(stacks: Environment, region: str, usage: UsageAssumptions) -> Bill:
     """The monthly bill of every resource in `stacks`, priced for `region`."""
     prices = PriceTable(region)
     bill = Bill(
@@ -722,20 +695,11 @@ def estimate(stacks: list[StackSummary], region: str, usage: UsageAssumptions) -
         },
     )
     for stack in stacks:
-        ctx = _Ctx(
-            stack.name,
-            stack.resources,
-            stacks,
-            prices,
-            usage,
-            bill,
-            stack.service,
-            stack.is_preview,
-        )
+        ctx = _Ctx(stack, stacks, prices, usage, bill)
         for rid, res in stack.resources.items():
-            rtype = res["Type"]
+            rtype = res.type
             if rtype in HANDLERS:
-                HANDLERS[rtype](ctx, rid, res)
+                HANDLERS[rtype](ctx, res)
             elif rtype in FREE:
                 bill.free.append(Unpriced(stack.name, rid, rtype, FREE[rtype]))
             elif rtype.startswith("Custom::"):

@@ -9,6 +9,7 @@ pricing page; re-check them before relying on the cents.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 from fargate_env.errors import UserError
 
@@ -166,6 +167,26 @@ class PriceTable:
 
     def has(self, key: str) -> bool:
         return key in self.prices
+
+    @overload
+    def fargate_hour(self, vcpu: float, gb: float, architecture: str) -> float: ...
+    @overload
+    def fargate_hour(
+        self, vcpu: float, gb: float, architecture: str, *, spot: bool
+    ) -> float | None: ...
+
+    def fargate_hour(
+        self, vcpu: float, gb: float, architecture: str, *, spot: bool = False
+    ) -> float | None:
+        """One Fargate task-hour of `vcpu` and `gb` on `architecture` (the config's "x86_64" /
+        "arm64" or the template's "X86_64" / "ARM64"), on demand or on Spot: the one place
+        the hourly price is computed. None for Spot the table has no price for."""
+        arch = "arm" if architecture.lower() == "arm64" else "x86"
+        prefix = "fargate_spot" if spot else "fargate"
+        cpu_key, gb_key = f"{prefix}_{arch}_vcpu_hour", f"{prefix}_{arch}_gb_hour"
+        if spot and not (self.has(cpu_key) and self.has(gb_key)):
+            return None
+        return vcpu * self.usd(cpu_key) + gb * self.usd(gb_key)
 
     def unverified(self) -> list[str]:
         return sorted(k for k, p in self.prices.items() if not p.verified)

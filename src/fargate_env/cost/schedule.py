@@ -8,13 +8,11 @@ change the fraction (DST's one-hour shifts are ignored).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from fargate_env.config.cron import DAYS_OF_WEEK, CronNotExpanded, cron_fields, expand
+
 MINUTES_PER_WEEK = 7 * 24 * 60
-# AWS cron day-of-week: 1-7 = SUN-SAT. Our week index: 0 = MON ... 6 = SUN.
-_DOW_NAMES = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_CRON_RE = re.compile(r"^cron\(([^()]+)\)$")
 
 
 class ScheduleNotUnderstood(ValueError):
@@ -27,47 +25,20 @@ class Segment:
     tasks: int
 
 
-def _expand(field: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int]:
-    """Values of one cron field: *, n, a-b, a,b, */n, a-b/n (names allowed for day-of-week)."""
-
-    def value(token: str) -> int:
-        token = token.upper()
-        if names and token in names:
-            return names[token]
-        if not token.isdigit():
-            raise ScheduleNotUnderstood(f"cannot evaluate cron token {token!r}")
-        return int(token)
-
-    out: set[int] = set()
-    for part in field.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = value(step_text)
-        if part in ("*", "?"):
-            start, end = low, high
-        elif "-" in part:
-            a, b = part.split("-", 1)
-            start, end = value(a), value(b)
-        else:
-            start = end = value(part)
-        if not (low <= start <= high and low <= end <= high) or step < 1:
-            raise ScheduleNotUnderstood(f"cron field {field!r} is out of range")
-        out.update(range(start, end + 1, step))
-    return out
-
-
 def firings(expression: str) -> list[int]:
     """Minutes since Monday 00:00 at which a cron(...) expression fires in a generic week."""
-    match = _CRON_RE.match(expression.strip())
-    if not match or len(match.group(1).split()) != 6:
+    fields = cron_fields(expression)
+    if fields is None:
         raise ScheduleNotUnderstood(f"not a cron(...) expression: {expression!r}")
-    minute, hour, dom, month, dow, year = match.group(1).split()
+    minute, hour, dom, month, dow, year = fields
     if dom not in ("?", "*") or month != "*" or year != "*":
         raise ScheduleNotUnderstood(f"{expression!r} depends on dates, not on the week")
-    minutes = _expand(minute, 0, 59)
-    hours = _expand(hour, 0, 23)
-    days = _expand(dow, 1, 7, _DOW_NAMES)
+    try:
+        minutes = expand(minute, 0, 59)
+        hours = expand(hour, 0, 23)
+        days = expand(dow, 1, 7, DAYS_OF_WEEK)
+    except CronNotExpanded as exc:
+        raise ScheduleNotUnderstood(str(exc)) from None
     week_days = sorted((d - 2) % 7 for d in days)  # SUN(1) -> 6, MON(2) -> 0
     return sorted(d * 1440 + h * 60 + m for d in week_days for h in hours for m in minutes)
 

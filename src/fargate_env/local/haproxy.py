@@ -65,6 +65,11 @@ class CheckTiming:
     deregistration_delay_s: float
     scale: float = 1.0
 
+    # Worst cases from a target dying to being marked down, and from starting to being
+    # marked up: the config's formulas (HealthCheckConfig), at the rehearsal's scale.
+    detection_bound_s: float = 0.0
+    registration_bound_s: float = 0.0
+
     @classmethod
     def from_config(cls, hc: HealthCheckConfig, scale: float = 1.0) -> CheckTiming:
         # Thresholds are counts and stay as configured; only durations shrink with `scale`.
@@ -77,17 +82,9 @@ class CheckTiming:
             fall=hc.unhealthy_threshold,
             deregistration_delay_s=hc.deregistration_delay_seconds * scale,
             scale=scale,
+            detection_bound_s=hc.detection_bound_seconds * scale,
+            registration_bound_s=hc.registration_bound_seconds * scale,
         )
-
-    @property
-    def detection_bound_s(self) -> float:
-        """Worst case from a target dying to the balancer marking it down: `fall` failed
-        checks, plus up to one interval before the first of them starts."""
-        return self.interval_s * (self.fall + 1)
-
-    @property
-    def registration_bound_s(self) -> float:
-        return self.interval_s * (self.rise + 1)
 
 
 def _ms(seconds: float) -> str:

@@ -16,22 +16,26 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fargate_env.assembly import StackSummary, read_assembly
+from fargate_env.assembly import (
+    DEFAULT_IDLE_TIMEOUT_S,
+    ECS_SERVICE,
+    TARGET_GROUP,
+    TASK_DEFINITION,
+    Environment,
+    ListenerRule,
+    Stack,
+    TargetGroup,
+    TaskDefinition,
+    read_environment,
+)
 from fargate_env.config import EnvironmentConfig, HealthCheckConfig, Route
 from fargate_env.errors import UserError
 
 # Every service's ECR image runs locally as the sample image (`make image`).
 LOCAL_IMAGE = "sample-server:local"
-TASK_DEFINITION = "AWS::ECS::TaskDefinition"
-TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
-LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
-LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
-LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
-ECS_SERVICE = "AWS::ECS::Service"
-# The listener's answer and the ALB's idle timeout when the templates hold
-# none (ELB defaults; the platform stack sets both).
+# The listener's answer when the templates hold none (ELB default; the
+# platform stack sets it).
 DEFAULT_NO_MATCH = (404, "")
-DEFAULT_IDLE_TIMEOUT_S = 60
 CATCH_ALL = ("/*",)
 
 
@@ -129,62 +133,54 @@ def synthesized(config: EnvironmentConfig) -> Deployed:
 
 def read_deployed(outdir: Path) -> Deployed:
     """Every service stack's container, target group and rules."""
-    stacks = read_assembly(Path(outdir))
+    env = read_environment(Path(outdir))
     services: dict[str, ServiceTemplate] = {}
     routes: list[Route] = []
-    for stack in stacks:
-        if stack.service is None:
-            continue
-        service = _service(stack)
+    for stack in env.service_stacks():
+        service = _service(env, stack)
         services[service.name] = service
         routes.extend(service.routes)
     if not services:
         raise TemplateError(f"{outdir}: no service stack in the cloud assembly")
     routes.sort(key=lambda r: r.priority)
-    no_match, idle = _listener(stacks, services)
+    no_match, idle = _listener(env)
     return Deployed(services, routes, no_match, idle, Path(outdir))
 
 
-def _one(stack: StackSummary, rtype: str) -> dict:
+def _one(stack: Stack, rtype: str) -> None:
     found = stack.of_type(rtype)
     if len(found) != 1:
         raise TemplateError(f"{stack.name}: expected one {rtype}, found {len(found)}")
-    return next(iter(found.values()))["Properties"]
 
 
-def _ref(value: object) -> str | None:
-    return value.get("Ref") if isinstance(value, dict) else None
-
-
-def _service(stack: StackSummary) -> ServiceTemplate:
+def _service(env: Environment, stack: Stack) -> ServiceTemplate:
     """A rolling service has one target group; a traffic-shifting one (blue-green, canary,
     linear) also an alternate group with the same check, its production rule forwards to
     both by weight, and a test rule matches a header. The rehearsal keeps one backend per
     service (a deploy shares it by server weights) and leaves the test rule out."""
     name = stack.service or ""
-    task = _task(stack, _one(stack, TASK_DEFINITION))
+    _one(stack, TASK_DEFINITION)
+    service = env.service(stack)
+    (task_definition,) = stack.of_type(TASK_DEFINITION).values()
+    task = _task(stack, TaskDefinition(task_definition))
     groups = stack.of_type(TARGET_GROUP)
     primary, test_rule = next(iter(groups), None), None
     if len(groups) > 1:
-        balancers = _one(stack, ECS_SERVICE).get("LoadBalancers", [{}])
-        advanced = balancers[0].get("AdvancedConfiguration", {})
-        primary = _ref(balancers[0].get("TargetGroupArn"))
-        test_rule = _ref(advanced.get("TestListenerRule"))
-        if primary not in groups or set(groups) != {
-            primary,
-            _ref(advanced.get("AlternateTargetGroupArn")),
-        }:
+        _one(stack, ECS_SERVICE)
+        assert service is not None
+        primary, test_rule = service.primary_target_group, service.test_rule
+        if primary not in groups or set(groups) != {primary, service.alternate_target_group}:
             raise TemplateError(
                 f"{stack.name}: {len(groups)} target groups, not a service's primary and"
                 " alternate one"
             )
     if primary is None:
         raise TemplateError(f"{stack.name}: expected one {TARGET_GROUP}, found 0")
-    check = _target_group_check(groups[primary]["Properties"])
+    check = TargetGroup(groups[primary]).health_check
     routes = [
-        _route(stack, name, set(groups), rule["Properties"])
-        for rule_id, rule in stack.of_type(LISTENER_RULE).items()
-        if rule_id != test_rule
+        _route(stack, name, set(groups), rule)
+        for rule in env.rules(stack)
+        if rule.logical_id != test_rule
     ]
     return ServiceTemplate(name, task, check, routes)
 
@@ -197,21 +193,19 @@ def _image(image: object) -> tuple[str, str]:
     return LOCAL_IMAGE, "the service's ECR repository"
 
 
-def _task(stack: StackSummary, props: dict) -> TaskTemplate:
-    containers = props.get("ContainerDefinitions", [])
-    essential = [c for c in containers if c.get("Essential", True)]
+def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
+    essential = td.essential
     if len(essential) != 1:
         raise TemplateError(
             f"{stack.name}: the rehearsal runs one essential container per"
             f" task, the task definition has {len(essential)}"
         )
     (c,) = essential
-    ports = c.get("PortMappings", [])
-    if not ports:
+    if not c.ports:
         raise TemplateError(f"{stack.name}: the container maps no port")
-    volumes = {v["Name"]: v for v in props.get("Volumes", [])}
+    volumes = td.volumes
     tmpfs = []
-    for mount in c.get("MountPoints", []):
+    for mount in c.get("MountPoints", ()):
         volume = volumes.get(mount.get("SourceVolume"), {})
         if set(volume) - {"Name"}:  # host path, EFS, Docker volume ...
             raise TemplateError(
@@ -219,22 +213,21 @@ def _task(stack: StackSummary, props: dict) -> TaskTemplate:
                 " storage; the rehearsal only has task-local volumes"
             )
         tmpfs.append(mount["ContainerPath"])
-    linux = c.get("LinuxParameters", {})
-    caps = linux.get("Capabilities", {})
-    hc = c.get("HealthCheck")
-    image, source = _image(c.get("Image"))
+    caps = c.linux.get("Capabilities", {})
+    hc = c.health_check
+    image, source = _image(c.image)
     return TaskTemplate(
         image=image,
         image_source=source,
-        container_port=int(ports[0]["ContainerPort"]),
-        environment={e["Name"]: str(e["Value"]) for e in c.get("Environment", [])},
-        secrets=tuple(s["Name"] for s in c.get("Secrets", [])),
+        container_port=c.ports[0],
+        environment=c.environment,
+        secrets=c.secrets,
         user=c.get("User"),
         read_only=bool(c.get("ReadonlyRootFilesystem", False)),
         tmpfs=tuple(tmpfs),
         # A container-level size, when given, is what Docker would cap.
-        cpu_units=int(c.get("Cpu") or props.get("Cpu", 256)),
-        memory_mib=int(c.get("Memory") or props.get("Memory", 512)),
+        cpu_units=int(c.get("Cpu") or td.resource.get("Cpu", 256)),
+        memory_mib=int(c.get("Memory") or td.resource.get("Memory", 512)),
         stop_timeout_s=int(c.get("StopTimeout", 30)),
         check=None
         if hc is None
@@ -245,40 +238,22 @@ def _task(stack: StackSummary, props: dict) -> TaskTemplate:
             retries=int(hc.get("Retries", 3)),
             start_period_s=int(hc.get("StartPeriod", 0)),
         ),
-        init=bool(linux.get("InitProcessEnabled", False)),
-        cap_drop=tuple(caps.get("Drop", [])),
-        cap_add=tuple(caps.get("Add", [])),
+        init=bool(c.linux.get("InitProcessEnabled", False)),
+        cap_drop=tuple(caps.get("Drop", ())),
+        cap_add=tuple(caps.get("Add", ())),
     )
 
 
-def _target_group_check(props: dict) -> HealthCheckConfig:
-    attrs = {a["Key"]: a["Value"] for a in props.get("TargetGroupAttributes", [])}
-    return HealthCheckConfig.model_construct(
-        path=props.get("HealthCheckPath", "/"),
-        matcher=props.get("Matcher", {}).get("HttpCode", "200"),
-        interval_seconds=int(props.get("HealthCheckIntervalSeconds", 30)),
-        timeout_seconds=int(props.get("HealthCheckTimeoutSeconds", 5)),
-        healthy_threshold=int(props.get("HealthyThresholdCount", 5)),
-        unhealthy_threshold=int(props.get("UnhealthyThresholdCount", 2)),
-        deregistration_delay_seconds=int(attrs.get("deregistration_delay.timeout_seconds", 300)),
-    )
-
-
-def _route(stack: StackSummary, service: str, groups: set[str], props: dict) -> Route:
-    actions = props.get("Actions", [])
-    targets = {_ref(a.get("TargetGroupArn")) for a in actions if "TargetGroupArn" in a} | {
-        _ref(t.get("TargetGroupArn"))
-        for a in actions
-        for t in a.get("ForwardConfig", {}).get("TargetGroups", [])
-    }
-    if [a.get("Type") for a in actions] != ["forward"] or not targets or targets - groups:
+def _route(stack: Stack, service: str, groups: set[str], rule: ListenerRule) -> Route:
+    targets = rule.forwards_to
+    if rule.action_types != ["forward"] or not targets or targets - groups:
         raise TemplateError(
             f"{stack.name}: a listener rule does something other than forward"
             " to the service's own target group"
         )
     hosts: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
-    for condition in props.get("Conditions", []):
+    for condition in rule.conditions:
         kind = condition.get("Field")
         config = condition.get("HostHeaderConfig") or condition.get("PathPatternConfig") or {}
         values = tuple(config.get("Values") or condition.get("Values") or ())
@@ -290,54 +265,24 @@ def _route(stack: StackSummary, service: str, groups: set[str], props: dict) -> 
             raise TemplateError(
                 f"{stack.name}: the rehearsal routes on host and path only, not {kind}"
             )
-    priority = int(props["Priority"])
     catch_all = not hosts and paths == CATCH_ALL
-    return Route(service, priority, hosts, paths, catch_all=catch_all)
+    return Route(service, rule.priority, hosts, paths, catch_all=catch_all)
 
 
-def _listener(
-    stacks: list[StackSummary], services: dict[str, ServiceTemplate]
-) -> tuple[tuple[int, str], int]:
-    """The fixed response of the listener the rules attach to, and the idle
-    timeout of its load balancer."""
-    imports = set()
-    for stack in stacks:
-        if stack.service in services:
-            for rule in stack.of_type(LISTENER_RULE).values():
-                arn = rule["Properties"].get("ListenerArn", {})
-                if isinstance(arn, dict) and "Fn::ImportValue" in arn:
-                    imports.add(arn["Fn::ImportValue"])
-    for stack in stacks:
-        if stack.service is not None:
+def _listener(env: Environment) -> tuple[tuple[int, str], int]:
+    """The fixed response of the listener the services' rules attach to (any shared
+    listener that has one, when no rule names it), and the idle timeout of its load
+    balancer."""
+    attached = [
+        rule.listener
+        for stack in env.service_stacks()
+        for rule in env.rules(stack)
+        if rule.listener is not None
+    ]
+    shared = [x for x in env.listeners() if env.stack(x.resource.stack).service is None]
+    for listener in attached or shared:
+        if listener.fixed_response is None:
             continue
-        exported = {
-            out.get("Export", {}).get("Name"): out.get("Value", {})
-            for out in stack.template.get("Outputs", {}).values()
-        }
-        for name, listener in stack.of_type(LISTENER).items():
-            if imports and not any(exported.get(i) == {"Ref": name} for i in imports):
-                continue
-            props = listener["Properties"]
-            fixed = [
-                a["FixedResponseConfig"]
-                for a in props.get("DefaultActions", [])
-                if a.get("Type") == "fixed-response"
-            ]
-            if not fixed:
-                continue
-            no_match = (
-                int(fixed[0].get("StatusCode", 404)),
-                fixed[0].get("MessageBody", ""),
-            )
-            return no_match, _idle_timeout(stack, props)
+        lb = listener.load_balancer
+        return listener.fixed_response, lb.idle_timeout_s if lb else DEFAULT_IDLE_TIMEOUT_S
     return DEFAULT_NO_MATCH, DEFAULT_IDLE_TIMEOUT_S
-
-
-def _idle_timeout(stack: StackSummary, listener: dict) -> int:
-    ref = listener.get("LoadBalancerArn", {})
-    balancer = stack.resources.get(ref.get("Ref", ""), {})
-    attrs = balancer.get("Properties", {}).get("LoadBalancerAttributes", [])
-    for attr in attrs:
-        if attr["Key"] == "idle_timeout.timeout_seconds":
-            return int(attr["Value"])
-    return DEFAULT_IDLE_TIMEOUT_S

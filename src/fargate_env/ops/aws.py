@@ -7,6 +7,7 @@ AWS_ENDPOINT_URL sends every client to another endpoint (moto_server, LocalStack
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -161,3 +162,14 @@ def call(func: Any, *, what: str, **kwargs: Any) -> Any:
         return func(**kwargs)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise aws_error(exc, what) from None
+
+
+def deployed_template(aws: Aws, stack: str) -> dict[str, Any]:
+    """A deployed stack's template body (CloudFormation GetTemplate answers JSON text, or
+    an already parsed body for YAML-less JSON): read it with assembly.Stack.from_template."""
+    body = call(
+        aws.client("cloudformation").get_template,
+        what=f"CloudFormation GetTemplate {stack}",
+        StackName=stack,
+    )["TemplateBody"]
+    return json.loads(body) if isinstance(body, str) else dict(body)

@@ -21,20 +21,19 @@ ECR repositories use CloudFormation's EmptyOnDelete.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import botocore.exceptions
 
 from fargate_env import outputs
-from fargate_env.config import COST_TAG
+from fargate_env.assembly import Resource, Stack
+from fargate_env.config import COST_TAG, service_of_stack
 from fargate_env.config.limits import KEEPING_POLICIES
 from fargate_env.cost.prices import PriceTable
 from fargate_env.errors import UserError
-from fargate_env.ops.aws import Aws, aws_error, call
+from fargate_env.ops.aws import Aws, aws_error, call, deployed_template
 from fargate_env.preview import TAG_PREVIEW, TAG_SERVICE
 
 GB = 1024**3
@@ -138,7 +137,7 @@ def stages(aws: Aws, stacks: dict[str, Live], service: str | None) -> list[Stage
         ]
         return [s for s in plan if s.stacks]
     name = config.stack_name
-    services = sorted(s for s in stacks if s.startswith(f"{config.name}-service-"))
+    services = sorted(s for s in stacks if service_of_stack(s, config.name) is not None)
     plan = [
         Stage("previews", preview_stacks(stacks)),
         Stage("previews (shared)", [name(outputs.PREVIEWS)]),
@@ -149,15 +148,6 @@ def stages(aws: Aws, stacks: dict[str, Live], service: str | None) -> list[Stage
     ]
     present = [Stage(s.label, [n for n in s.stacks if n in stacks]) for s in plan]
     return [s for s in present if s.stacks]
-
-
-def _template(aws: Aws, stack: str) -> dict[str, Any]:
-    body = call(
-        aws.client("cloudformation").get_template,
-        what=f"CloudFormation GetTemplate {stack}",
-        StackName=stack,
-    )["TemplateBody"]
-    return json.loads(body) if isinstance(body, str) else dict(body)
 
 
 def _physical_ids(aws: Aws, stack: str) -> dict[str, str]:
@@ -209,10 +199,10 @@ STORAGE = {
 NAME_PROPERTY = {"AWS::ECR::Repository": "RepositoryName", "AWS::S3::Bucket": "BucketName"}
 
 
-def _physical_name(resource: dict[str, Any], logical_id: str, ids: dict[str, str]) -> str | None:
+def _physical_name(resource: Resource, ids: dict[str, str]) -> str | None:
     """The deployed name: CloudFormation's answer, else the template's own literal name."""
-    named = resource.get("Properties", {}).get(NAME_PROPERTY[resource["Type"]])
-    return ids.get(logical_id) or (named if isinstance(named, str) else None)
+    named = resource.get(NAME_PROPERTY[resource.type])
+    return ids.get(resource.logical_id) or (named if isinstance(named, str) else None)
 
 
 def plan_destroy(aws: Aws, service: str | None = None) -> Plan:
@@ -223,9 +213,7 @@ def plan_destroy(aws: Aws, service: str | None = None) -> Plan:
         own = config.service_stack_name(service)
         if own not in stacks and not preview_stacks(stacks, service):
             deployed = sorted(
-                s.removeprefix(f"{config.name}-service-")
-                for s in stacks
-                if s.startswith(f"{config.name}-service-")
+                name for s in stacks if (name := service_of_stack(s, config.name)) is not None
             )
             raise UserError(
                 f"--service {service!r}: no stack {own} and no preview of it in {aws.region}"
@@ -242,14 +230,14 @@ def plan_destroy(aws: Aws, service: str | None = None) -> Plan:
     for stack in storage_stacks:
         if stack not in stacks:
             continue
-        resources = _template(aws, stack).get("Resources", {})
+        deployed_stack = Stack.from_template(stack, deployed_template(aws, stack))
         ids = _physical_ids(aws, stack)
-        for logical_id, resource in resources.items():
-            if resource.get("Type") not in STORAGE:
+        for logical_id, resource in deployed_stack.resources.items():
+            if resource.type not in STORAGE:
                 continue
-            kind, price_key, measure = STORAGE[resource["Type"]]
-            physical = _physical_name(resource, logical_id, ids)
-            retained = resource.get("DeletionPolicy", "Delete") in RETAINED
+            kind, price_key, measure = STORAGE[resource.type]
+            physical = _physical_name(resource, ids)
+            retained = resource.deletion_policy in RETAINED
             if physical is None:
                 # Neither CloudFormation nor the template names it: say so, never guess.
                 if retained:
@@ -260,7 +248,7 @@ def plan_destroy(aws: Aws, service: str | None = None) -> Plan:
                 gb = measure(aws, physical)
                 usd = gb * prices.usd(price_key)
                 plan.leftovers.append(Leftover(kind, physical, stack, gb, usd))
-            elif resource["Type"] == "AWS::S3::Bucket":
+            elif resource.type == "AWS::S3::Bucket":
                 plan.empty_first.setdefault(stack, []).append(physical)
     if service is not None and registry in stacks and service in config.services:
         repository = config.repository_name(service)
@@ -288,7 +276,7 @@ def refuse_imported(aws: Aws, stack: str, deleting: set[str]) -> None:
             raise aws_error(exc, f"CloudFormation ListImports {export}") from None
         others = [name for name in importers if name not in deleting]
         if others:
-            service = stack.removeprefix(f"{aws.config.name}-service-")
+            service = service_of_stack(stack, aws.config.name)
             raise UserError(
                 f"{stack} cannot go yet: {others[0]} imports its outputs; remove"
                 f" [services.{service}] from the environment file, run `fargate-env deploy"

@@ -25,9 +25,7 @@ def recovery_bound_seconds(config: EnvironmentConfig, service: str) -> int:
     """
     hc = config.services[service].health_check
     return (
-        config.ops.task_launch_seconds
-        + hc.container_start_period_seconds
-        + hc.healthy_threshold * hc.interval_seconds
+        config.ops.task_launch_seconds + hc.container_start_period_seconds + hc.registration_seconds
     )
 
 

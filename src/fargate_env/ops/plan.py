@@ -19,93 +19,23 @@ sections are CDK's bootstrap check, the same in every stack: not compared.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fargate_env.assembly import StackSummary, read_assembly
+from fargate_env.assembly import Environment, Resource, Stack, read_environment
 from fargate_env.config import COST_TAG, EnvironmentConfig
 from fargate_env.config.limits import DATA_HOLDING, KEEPING_POLICIES
 from fargate_env.errors import UserError
-from fargate_env.ops.aws import Aws, call
+from fargate_env.ops.aws import Aws, deployed_template
 from fargate_env.preview import TAG_PREVIEW
 
 MANAGED_BY = ("managed-by", "fargate-env")
-CDK_METADATA = "AWS::CDK::Metadata"
-# Resource attributes CloudFormation acts on when they change (Metadata alone: never).
-COMPARED = (
-    "Type",
-    "Properties",
-    "DependsOn",
-    "Condition",
-    "DeletionPolicy",
-    "UpdateReplacePolicy",
-    "CreationPolicy",
-    "UpdatePolicy",
-)
 # What a retained data-holding resource that is replaced keeps (and the new one lacks).
 RETAINED_NOTE = "(stay in the retained old one; the new one starts empty)"
 # A stack in these states holds no resources yet: deploying it creates them.
 NOT_CREATED = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"}
-
-
-# --- raw template and manifest JSON: the only readers of it in the ops package ------------
-# (to move into fargate_env.assembly's typed model of a synthesized environment)
-
-
-def template_resources(template: dict) -> dict[str, dict]:
-    """Every resource but the CDK metadata one, by logical id."""
-    return {
-        lid: res
-        for lid, res in template.get("Resources", {}).items()
-        if res.get("Type") != CDK_METADATA
-    }
-
-
-def template_outputs(template: dict) -> dict[str, Any]:
-    return dict(template.get("Outputs", {}))
-
-
-def template_exports(template: dict) -> set[str]:
-    """Export names of the stack's outputs (CDK writes them as plain strings)."""
-    names = (o.get("Export", {}).get("Name") for o in template.get("Outputs", {}).values())
-    return {name for name in names if isinstance(name, str)}
-
-
-def template_imports(template: dict) -> set[str]:
-    """Every export the template imports (Fn::ImportValue of a plain name), anywhere in it."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            imported = value.get("Fn::ImportValue")
-            if isinstance(imported, str):
-                found.add(imported)
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(template.get("Resources", {}))
-    walk(template.get("Outputs", {}))
-    return found
-
-
-def resource_properties(resource: dict) -> dict:
-    return resource.get("Properties") or {}
-
-
-def manifest_stack_tags(outdir: Path) -> dict[str, dict[str, str]]:
-    """The stack tags of each stack in a cloud assembly's manifest."""
-    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
-    return {
-        name: dict(artifact.get("properties", {}).get("tags") or {})
-        for name, artifact in manifest["artifacts"].items()
-        if artifact.get("type") == "aws:cloudformation:stack"
-    }
 
 
 # --- the plan -----------------------------------------------------------------------------
@@ -196,63 +126,65 @@ class Plan:
 
 @dataclass(frozen=True)
 class Deployed:
-    """A stack as it is deployed: its template and its tags."""
+    """A stack as it is deployed: its template body (GetTemplate's) and its tags."""
 
     template: dict
     tags: dict[str, str]
     created: bool = True
 
-
-def _comparable(resource: dict) -> dict:
-    kept = {key: resource[key] for key in COMPARED if key in resource}
-    depends = kept.get("DependsOn")
-    if depends is not None:
-        kept["DependsOn"] = sorted([depends] if isinstance(depends, str) else depends)
-    return kept
+    def stack(self, name: str) -> Stack:
+        return Stack.from_template(name, self.template, self.tags)
 
 
-def _keeps(resource: dict, policy: str) -> bool:
-    return resource.get(policy, "Delete") in KEEPING_POLICIES
+def _comparable(resource: Resource) -> tuple:
+    """What CloudFormation acts on when it changes (Metadata alone: never)."""
+    return (
+        resource.type,
+        resource.properties,
+        sorted(resource.depends_on),
+        resource.deletion_policy,
+        resource.update_replace_policy,
+        resource.attributes_acted_on,
+    )
 
 
-def _lost(lid: str, resource: dict, replaced_by_new: bool = False) -> Replaced | None:
+def _lost(lid: str, resource: Resource, replaced_by_new: bool = False) -> Replaced | None:
     """A data-holding resource leaving the stack: what is lost. One that is retained keeps its
     data, so it is named only when a new one takes its place (a changed logical id): the
     service then starts on an empty one."""
-    rtype = resource.get("Type", "")
+    rtype = resource.type
     if rtype not in DATA_HOLDING:
         return None
     what = DATA_HOLDING[rtype][0]
-    if not _keeps(resource, "DeletionPolicy"):
+    if resource.deletion_policy not in KEEPING_POLICIES:
         return Replaced(lid, rtype, what)
     return Replaced(lid, rtype, f"{what} {RETAINED_NOTE}") if replaced_by_new else None
 
 
-def _replaced(lid: str, old: dict, new: dict) -> Replaced | None:
+def _replaced(lid: str, old: Resource, new: Resource) -> Replaced | None:
     """A data-holding resource whose create-only property changes: CloudFormation creates a
     new one and deletes the old one (unless its UpdateReplacePolicy keeps it)."""
-    rtype = new.get("Type", "")
+    rtype = new.type
     if rtype not in DATA_HOLDING:
         return None
     what, create_only = DATA_HOLDING[rtype]
-    before, after = resource_properties(old), resource_properties(new)
-    if old.get("Type") == rtype and all(before.get(p) == after.get(p) for p in create_only):
+    if old.type == rtype and all(old.get(p) == new.get(p) for p in create_only):
         return None
-    kept = _keeps(new, "UpdateReplacePolicy")
+    kept = new.update_replace_policy in KEEPING_POLICIES
     return Replaced(lid, rtype, f"{what} {RETAINED_NOTE}" if kept else what)
 
 
-def compare_stack(name: str, old: dict | None, new: dict | None) -> StackChange:
-    """One stack: `old` the deployed template (None: not deployed), `new` the synthesized one
-    (None: no longer in the assembly, an orphan)."""
+def compare_stack(name: str, old: Stack | None, new: Stack | None) -> StackChange:
+    """One stack: `old` as deployed (None: not deployed), `new` as synthesized (None: no
+    longer in the assembly, an orphan)."""
     if new is None:
-        resources = template_resources(old or {})
+        resources = old.deployable() if old else {}
         lost = [r for lid, res in resources.items() if (r := _lost(lid, res))]
         return StackChange(name, "delete", removed=sorted(resources), replaced=lost)
-    after = template_resources(new)
+    after = new.deployable()
     if old is None:
         return StackChange(name, "create", added=sorted(after))
-    before = template_resources(old)
+    before = old.deployable()
     change = StackChange(name, "unchanged")
     change.added = sorted(set(after) - set(before))
     change.removed = sorted(set(before) - set(after))
@@ -261,26 +193,26 @@ def compare_stack(name: str, old: dict | None, new: dict | None) -> StackChange:
         for lid in set(after) & set(before)
         if _comparable(after[lid]) != _comparable(before[lid])
     )
-    added_types = {after[lid].get("Type") for lid in change.added}
+    added_types = {after[lid].type for lid in change.added}
     change.replaced = [
         r
         for lid in change.removed
-        if (r := _lost(lid, before[lid], before[lid].get("Type") in added_types))
+        if (r := _lost(lid, before[lid], before[lid].type in added_types))
     ]
     change.replaced += [
         r for lid in change.modified if (r := _replaced(lid, before[lid], after[lid]))
     ]
-    change.outputs_changed = template_outputs(old) != template_outputs(new)
+    change.outputs_changed = old.outputs != new.outputs
     if change.added or change.removed or change.modified or change.outputs_changed:
         change.action = "update"
     return change
 
 
-def deletion_order(orphans: dict[str, dict]) -> list[str]:
-    """Orphans (name -> deployed template) so that a stack importing another's export is
+def deletion_order(orphans: dict[str, Stack]) -> list[str]:
+    """Orphans (name -> deployed stack) so that a stack importing another's export is
     deleted before it; otherwise by name."""
-    exports = {name: template_exports(t) for name, t in orphans.items()}
-    imports = {name: template_imports(t) for name, t in orphans.items()}
+    exports = {name: set(t.exports) for name, t in orphans.items()}
+    imports = {name: set(t.imports) for name, t in orphans.items()}
     left, order = sorted(orphans), []
     while left:
         free = [
@@ -296,7 +228,7 @@ def deletion_order(orphans: dict[str, dict]) -> list[str]:
 
 def _simulate(
     old: dict[str, Deployed],
-    new: list[StackSummary],
+    new: Sequence[Stack],
     orphans: list[str],
     targets: set[str] | None,
 ) -> tuple[list[str], list[Unreleasable], list[ExportInUse]]:
@@ -309,9 +241,9 @@ def _simulate(
 
     An update that drops an export, or a delete of a stack with exports, is refused while any
     other stack still imports one. Returns (release, unreleasable, export-in-use)."""
-    new_by_name = {s.name: s.template for s in new}
-    exports = {n: template_exports(d.template) for n, d in old.items() if d.created}
-    imports = {n: template_imports(d.template) for n, d in old.items() if d.created}
+    new_by_name = {s.name: s for s in new}
+    exports = {n: set(d.stack(n).exports) for n, d in old.items() if d.created}
+    imports = {n: set(d.stack(n).imports) for n, d in old.items() if d.created}
     orphan_exports = set().union(*(exports.get(o, set()) for o in orphans))
     release = [s.name for s in new if s.name in imports and imports[s.name] & orphan_exports]
     in_use: list[ExportInUse] = []
@@ -325,13 +257,13 @@ def _simulate(
                 in_use.append(ExportInUse(export, stack, importer))
 
     def update(stack: str) -> None:
-        template = new_by_name[stack]
-        refused(stack, exports.get(stack, set()) - template_exports(template))
-        exports[stack], imports[stack] = template_exports(template), template_imports(template)
+        synthesized = new_by_name[stack]
+        refused(stack, exports.get(stack, set()) - set(synthesized.exports))
+        exports[stack], imports[stack] = set(synthesized.exports), set(synthesized.imports)
 
     available = set().union(*exports.values()) - orphan_exports
     for stack in release:
-        for export in sorted(template_imports(new_by_name[stack]) - available):
+        for export in sorted(set(new_by_name[stack].imports) - available):
             unreleasable.append(Unreleasable(stack, export))
         update(stack)
     for orphan in orphans:
@@ -345,7 +277,7 @@ def _simulate(
 
 def make_plan(
     environment: str,
-    new: list[StackSummary],
+    new: Sequence[Stack],
     old: dict[str, Deployed],
     *,
     price: Any = None,
@@ -356,19 +288,19 @@ def make_plan(
     USD of each orphan's deployed template. `targets`: the stacks this deploy updates (None:
     all); the others are left out of the rows and of the simulation."""
     names = {s.name for s in new}
-    orphans = deletion_order({n: d.template for n, d in old.items() if n not in names})
+    orphans = deletion_order({n: d.stack(n) for n, d in old.items() if n not in names})
     costs = price(orphans) if price and orphans else {}
     rows = []
     for name in orphans:
-        row = compare_stack(name, old[name].template, None)
+        row = compare_stack(name, old[name].stack(name), None)
         row.monthly_usd = costs.get(name)
         rows.append(row)
     for stack in new:
         if targets is not None and stack.name not in targets:
             continue
         deployed = old.get(stack.name)
-        before = deployed.template if deployed and deployed.created else None
-        rows.append(compare_stack(stack.name, before, stack.template))
+        before = deployed.stack(stack.name) if deployed and deployed.created else None
+        rows.append(compare_stack(stack.name, before, stack))
     release, unreleasable, in_use = _simulate(old, new, orphans, targets)
     return Plan(environment, rows, in_use, release, unreleasable)
 
@@ -390,14 +322,11 @@ def deployed_stacks(aws: Aws) -> dict[str, Deployed]:
     """The environment's deployed stacks (not previews) with their templates (GetTemplate)."""
     from fargate_env.ops.destroy import our_stacks
 
-    cfn = aws.client("cloudformation")
     found: dict[str, Deployed] = {}
     for name, live in our_stacks(aws).items():
         if not ours(aws.config, live.tags):
             continue
-        body = call(cfn.get_template, what=f"CloudFormation GetTemplate {name}", StackName=name)
-        body = body["TemplateBody"]
-        template = json.loads(body) if isinstance(body, str) else dict(body)
+        template = deployed_template(aws, name)
         found[name] = Deployed(template, live.tags, created=live.status not in NOT_CREATED)
     return found
 
@@ -410,28 +339,23 @@ def baseline_stacks(config: EnvironmentConfig, against: Path) -> dict[str, Deplo
             " (the --out of an earlier synth)"
         )
     try:
-        tags = manifest_stack_tags(against)
-        stacks = read_assembly(against)
+        stacks = read_environment(against)
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"--against {against}: not a readable cloud assembly ({exc})") from None
-    return {
-        s.name: Deployed(s.template, tags.get(s.name, {}))
-        for s in stacks
-        if ours(config, tags.get(s.name, {}))
-    }
+    return {s.name: Deployed(s.body(), dict(s.tags)) for s in stacks if ours(config, dict(s.tags))}
 
 
 def orphan_prices(
-    config: EnvironmentConfig, region: str, new: list[StackSummary], old: dict[str, Deployed]
+    config: EnvironmentConfig, region: str, new: Sequence[Stack], old: dict[str, Deployed]
 ):
     """price(orphans) for make_plan: each orphan's deployed template priced with the cost model,
     beside the stacks that stay (a repository's service is found through them)."""
     from fargate_env.cost.estimate import estimate
 
     def price(orphans: list[str]) -> dict[str, float | None]:
-        gone = [StackSummary(name=n, template=old[n].template) for n in orphans]
+        gone = [old[n].stack(n) for n in orphans]
         try:
-            bill = estimate([*new, *gone], region, config.cost.usage)
+            bill = estimate(Environment([*new, *gone], region), region, config.cost.usage)
         except (KeyError, TypeError, ValueError):  # a template the estimator cannot read
             return {}
         return {n: sum(line.monthly_usd for line in bill.lines if line.stack == n) for n in orphans}

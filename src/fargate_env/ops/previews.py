@@ -8,7 +8,6 @@ and a later `preview up` writes a new expiry from its --ttl.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,10 +17,10 @@ from pathlib import Path
 import botocore.exceptions
 
 from fargate_env import outputs
-from fargate_env.assembly import StackSummary
+from fargate_env.assembly import Environment, Stack
 from fargate_env.cost.estimate import estimate
 from fargate_env.errors import UserError
-from fargate_env.ops.aws import Aws, aws_error, call, refuse_placeholders
+from fargate_env.ops.aws import Aws, aws_error, call, deployed_template, refuse_placeholders
 from fargate_env.ops.deploy import cdk_deploy, ensure_image, with_image_tag
 from fargate_env.ops.destroy import Outcome, Plan, Stage, delete_stages, our_stacks
 from fargate_env.ops.runner import Runner, run
@@ -79,14 +78,8 @@ def _schedule_expiry(aws: Aws, name: str) -> datetime | None:
 
 
 def _monthly(aws: Aws, stack: str) -> float:
-    body = call(
-        aws.client("cloudformation").get_template,
-        what=f"CloudFormation GetTemplate {stack}",
-        StackName=stack,
-    )["TemplateBody"]
-    template = json.loads(body) if isinstance(body, str) else dict(body)
-    summary = StackSummary(stack, template)
-    return estimate([summary], aws.region, aws.config.cost.usage).exact_total
+    deployed = Environment([Stack.from_template(stack, deployed_template(aws, stack))], aws.region)
+    return estimate(deployed, aws.region, aws.config.cost.usage).exact_total
 
 
 def find(aws: Aws, name: str) -> Deployed:

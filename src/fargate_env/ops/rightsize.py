@@ -97,16 +97,13 @@ def read_usage(
 def task_hour_usd(svc: ServiceConfig, prices: PriceTable, cpu: int, memory: int) -> float:
     """One task-hour at this size, with the service's architecture and Spot share."""
     vcpu, gb = cpu / 1024, memory / 1024
-    arch = "arm" if svc.architecture == "arm64" else "x86"
-    on_demand = vcpu * prices.usd(f"fargate_{arch}_vcpu_hour") + gb * prices.usd(
-        f"fargate_{arch}_gb_hour"
-    )
+    on_demand = prices.fargate_hour(vcpu, gb, svc.architecture)
     share = svc.spot_share
     if not share:
         return on_demand
-    spot = vcpu * prices.usd(f"fargate_spot_{arch}_vcpu_hour") + gb * prices.usd(
-        f"fargate_spot_{arch}_gb_hour"
-    )
+    spot = prices.fargate_hour(vcpu, gb, svc.architecture, spot=True)
+    if spot is None:
+        raise UserError(f"Fargate Spot on {svc.architecture} is not in the price table")
     return share * spot + (1 - share) * on_demand
 
 

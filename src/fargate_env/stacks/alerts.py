@@ -6,69 +6,45 @@ Deployed before the services: their alarms and event rules publish to this topic
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from fargate_env import outputs
-from fargate_env.config import COST_TAG, EnvironmentConfig
+from fargate_env.config import MonitoringConfig
 from fargate_env.constructs.alarm_topic import AlarmTopic
+from fargate_env.constructs.budget import MonthlyBudget
 
 
-def topic_name(config: EnvironmentConfig) -> str:
-    return f"{config.name}-alarms"
+def topic_name(environment: str) -> str:
+    return f"{environment}-alarms"
 
 
 class AlertsStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: str,
+        monitoring: MonitoringConfig,
+        monthly_budget_usd: float,
+        cost_tag: tuple[str, str],
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.config = config
-        self.alarm_topic = AlarmTopic(self, "AlarmTopic", topic_name=topic_name(config))
+        self.alarm_topic = AlarmTopic(self, "AlarmTopic", topic_name=topic_name(environment))
         self.topic = self.alarm_topic.topic
-        for email in config.monitoring.emails:
+        for email in monitoring.emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
-        self.budget = self._budget()
-        CfnOutput(self, outputs.TOPIC_ARN, value=self.topic.topic_arn)
-
-    def _budget(self) -> budgets.CfnBudget:
-        mon, name = self.config.monitoring, self.config.name
-        B = budgets.CfnBudget
-        # E-mails are listed directly too: budget mails need no SNS subscription confirmation.
-        subscribers = [B.SubscriberProperty(subscription_type="SNS", address=self.topic.topic_arn)]
-        subscribers += [
-            B.SubscriberProperty(subscription_type="EMAIL", address=e) for e in mon.emails
-        ]
-        alerts = (
-            ("ACTUAL", mon.budget_actual_percent),
-            ("FORECASTED", mon.budget_forecast_percent),
-        )
-        return B(
+        self.budget = MonthlyBudget(
             self,
             "MonthlyBudget",
-            budget=B.BudgetDataProperty(
-                budget_name=f"{name}-monthly",
-                budget_type="COST",
-                time_unit="MONTHLY",
-                budget_limit=B.SpendProperty(
-                    amount=self.config.cost.monthly_budget_usd, unit="USD"
-                ),
-                # The tag only filters once activated as a cost-allocation tag in Billing.
-                cost_filters={
-                    "TagKeyValue": [f"user:{COST_TAG}${self.config.stack_tags[COST_TAG]}"]
-                },
-            ),
-            notifications_with_subscribers=[
-                B.NotificationWithSubscribersProperty(
-                    notification=B.NotificationProperty(
-                        notification_type=kind,
-                        comparison_operator="GREATER_THAN",
-                        threshold=percent,
-                        threshold_type="PERCENTAGE",
-                    ),
-                    subscribers=subscribers,
-                )
-                for kind, percent in alerts
-            ],
+            name=f"{environment}-monthly",
+            amount_usd=monthly_budget_usd,
+            tag=cost_tag,
+            topic_arn=self.topic.topic_arn,
+            emails=monitoring.emails,
+            actual_percent=monitoring.budget_actual_percent,
+            forecast_percent=monitoring.budget_forecast_percent,
         )
+        CfnOutput(self, outputs.TOPIC_ARN, value=self.topic.topic_arn)

@@ -11,7 +11,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from fargate_env import outputs
-from fargate_env.config import EnvironmentConfig
+from fargate_env.config import MonitoringConfig
 from fargate_env.constructs.service_alarms import ServiceAlarms
 
 
@@ -21,15 +21,17 @@ class MonitoringStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        environment: str,
+        region: str,
+        monitoring: MonitoringConfig,
         alb: elbv2.IApplicationLoadBalancer,
         topic_arn: str,
         services: list[ServiceAlarms],
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.config = config
-        th = config.monitoring.thresholds
+        self.environment_name, self.region_name = environment, region
+        th = monitoring.thresholds
         period = Duration.seconds(th.period_seconds)
         lb = alb.metrics
         self.alb_5xx = lb.http_code_elb(
@@ -42,9 +44,9 @@ class MonitoringStack(Stack):
         self.alb_alarm = cloudwatch.Alarm(
             self,
             "Alb5xx",
-            alarm_name=f"{config.name}-Alb5xx",
+            alarm_name=f"{environment}-Alb5xx",
             alarm_description=(
-                f"{config.name}: the ALB itself answers >= {th.alb_5xx_count} 5xx per"
+                f"{environment}: the ALB itself answers >= {th.alb_5xx_count} 5xx per"
                 f" {th.period_seconds}s period: no healthy target, connection errors or timeouts"
             ),
             metric=self.alb_5xx,
@@ -58,7 +60,7 @@ class MonitoringStack(Stack):
         self.alb_alarm.add_ok_action(cw_actions.SnsAction(topic))
 
         self.dashboard: cloudwatch.Dashboard | None = None
-        if config.monitoring.dashboard:
+        if monitoring.dashboard:
             graph = cloudwatch.GraphWidget
             widgets: list[list[cloudwatch.IWidget]] = [
                 [
@@ -83,11 +85,11 @@ class MonitoringStack(Stack):
 
     @property
     def dashboard_name(self) -> str:
-        return f"{self.config.name}-fargate-env"
+        return f"{self.environment_name}-fargate-env"
 
     @property
     def dashboard_url(self) -> str:
-        region = self.config.region
+        region = self.region_name
         return (
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
             f"#dashboards:name={self.dashboard_name}"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from fargate_env.config import EnvironmentConfig
-from fargate_env.stacks.common import retention
+from fargate_env.config import NetworkConfig
+from fargate_env.constructs.common import retention
 
 PUBLIC_SUBNET = "public"
 PRIVATE_SUBNET = "private"
@@ -32,12 +34,19 @@ class NetworkStack(Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: NetworkConfig,
+        availability_zones: Sequence[str],
+        alb_in_private_subnets: bool,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        net = config.network
+        net = network
         self.egress = net.egress
-        self.alb_private = config.alb_in_private_subnets
+        self.alb_private = alb_in_private_subnets
 
         nat_provider: ec2.NatProvider | None = None
         nat_instance: ec2.NatInstanceProviderV2 | None = None
@@ -72,7 +81,7 @@ class NetworkStack(Stack):
                     cidr_mask=_mask(net.cidr),
                 )
             )
-        elif config.alb_in_private_subnets:
+        elif alb_in_private_subnets:
             # CloudFront VPC origins need the origin in a private subnet (and an internet
             # gateway on the VPC, which the public subnets bring); the ALB needs no egress.
             subnets.append(
@@ -87,7 +96,7 @@ class NetworkStack(Stack):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(net.cidr),
-            availability_zones=config.availability_zones,
+            availability_zones=list(availability_zones),
             nat_gateways=0 if nat_provider is None else 1,
             nat_gateway_provider=nat_provider,
             subnet_configuration=subnets,

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
-from fargate_env.stacks.common import removal_policy
+from fargate_env.constructs.common import removal_policy
 
 HTTP_PORT = 80
 HTTPS_PORT = 443

@@ -3,14 +3,16 @@ image.uri), deployed before any image is pushed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import CfnOutput, CfnWaitConditionHandle, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from fargate_env import outputs
-from fargate_env.config import EnvironmentConfig, RegistryConfig
-from fargate_env.stacks.common import removal_policy
+from fargate_env.config import RegistryConfig
+from fargate_env.constructs.common import removal_policy
 
 # What another account needs to pull an image (ECR docs, "Repository policy examples").
 PULL_ACTIONS = (
@@ -24,17 +26,21 @@ class RegistryStack(Stack):
     """Scan on push, immutable tags, encryption and lifecycle rules that bound storage cost."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        repository_names: Mapping[str, str],
+        registry: RegistryConfig,
+        **kwargs,
     ) -> None:
+        """`repository_names`: service -> repository name, for the services `push` builds
+        (an image.uri service pulls from another registry: nothing to push here)."""
         super().__init__(scope, construct_id, **kwargs)
         self.repositories: dict[str, ecr.Repository] = {}
-        for service, svc in config.services.items():
-            if not svc.builds_image:
-                continue  # image.uri: pulled from another registry, nothing to push here
+        for service, repository_name in repository_names.items():
             # The construct id is the service name: adding a service never renames another's.
-            repository = _repository(
-                self, service, config.repository_name(service), config.registry
-            )
+            repository = _repository(self, service, repository_name, registry)
             self.repositories[service] = repository
             CfnOutput(
                 self,

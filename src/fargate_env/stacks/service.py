@@ -12,7 +12,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from fargate_env import outputs
-from fargate_env.config import EnvironmentConfig
+from fargate_env.config import Route, ServiceConfig, ThresholdsConfig
 from fargate_env.constructs.rollback_alarms import RollbackAlarms
 from fargate_env.constructs.service_alarms import ServiceAlarms
 from fargate_env.constructs.web_service import WebService
@@ -27,8 +27,14 @@ class ServiceStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        environment: str,
         name: str,
+        service: ServiceConfig,
+        routes: list[Route],
+        test_route: Route | None,
+        idle_timeout_seconds: int,
+        thresholds: ThresholdsConfig,
+        container_insights: bool,
         cluster: ecs.ICluster,
         subnets: ec2.SubnetSelection,
         assign_public_ip: bool,
@@ -38,8 +44,6 @@ class ServiceStack(Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        service = config.services[name]
-        routes = config.service_routes(name)
         self.web = WebService(
             self,
             "Web",
@@ -51,17 +55,16 @@ class ServiceStack(Stack):
             repository=repository,
             listener=listener,
             routes=routes,
-            keep_alive_seconds=config.load_balancer.idle_timeout_seconds
-            + KEEP_ALIVE_MARGIN_SECONDS,
-            test_route=next((r for r in config.test_routes() if r.service == name), None),
+            keep_alive_seconds=idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS,
+            test_route=test_route,
         )
         self.rollback = RollbackAlarms(
             self,
             "Rollback",
-            label=f"{config.name}-{name}",
+            label=f"{environment}-{name}",
             target_groups=self.web.target_groups,
             deployment=service.deployment,
-            period_seconds=config.monitoring.thresholds.period_seconds,
+            period_seconds=thresholds.period_seconds,
         )
         # By ARN, not the Topic object: the topic's own policy already admits this account's
         # event rules, so nothing is written back into the alerts stack.
@@ -69,14 +72,14 @@ class ServiceStack(Stack):
         self.alarms = ServiceAlarms(
             self,
             "Alarms",
-            label=f"{config.name}-{name}",
+            label=f"{environment}-{name}",
             service=self.web.service,
             target_group=self.web.target_group,
             topic=topic,
-            thresholds=config.monitoring.thresholds,
+            thresholds=thresholds,
             scaling=service.scaling,
             scales_to_zero=service.scales_to_zero,
-            container_insights=config.cluster.container_insights,
+            container_insights=container_insights,
             alternate_target_group=self.web.alternate_target_group,
         )
         # Every strategy, rolling included, rolls back on the 5xx rate and on unhealthy

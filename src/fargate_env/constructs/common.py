@@ -1,4 +1,4 @@
-"""Small helpers shared by the stacks."""
+"""Small helpers shared by the constructs and the stacks: CDK enums for config values."""
 
 from __future__ import annotations
 
