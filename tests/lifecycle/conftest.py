@@ -24,7 +24,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import demo_data, merge
+from tests.conftest import LIFECYCLE_FIGURES, demo_data, merge
 from tests.ops.conftest import toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,19 +47,8 @@ MANIFEST = json.dumps(
     }
 )
 _started: float | None = None  # when the emulator fixture started the suite
-_reported: list[str] = []
 # Commands the README quotes, timed by the scenarios: printed with the suite's wall time.
 TIMES: dict[str, float] = {}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist worker for the whole suite (Makefile: --dist loadgroup): the environment is
-    deployed once and the scenarios run in file order on it."""
-    here = Path(__file__).parent
-    for item in items:
-        if Path(item.fspath).is_relative_to(here):
-            item.add_marker(pytest.mark.xdist_group("lifecycle"))
-            item.add_marker(pytest.mark.lifecycle)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,21 +63,12 @@ def _figures() -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Under xdist the worker hands its figures to the controller (pytest_testnodedown)."""
+    """Under xdist the worker hands its figures to the controller, which prints them
+    (tests/conftest.py: the controller never loads this file)."""
     if hasattr(session.config, "workeroutput"):
         session.config.workeroutput["lifecycle"] = _figures()
     else:
-        _reported.extend(_figures())
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
-    _reported.extend(getattr(node, "workeroutput", {}).get("lifecycle", []))
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    for line in _reported:
-        terminalreporter.write_line(line)
+        LIFECYCLE_FIGURES.extend(_figures())
 
 
 def _free_port() -> int:

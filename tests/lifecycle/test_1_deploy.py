@@ -15,6 +15,8 @@ import os
 import signal
 import subprocess
 
+import pytest
+
 from fargate_env import outputs
 from tests.lifecycle.conftest import (
     DEMO_STACKS,
@@ -25,6 +27,10 @@ from tests.lifecycle.conftest import (
     stack_outputs,
     stacks,
 )
+
+# One xdist worker runs the whole suite in file order on one deployed environment
+# (Makefile: --dist loadgroup).
+pytestmark = [pytest.mark.xdist_group("lifecycle"), pytest.mark.lifecycle]
 
 # The outputs the ops commands read (src/fargate_env/outputs.py), per stack.
 OPS_OUTPUTS = {

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.lifecycle.conftest import (
     TIMES,
     Deployed,
@@ -15,6 +17,10 @@ from tests.lifecycle.conftest import (
     stacks,
     write_env,
 )
+
+# One xdist worker runs the whole suite in file order on one deployed environment
+# (Makefile: --dist loadgroup).
+pytestmark = [pytest.mark.xdist_group("lifecycle"), pytest.mark.lifecycle]
 
 ADMIN = {"admin": {"image_tag": "initial", "routing": {"path_patterns": ["/admin", "/admin/*"]}}}
 

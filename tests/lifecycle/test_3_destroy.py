@@ -4,11 +4,17 @@ names no account (destroy takes it from the credentials)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.lifecycle.conftest import (
     TIMES,
     stacks,
     write_env,
 )
+
+# One xdist worker runs the whole suite in file order on one deployed environment
+# (Makefile: --dist loadgroup).
+pytestmark = [pytest.mark.xdist_group("lifecycle"), pytest.mark.lifecycle]
 
 
 def test_7_destroy_deletes_an_orphaned_stack_and_names_the_repositories_that_stay(
