@@ -113,7 +113,10 @@ def build_app(
         app,
         config.stack_name(outputs.PLATFORM),
         env=env,
-        config=config,
+        environment=config.name,
+        cluster=config.cluster,
+        load_balancer=config.load_balancer,
+        origin_prefix_list_id=config.origin_prefix_list_id,
         vpc=network.vpc,
         alb_subnets=network.alb_subnets,
     )
