@@ -24,12 +24,11 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
-from fargate_env import outputs
 from fargate_env.config import Route, ServiceConfig
 from fargate_env.constructs.preview_expiry import PreviewExpiry
 from fargate_env.constructs.web_service import WebService
 from fargate_env.preview import Preview
-from fargate_env.stacks.service import KEEP_ALIVE_MARGIN_SECONDS
+from fargate_env.stacks.service import KEEP_ALIVE_MARGIN_SECONDS, add_service_outputs
 
 # The construct id of the scalable target ECS's auto_scale_task_count() creates.
 TASK_COUNT_ID = "TaskCount"
@@ -131,7 +130,5 @@ class PreviewStack(Stack):
             Tags.of(self).add(key, value)
             self.tags.set_tag(key, value)  # the stack's own tags: what `preview list` reads
         CfnOutput(self, PREVIEW_URL, value=url)
-        CfnOutput(self, outputs.SERVICE_NAME, value=self.web.service.service_name)
-        CfnOutput(self, outputs.TARGET_GROUP_ARN, value=self.web.target_group.target_group_arn)
-        CfnOutput(self, outputs.LOG_GROUP_NAME, value=self.web.log_group.log_group_name)
+        add_service_outputs(self, self.web)
         CfnOutput(self, SCHEDULE_NAME, value=self.schedule.ref)
