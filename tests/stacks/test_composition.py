@@ -33,3 +33,11 @@ def test_every_stack_is_measured():
 def test_no_stack_init_is_over_the_limit():
     long = {name: n for name, n in init_lengths().items() if n > MAX_INIT_LINES}
     assert long == {}, f"stack __init__ over {MAX_INIT_LINES} lines: {long}"
+
+
+def test_no_stack_or_construct_reads_the_environment_config():
+    # app.py is the one place that reads EnvironmentConfig and hands each stack its part.
+    modules = [*STACKS.glob("*.py"), *(STACKS.parent / "constructs").glob("*.py")]
+    readers = [p.name for p in modules if "EnvironmentConfig" in p.read_text()]
+    assert len(modules) > 10
+    assert readers == []

@@ -1,7 +1,7 @@
 """Edge: the CloudFront distribution that reaches an internal ALB through a VPC origin.
 
 Built in the scope it is given, under the ids the platform stack always used: see
-constructs/in_scope.py for why it is not a child construct.
+constructs/__init__.py for why it is not a child construct.
 """
 
 from __future__ import annotations

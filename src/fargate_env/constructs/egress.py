@@ -6,7 +6,7 @@
 - public: no NAT at all; tasks run in public subnets with public IPs.
 
 Not a construct of its own: the NAT resources are created by the Vpc (see constructs/network.py
-and constructs/in_scope.py), so this decides the provider and shapes the instance afterwards.
+and constructs/__init__.py), so this decides the provider and shapes the instance afterwards.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """LoadBalancer: the ALB, its security group, access-log bucket, listeners and certificate.
 
 Built in the scope it is given, under the ids the platform stack always used: see
-constructs/in_scope.py for why it is not a child construct.
+constructs/__init__.py for why it is not a child construct.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 
 Built in the scope it is given, under the ids the network stack always used: the VPC's and
 subnets' Name tags are their node paths, so a child construct would rename them and change
-every logical id (constructs/in_scope.py).
+every logical id (constructs/__init__.py).
 """
 
 from __future__ import annotations

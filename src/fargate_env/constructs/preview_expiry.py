@@ -3,7 +3,7 @@ when the preview expires. No Lambda: the schedule calls CloudFormation's DeleteS
 Scheduler's universal target, with a role that may delete this one stack and nothing else.
 
 Built in the scope it is given, under the ids the preview stack always used (the schedule is
-named, so a replacement would collide with itself): see constructs/in_scope.py.
+named, so a replacement would collide with itself): see constructs/__init__.py.
 """
 
 from __future__ import annotations

@@ -31,8 +31,6 @@ class NetworkStack(Stack):
         self.network = Network(self, network=network, availability_zones=availability_zones,
                                alb_in_private_subnets=alb_in_private_subnets)  # fmt: skip
         self.vpc = self.network.vpc
-        self.egress = network.egress
-        self.alb_private = alb_in_private_subnets
 
     @property
     def task_subnets(self) -> ec2.SubnetSelection:
