@@ -374,3 +374,61 @@ def previous_ssm_parameter_values() -> None:
         return original(self, value, value_type)
 
     ResourceMap.parse_ssm_parameter = parse  # type: ignore[method-assign]
+
+
+@correction
+def task_definition_updates() -> None:
+    """Gap 1: an updated AWS::ECS::TaskDefinition (a new image tag) is registered with its
+    container definitions in CloudFormation's PascalCase ("Image"), where a created one gets
+    the API's camelCase ("image"), so DescribeTaskDefinition shows no image after an update.
+    Correction: remap the keys as creation does.
+    Gap 2: moto updates a resource only when its own JSON changes. The AWS::ECS::Service names
+    its task definition by {"Ref": ...}, whose JSON stays the same when the task definition is
+    replaced, so moto leaves the service on the old revision; CloudFormation updates it, as
+    the Ref's value (the new revision's ARN) changed. Correction: a service whose task
+    definition is modified in an update is modified too."""
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.ecs.models import TaskDefinition, pascal_to_camelcase, remap_nested_keys
+
+    original_update = TaskDefinition.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def update(cls: Any, *, cloudformation_json: dict[str, Any], **kwargs: Any) -> Any:
+        props = cloudformation_json["Properties"]
+        containers = remap_nested_keys(props.get("ContainerDefinitions", []), pascal_to_camelcase)
+        json_ = {**cloudformation_json, "Properties": {**props, "ContainerDefinitions": containers}}
+        return original_update(cls, cloudformation_json=json_, **kwargs)
+
+    TaskDefinition.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign]
+
+    original_diff = ResourceMap.build_resource_diff
+
+    def diff(self: Any, template: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        actions = original_diff(self, template, *args, **kwargs)
+        for name, resource in template["Resources"].items():
+            if resource.get("Type") != "AWS::ECS::Service" or name in actions["Modify"]:
+                continue
+            ref = resource.get("Properties", {}).get("TaskDefinition")
+            if isinstance(ref, dict) and ref.get("Ref") in actions["Modify"]:
+                actions["Modify"].append(name)
+        return actions
+
+    ResourceMap.build_resource_diff = diff  # type: ignore[method-assign]
+
+
+@correction
+def retained_on_update() -> None:
+    """Gap: a resource that an update removes from a stack is deleted even with
+    DeletionPolicy Retain (moto honours the policy only when the whole stack is deleted): a
+    service's retained ECR repository, dropped from the registry stack, fails to delete
+    while it holds images. Correction: an update leaves a retained resource in place, out of
+    the stack, as CloudFormation does."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap._delete_resource
+
+    def delete(self: Any, resource: Any, resource_json: dict[str, Any]) -> None:
+        if resource_json.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            return
+        original(self, resource, resource_json)
+
+    ResourceMap._delete_resource = delete  # type: ignore[method-assign]

@@ -1,0 +1,113 @@
+"""Living with the environment on moto's server (scenarios 3, 4, 5 of issue 19), to the
+contract of `plan`, `status` and `deploy --prune` (CONTRACT-19): ship a tag to one service,
+add a service, remove one. Runs after test_1 on the same environment (conftest.deployed).
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.lifecycle.conftest import (
+    TIMES,
+    Deployed,
+    assert_all_complete,
+    put_images,
+    stacks,
+    write_env,
+)
+
+ADMIN = {"admin": {"image_tag": "initial", "routing": {"path_patterns": ["/admin", "/admin/*"]}}}
+
+
+def templates(deployed: Deployed) -> dict[str, str]:
+    cfn = deployed.emulator.client("cloudformation")
+    return {
+        name: json.dumps(cfn.get_template(StackName=name)["TemplateBody"], sort_keys=True)
+        for name in stacks(deployed.emulator)
+        if name.startswith("demo-")
+    }
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+
+
+def running_tag(deployed: Deployed, service: str) -> str:
+    status = deployed.emulator.fargate_env(
+        "status", "--env-file", deployed.env_file, "--service", service, "--format", "json"
+    )
+    assert status.code == 0, status.output
+    (row,) = json.loads(status.stdout)
+    return row["running_tag"]
+
+
+def plan(deployed: Deployed, env_file) -> tuple[int, dict]:
+    result = deployed.emulator.fargate_env(
+        "plan", "--env-file", env_file, "--out", deployed.out.parent / "plan.out",
+        "--format", "json",
+    )  # fmt: skip
+    TIMES["plan"] = result.seconds
+    assert result.code in (0, 1), result.output
+    return result.code, json.loads(result.stdout)
+
+
+def test_3_a_tag_shipped_to_one_service_changes_only_its_stack_and_is_kept(deployed):
+    emulator = deployed.emulator
+    put_images(emulator, ["demo/web"], "B")
+    before = templates(deployed)
+    ship = emulator.fargate_env("deploy", "--env-file", deployed.env_file, "--service", "web",
+                                "--image-tag", "B", "--out", deployed.out)  # fmt: skip
+    assert ship.code == 0, ship.output
+    assert changed(before, templates(deployed)) == {"demo-service-web"}
+    assert running_tag(deployed, "web") == "B"
+    # A plain deploy (the file still says "initial") keeps what runs.
+    again = emulator.fargate_env("deploy", "--env-file", deployed.env_file, "--out", deployed.out)
+    assert again.code == 0, again.output
+    assert running_tag(deployed, "web") == "B"
+    assert running_tag(deployed, "api") == "initial"
+
+
+def test_4_a_new_service_changes_only_its_stack_and_monitoring(deployed, account):
+    emulator = deployed.emulator
+    with_admin = write_env(deployed.env_file.parent / "admin.toml", account, {"services": ADMIN})
+    registry = emulator.fargate_env("deploy", "--env-file", with_admin, "--only", "registry",
+                                    "--out", deployed.out)  # fmt: skip
+    assert registry.code == 0, registry.output
+    put_images(emulator, ["demo/admin"], "initial")
+    code, planned = plan(deployed, with_admin)
+    assert code == 1
+    actions = {s["stack"]: s["action"] for s in planned["stacks"]}
+    assert actions["demo-service-admin"] == "create"
+    assert actions["demo-monitoring"] == "update"
+    assert {n for n, a in actions.items() if a != "unchanged"} == {
+        "demo-service-admin",
+        "demo-monitoring",
+    }
+    before = templates(deployed)
+    deploy = emulator.fargate_env("deploy", "--env-file", with_admin, "--out", deployed.out)
+    assert deploy.code == 0, deploy.output
+    TIMES["deploy adding a service"] = deploy.seconds
+    assert changed(before, templates(deployed)) == {"demo-service-admin", "demo-monitoring"}
+    assert_all_complete(emulator, {"demo-service-admin", "demo-monitoring"})
+
+
+def test_5_a_removed_service_is_named_refused_without_prune_and_pruned(deployed, account):
+    emulator = deployed.emulator
+    without_api = write_env(deployed.env_file.parent / "no-api.toml", account,
+                            {"services": {**ADMIN, "api": None}})  # fmt: skip
+    code, planned = plan(deployed, without_api)
+    assert code == 1
+    (orphan,) = [s for s in planned["stacks"] if s["action"] == "delete"]
+    assert orphan["stack"] == "demo-service-api" and orphan["monthly_usd"] is not None
+    before = templates(deployed)
+    refused = emulator.fargate_env("deploy", "--env-file", without_api, "--out", deployed.out)
+    assert refused.code == 2, refused.output
+    (line,) = [ln for ln in refused.stderr.splitlines() if ln.startswith("error:")]
+    assert "demo-service-api" in line and "--prune" in line
+    assert templates(deployed) == before, "a refused deploy changed something"
+    pruned = emulator.fargate_env("deploy", "--env-file", without_api, "--prune",
+                                  "--out", deployed.out)  # fmt: skip
+    assert pruned.code == 0, pruned.output
+    live = stacks(emulator)
+    assert "demo-service-api" not in live
+    assert_all_complete(emulator, {n for n in live if n.startswith("demo-")})
