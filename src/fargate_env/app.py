@@ -23,12 +23,12 @@ from fargate_env.config import (
 )
 from fargate_env.errors import UserError
 from fargate_env.paths import PROJECT_ROOT
-from fargate_env.preview import Preview
+from fargate_env.preview import Preview, host, route, service_config
 from fargate_env.stacks.alerts import AlertsStack
 from fargate_env.stacks.monitoring import MonitoringStack
 from fargate_env.stacks.network import NetworkStack
 from fargate_env.stacks.platform import PlatformStack
-from fargate_env.stacks.preview import PreviewsStack, PreviewStack, add_previews
+from fargate_env.stacks.preview import PreviewsStack, PreviewStack
 from fargate_env.stacks.registry import RegistryStack
 from fargate_env.stacks.service import ServiceStack
 
@@ -113,7 +113,10 @@ def build_app(
         app,
         config.stack_name(outputs.PLATFORM),
         env=env,
-        config=config,
+        environment=config.name,
+        cluster=config.cluster,
+        load_balancer=config.load_balancer,
+        origin_prefix_list_id=config.origin_prefix_list_id,
         vpc=network.vpc,
         alb_subnets=network.alb_subnets,
     )
@@ -164,7 +167,7 @@ def build_app(
         services=[s.alarms for s in services.values()],
     )
     monitoring.add_stack_dependency(alerts)
-    previews_shared, preview_stacks = add_previews(
+    previews_shared, preview_stacks = _add_previews(
         app, config=config, env=env, network=network, registry=registry, platform=platform,
         previews_to_build=list(previews),
     )  # fmt: skip
@@ -187,6 +190,57 @@ def build_app(
             # the resources): `destroy` and `preview list` find the environment's stacks by them.
             stack.tags.set_tag(key, value)
     return built
+
+
+def _add_previews(
+    app: cdk.App,
+    *,
+    config: EnvironmentConfig,
+    env: cdk.Environment,
+    network: NetworkStack,
+    registry: RegistryStack,
+    platform: PlatformStack,
+    previews_to_build: list[Preview],
+) -> tuple[PreviewsStack | None, dict[str, PreviewStack]]:
+    """The shared previews stack (when previews are on) and one stack per preview asked for."""
+    lb = config.load_balancer
+    if not lb.preview_domain:
+        return None, {}
+    assert lb.preview_hosted_zone_id and lb.preview_hosted_zone_name
+    https = lb.certificate_mode != "http-only"
+    shared = PreviewsStack(
+        app,
+        config.stack_name(outputs.PREVIEWS),
+        env=env,
+        preview_domain=lb.preview_domain,
+        hosted_zone_id=lb.preview_hosted_zone_id,
+        hosted_zone_name=lb.preview_hosted_zone_name,
+        https=https,
+        alb=platform.alb,
+        listener=platform.listener,
+    )
+    built = {}
+    for preview in previews_to_build:
+        scheme = "https" if https else "http"
+        stack = PreviewStack(
+            app,
+            config.preview_stack_name(preview.name),
+            env=env,
+            preview=preview,
+            service=service_config(config, preview),
+            route=route(config, preview),
+            url=f"{scheme}://{host(config, preview.name)}",
+            idle_timeout_seconds=lb.idle_timeout_seconds,
+            cluster=platform.cluster,
+            subnets=network.task_subnets,
+            assign_public_ip=network.tasks_need_public_ip,
+            repository=registry.repositories.get(preview.service),
+            listener=platform.listener,
+        )
+        # Its host name and certificate come from the shared previews stack.
+        stack.add_stack_dependency(shared)
+        built[preview.name] = stack
+    return shared, built
 
 
 def app_from_environment() -> cdk.App:

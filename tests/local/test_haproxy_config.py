@@ -146,7 +146,7 @@ def test_host_headers_ignore_case_and_port() -> None:
 
 
 def test_no_match_body_is_the_listeners() -> None:
-    from fargate_env.stacks.platform import NO_MATCH_BODY as PLATFORM_BODY
+    from fargate_env.constructs.load_balancer import NO_MATCH_BODY as PLATFORM_BODY
 
     assert NO_MATCH_BODY == PLATFORM_BODY
 

@@ -10,10 +10,10 @@ import pytest
 
 from fargate_env.assembly import LISTENER_RULE, TARGET_GROUP, TASK_DEFINITION
 from fargate_env.config import EnvironmentConfig
+from fargate_env.constructs.load_balancer import NO_MATCH_BODY
 from fargate_env.local.containers import docker, docker_run_args
 from fargate_env.local.rehearsal import Rehearsal
 from fargate_env.local.templates import LOCAL_IMAGE, TemplateError, read_deployed
-from fargate_env.stacks.platform import NO_MATCH_BODY
 from tests.local.conftest import (
     SCALE,
     assembly_of,

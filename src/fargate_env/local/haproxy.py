@@ -38,7 +38,7 @@ SLOT_PREFIX = "task"
 # Service names are lowercase letters, digits and dashes: an underscore never clashes.
 NO_MATCH_BACKEND = "_no_match"
 # What the ALB listener answers when no rule matches and no service is the default; the same
-# text as fargate_env.stacks.platform.NO_MATCH_BODY (a test keeps them equal; importing the
+# text as fargate_env.constructs.load_balancer.NO_MATCH_BODY (a test keeps them equal; importing the
 # stack here would load aws_cdk for a local command).
 NO_MATCH_BODY = "no service matches this host and path"
 

@@ -61,27 +61,36 @@ class MonitoringStack(Stack):
 
         self.dashboard: cloudwatch.Dashboard | None = None
         if monitoring.dashboard:
-            graph = cloudwatch.GraphWidget
-            widgets: list[list[cloudwatch.IWidget]] = [
-                [
-                    graph(
-                        title="ALB: requests",
-                        left=[requests.with_(label="requests")],
-                        width=12,
-                    ),
-                    graph(
-                        title="ALB: its own 4xx / 5xx",
-                        left=[alb_4xx.with_(label="ALB 4xx"), self.alb_5xx.with_(label="ALB 5xx")],
-                        width=12,
-                    ),
-                ]
-            ]
-            for service in services:
-                widgets.extend(service.widgets(self))
-            self.dashboard = cloudwatch.Dashboard(
-                self, "Dashboard", dashboard_name=self.dashboard_name, widgets=widgets
-            )
+            self.dashboard = self._dashboard(requests, alb_4xx, services)
             CfnOutput(self, outputs.DASHBOARD_URL, value=self.dashboard_url)
+
+    def _dashboard(
+        self,
+        requests: cloudwatch.Metric,
+        alb_4xx: cloudwatch.Metric,
+        services: list[ServiceAlarms],
+    ) -> cloudwatch.Dashboard:
+        """The ALB's row first, then each service's rows."""
+        graph = cloudwatch.GraphWidget
+        widgets: list[list[cloudwatch.IWidget]] = [
+            [
+                graph(
+                    title="ALB: requests",
+                    left=[requests.with_(label="requests")],
+                    width=12,
+                ),
+                graph(
+                    title="ALB: its own 4xx / 5xx",
+                    left=[alb_4xx.with_(label="ALB 4xx"), self.alb_5xx.with_(label="ALB 5xx")],
+                    width=12,
+                ),
+            ]
+        ]
+        for service in services:
+            widgets.extend(service.widgets(self))
+        return cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=self.dashboard_name, widgets=widgets
+        )
 
     @property
     def dashboard_name(self) -> str:

@@ -58,6 +58,21 @@ class ServiceStack(Stack):
             keep_alive_seconds=idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS,
             test_route=test_route,
         )
+        self._alarms(environment, name, service, thresholds, container_insights, topic_arn)
+        add_service_outputs(self, self.web)
+        CfnOutput(self, outputs.TASK_ROLE_ARN, value=self.web.task_definition.task_role.role_arn)
+
+    def _alarms(
+        self,
+        environment: str,
+        name: str,
+        service: ServiceConfig,
+        thresholds: ThresholdsConfig,
+        container_insights: bool,
+        topic_arn: str,
+    ) -> None:
+        """The rollback alarms, the service's own alarms to the topic, and the deployment
+        alarms that roll a deploy back."""
         self.rollback = RollbackAlarms(
             self,
             "Rollback",
@@ -88,7 +103,11 @@ class ServiceStack(Stack):
             [*self.rollback.alarm_names, self.alarms.unhealthy.alarm_name],
             behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
         )
-        CfnOutput(self, outputs.SERVICE_NAME, value=self.web.service.service_name)
-        CfnOutput(self, outputs.TARGET_GROUP_ARN, value=self.web.target_group.target_group_arn)
-        CfnOutput(self, outputs.LOG_GROUP_NAME, value=self.web.log_group.log_group_name)
-        CfnOutput(self, outputs.TASK_ROLE_ARN, value=self.web.task_definition.task_role.role_arn)
+
+
+def add_service_outputs(stack: Stack, web: WebService) -> None:
+    """The outputs every stack running a WebService gives: `status`, `logs` and the deploy
+    commands read them."""
+    CfnOutput(stack, outputs.SERVICE_NAME, value=web.service.service_name)
+    CfnOutput(stack, outputs.TARGET_GROUP_ARN, value=web.target_group.target_group_arn)
+    CfnOutput(stack, outputs.LOG_GROUP_NAME, value=web.log_group.log_group_name)
