@@ -95,7 +95,7 @@ def test_an_assembly_without_a_record_or_of_another_environment_is_not_reused(tm
 
 
 def test_the_fingerprint_covers_config_code_and_previews(code_copy):
-    from fargate_env.preview import new_preview, now_utc
+    from fargate_env.preview_spec import new_preview, now_utc
 
     config = make_config()
     base = freshness.fingerprint(config)

@@ -23,7 +23,7 @@ from fargate_env.config import (
 )
 from fargate_env.errors import UserError
 from fargate_env.paths import PROJECT_ROOT
-from fargate_env.preview import Preview, host, route, service_config
+from fargate_env.preview_spec import Preview, host, route, service_config
 from fargate_env.stacks.alerts import AlertsStack
 from fargate_env.stacks.monitoring import MonitoringStack
 from fargate_env.stacks.network import NetworkStack

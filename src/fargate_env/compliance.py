@@ -21,7 +21,7 @@ from cfnlint.api import ManualArgs, lint_file
 from fargate_env.app import build_app
 from fargate_env.config import EnvironmentConfig
 from fargate_env.freshness import record
-from fargate_env.preview import Preview
+from fargate_env.preview_spec import Preview
 from fargate_env.synth import StagedAssembly
 
 NAG_PLUGIN = "AwsSolutions"

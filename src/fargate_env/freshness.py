@@ -15,7 +15,7 @@ from typing import Any
 
 from fargate_env.config import EnvironmentConfig
 from fargate_env.paths import PROJECT_ROOT
-from fargate_env.preview import Preview
+from fargate_env.preview_spec import Preview
 
 RECORD_FILE = "fargate-env.json"
 CODE_ROOT = Path(__file__).resolve().parent

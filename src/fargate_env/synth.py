@@ -18,7 +18,7 @@ from fargate_env.assembly import Environment, read_environment
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
 from fargate_env.freshness import record, staleness
-from fargate_env.preview import Preview
+from fargate_env.preview_spec import Preview
 
 if TYPE_CHECKING:  # the CDK (seconds of jsii start-up) loads only when something synthesizes
     import aws_cdk as cdk

@@ -21,7 +21,7 @@ from fargate_env.ops.plan import (
     make_plan,
     orphan_prices,
 )
-from fargate_env.preview import TAG_PREVIEW
+from fargate_env.preview_spec import TAG_PREVIEW
 from tests.ops.conftest import API, REGION, real_config
 
 NO_API = {"services": {API: None}}

@@ -16,7 +16,7 @@ from fargate_env.cli import app
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.previews import deployed_previews, preview_extend, preview_up
-from fargate_env.preview import Preview
+from fargate_env.preview_spec import Preview
 from tests.ops.conftest import REGION, real_config, write_env_file
 from tests.ops.test_deploy import Recorder, npx, push
 

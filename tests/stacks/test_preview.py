@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from fargate_env.app import build_app
-from fargate_env.preview import new_preview
+from fargate_env.preview_spec import new_preview
 from tests.conftest import make_config
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)

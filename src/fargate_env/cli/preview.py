@@ -21,7 +21,7 @@ from fargate_env.cli.options import (
 )
 from fargate_env.config import EnvironmentConfig
 from fargate_env.errors import UserError
-from fargate_env.preview import Preview, new_preview, now_utc
+from fargate_env.preview_spec import Preview, new_preview, now_utc
 
 preview_app = typer.Typer(
     name="preview",
@@ -59,7 +59,7 @@ def offline_previews(
 
 def _aws(env: str | None, env_file: Path | None, *, checked: bool = True) -> Any:
     """The environment's session, as every command gets it, once previews are set up."""
-    from fargate_env.preview import require_previews
+    from fargate_env.preview_spec import require_previews
 
     require_previews(load_env(env, env_file))
     return environment_aws(env, env_file, every=True, checked=checked)
@@ -82,7 +82,7 @@ def up(
 ):
     """Deploy or update preview NAME of a service; it ends after --ttl."""
     from fargate_env.ops.previews import preview_up
-    from fargate_env.preview import host
+    from fargate_env.preview_spec import host
     from fargate_env.synth import refuse_foreign_directory
 
     refuse_foreign_directory(out)
@@ -144,7 +144,7 @@ def extend(
 ):
     """Move preview NAME's deletion to now + --ttl."""
     from fargate_env.ops.previews import preview_extend
-    from fargate_env.preview import check_name, check_ttl
+    from fargate_env.preview_spec import check_name, check_ttl
 
     config = load_env(env, env_file)
     check_name(name)
@@ -159,7 +159,7 @@ def extend(
 def down(name: NameArgument, env: EnvOption = None, env_file: EnvFileOption = None):
     """Delete preview NAME now."""
     from fargate_env.ops.previews import preview_down
-    from fargate_env.preview import check_name
+    from fargate_env.preview_spec import check_name
 
     check_name(name)
     aws = _aws(env, env_file)

@@ -16,7 +16,7 @@ from fargate_env.config import EnvironmentConfig
 from fargate_env.cost.estimate import Bill, BillLine, estimate
 from fargate_env.cost.marginal import _describe, smallest_service
 from fargate_env.cost.prices import HOURS_PER_MONTH
-from fargate_env.preview import new_preview, now_utc
+from fargate_env.preview_spec import new_preview, now_utc
 from fargate_env.synth import synthesize
 
 PROBE = "cost-probe"

@@ -34,7 +34,7 @@ from fargate_env.config.limits import KEEPING_POLICIES
 from fargate_env.cost.prices import PriceTable
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, aws_error, call, deployed_template
-from fargate_env.preview import TAG_PREVIEW, TAG_SERVICE
+from fargate_env.preview_spec import TAG_PREVIEW, TAG_SERVICE
 
 GB = 1024**3
 MANAGED_BY = ("managed-by", "fargate-env")

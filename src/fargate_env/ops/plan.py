@@ -29,7 +29,7 @@ from fargate_env.config import COST_TAG, EnvironmentConfig
 from fargate_env.config.limits import DATA_HOLDING, KEEPING_POLICIES
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, deployed_template
-from fargate_env.preview import TAG_PREVIEW
+from fargate_env.preview_spec import TAG_PREVIEW
 
 MANAGED_BY = ("managed-by", "fargate-env")
 # What a retained data-holding resource that is replaced keeps (and the new one lacks).

@@ -1,6 +1,6 @@
 """`preview up | list | extend | down` against a deployed environment.
 
-A preview is found again by its stack's tags (fargate_env.preview); its expiry is its
+A preview is found again by its stack's tags (fargate_env.preview_spec); its expiry is its
 EventBridge Scheduler schedule (named like its stack), which `extend` moves in place. The
 template still holds the first expiry: CloudFormation reports that one resource as drifted,
 and a later `preview up` writes a new expiry from its --ttl.
@@ -25,7 +25,7 @@ from fargate_env.ops.deploy import cdk_deploy, ensure_image, with_image_tag
 from fargate_env.ops.destroy import Outcome, Plan, Stage, delete_stages, our_stacks
 from fargate_env.ops.runner import Runner, run
 from fargate_env.paths import CDK_BIN, PROJECT_ROOT
-from fargate_env.preview import (
+from fargate_env.preview_spec import (
     Preview,
     at_expression,
     check_name,

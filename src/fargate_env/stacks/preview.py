@@ -27,7 +27,7 @@ from constructs import Construct
 from fargate_env.config import Route, ServiceConfig
 from fargate_env.constructs.preview_expiry import PreviewExpiry
 from fargate_env.constructs.web_service import WebService
-from fargate_env.preview import Preview
+from fargate_env.preview_spec import Preview
 from fargate_env.stacks.service import KEEP_ALIVE_MARGIN_SECONDS, add_service_outputs
 
 # The construct id of the scalable target ECS's auto_scale_task_count() creates.
