@@ -28,9 +28,9 @@ from tests.lifecycle.conftest import (
     stacks,
 )
 
-# One xdist worker runs the whole suite in file order on one deployed environment
-# (Makefile: --dist loadgroup).
-pytestmark = [pytest.mark.xdist_group("lifecycle"), pytest.mark.lifecycle]
+# The suite runs in one process, in file order, on one deployed environment (Makefile: a
+# pytest run of its own).
+pytestmark = pytest.mark.lifecycle
 
 # The outputs the ops commands read (src/fargate_env/outputs.py), per stack.
 OPS_OUTPUTS = {

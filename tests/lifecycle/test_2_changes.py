@@ -18,9 +18,9 @@ from tests.lifecycle.conftest import (
     write_env,
 )
 
-# One xdist worker runs the whole suite in file order on one deployed environment
-# (Makefile: --dist loadgroup).
-pytestmark = [pytest.mark.xdist_group("lifecycle"), pytest.mark.lifecycle]
+# The suite runs in one process, in file order, on one deployed environment (Makefile: a
+# pytest run of its own).
+pytestmark = pytest.mark.lifecycle
 
 ADMIN = {"admin": {"image_tag": "initial", "routing": {"path_patterns": ["/admin", "/admin/*"]}}}
 
