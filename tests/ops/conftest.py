@@ -128,6 +128,25 @@ def moto(aws_credentials: None) -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def cdk_bin(tmp_path: Path) -> Path:
+    """A stand-in for node_modules' pinned CDK CLI: deploy checks it exists, runners record."""
+    path = tmp_path / "node_modules" / ".bin" / "cdk"
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    return path
+
+
+def stacks() -> set[str]:
+    """The stacks CloudFormation (moto) holds, deleted ones left out."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    return {
+        s["StackName"]
+        for s in cfn.describe_stacks()["Stacks"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    }
+
+
 def create_stack(name: str, values: dict[str, str]) -> None:
     """A CloudFormation stack whose only purpose is to carry `values` as outputs."""
     template = {

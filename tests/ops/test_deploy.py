@@ -39,14 +39,6 @@ def npx(_: str) -> str:
     return "/usr/bin/npx"
 
 
-@pytest.fixture
-def cdk_bin(tmp_path: Path) -> Path:
-    path = tmp_path / "node_modules" / ".bin" / "cdk"
-    path.parent.mkdir(parents=True)
-    path.write_text("")
-    return path
-
-
 def push(config, service: str, tag: str) -> None:
     ecr = boto3.client("ecr", region_name=REGION)
     repository = config.repository_name(service)

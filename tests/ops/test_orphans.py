@@ -5,7 +5,6 @@ image tag each deployed service runs is kept."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import boto3
 import pytest
@@ -15,7 +14,7 @@ from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.deploy import run_deploy
 from fargate_env.ops.plan import Plan
-from tests.ops.conftest import API, ONE_SERVICE, REGION, WEB, build_world, real_config
+from tests.ops.conftest import API, ONE_SERVICE, REGION, WEB, build_world, real_config, stacks
 from tests.ops.test_deploy import Recorder, npx, push, targets
 from tests.ops.test_status import run_tag
 
@@ -43,23 +42,6 @@ def tagged_stack(name: str, exports: dict | None = None, imports: tuple[str, ...
         TemplateBody=json.dumps({"Resources": resources, "Outputs": outputs}),
         Tags=TAGS,
     )
-
-
-def stacks() -> set[str]:
-    cfn = boto3.client("cloudformation", region_name=REGION)
-    return {
-        s["StackName"]
-        for s in cfn.describe_stacks()["Stacks"]
-        if s["StackStatus"] != "DELETE_COMPLETE"
-    }
-
-
-@pytest.fixture
-def cdk_bin(tmp_path: Path) -> Path:
-    path = tmp_path / "node_modules" / ".bin" / "cdk"
-    path.parent.mkdir(parents=True)
-    path.write_text("")
-    return path
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.previews import deployed_previews, preview_extend, preview_up
 from fargate_env.preview_spec import Preview
-from tests.ops.conftest import REGION, real_config, write_env_file
+from tests.ops.conftest import REGION, real_config, stacks, write_env_file
 from tests.ops.test_deploy import Recorder, npx, push
 
 cli = CliRunner()
@@ -47,15 +47,6 @@ def deploy_preview(config, name: str, service: str = "web", priority: int = 1) -
                 "Input": json.dumps({"StackName": stack})},
     )  # fmt: skip
     return preview
-
-
-def stacks() -> set[str]:
-    cfn = boto3.client("cloudformation", region_name=REGION)
-    return {
-        s["StackName"]
-        for s in cfn.describe_stacks()["Stacks"]
-        if s["StackStatus"] != "DELETE_COMPLETE"
-    }
 
 
 def one_line_exit_2(result) -> str:

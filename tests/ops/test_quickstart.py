@@ -3,9 +3,6 @@ credentials' account (STS) in one step; verify reads the distribution's https://
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from typer.testing import CliRunner
 
 from fargate_env import outputs
@@ -20,14 +17,6 @@ from tests.ops.test_deploy import Recorder, npx, targets
 
 QUICKSTART = ROOT / "environments" / "quickstart.toml"
 cli = CliRunner()
-
-
-@pytest.fixture
-def cdk_bin(tmp_path: Path) -> Path:
-    path = tmp_path / "node_modules" / ".bin" / "cdk"
-    path.parent.mkdir(parents=True)
-    path.write_text("")
-    return path
 
 
 def test_quickstart_names_no_account_and_nothing_else_to_fill_in() -> None:
