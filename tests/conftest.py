@@ -126,19 +126,3 @@ def synth(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo(synth) -> Synthesized:
     return synth()
-
-
-# The lifecycle suite's figures (tests/lifecycle/conftest.py measures them). Under xdist its
-# worker hands them over when it goes down: only this top-level conftest is loaded by the
-# controller, so the hooks that print them live here.
-LIFECYCLE_FIGURES: list[str] = []
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
-    LIFECYCLE_FIGURES.extend(getattr(node, "workeroutput", {}).get("lifecycle", []))
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    for line in LIFECYCLE_FIGURES:
-        terminalreporter.write_line(line)

@@ -24,7 +24,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import LIFECYCLE_FIGURES, demo_data, merge
+from tests.conftest import demo_data, merge
 from tests.ops.conftest import toml_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,13 +62,10 @@ def _figures() -> list[str]:
     return [*lines, f"lifecycle suite: {time.monotonic() - _started:.0f} s"]
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Under xdist the worker hands its figures to the controller, which prints them
-    (tests/conftest.py: the controller never loads this file)."""
-    if hasattr(session.config, "workeroutput"):
-        session.config.workeroutput["lifecycle"] = _figures()
-    else:
-        LIFECYCLE_FIGURES.extend(_figures())
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """The suite's figures under the results (it runs in one process: Makefile)."""
+    for line in _figures():
+        terminalreporter.write_line(line)
 
 
 def _free_port() -> int:
