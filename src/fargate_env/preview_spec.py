@@ -136,6 +136,11 @@ def new_preview(
         service, svc = select_service(config, service)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
+    if not svc.routed:
+        raise UserError(
+            f"--service {service}: a preview is a web service's copy on its own host name;"
+            f" {service} is a {svc.kind}"
+        )
     lifetime = check_ttl(config, ttl) if ttl is not None else config.previews.default_ttl
     tag = image_tag or svc.image_tag
     try:

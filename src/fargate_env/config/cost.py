@@ -33,6 +33,9 @@ class UsageAssumptions(Section):
     # Per service: every deployment runs a second revision beside the first (blue-green,
     # canary and linear for their bakes; rolling for its one register-and-drain step).
     deploys_per_month: int = Field(20, ge=0, le=10_000)
+    # Per scheduled job: how long one run takes, at the job's task size (it runs on
+    # its schedule only, so its bill is runs x duration).
+    job_run_minutes: float = Field(10.0, gt=0, le=24 * 60)
 
 
 class CostConfig(Section):

@@ -8,6 +8,8 @@ import calendar
 import re
 
 CRON_RE = re.compile(r"^cron\(([^()]+)\)$")
+RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+RATE_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
 # AWS cron day-of-week: 1-7 = SUN-SAT.
 DAYS_OF_WEEK = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
@@ -15,6 +17,14 @@ MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
 
 class CronNotExpanded(ValueError):
     """A cron field this module cannot list as numbers (L, W, #, a name it does not know)."""
+
+
+def rate_minutes(expression: str) -> int | None:
+    """The minutes between runs of a Scheduler rate(...) expression; None when it is not one."""
+    match = RATE_RE.match(expression.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * RATE_UNIT_MINUTES[match.group(2).rstrip("s")]
 
 
 def cron_fields(expression: str) -> list[str] | None:

@@ -143,15 +143,19 @@ class EnvironmentConfig(Section):
             )
         # The catch-all is explicit only: even a lone service without a route would otherwise
         # silently take every request of the public listener.
-        unrouted = [n for n, s in value.items() if not s.routing.has_rule and not s.routing.default]
+        unrouted = [
+            n
+            for n, s in value.items()
+            if s.routed and not s.routing.has_rule and not s.routing.default
+        ]
         if unrouted:
             raise ValueError(
                 f"{unrouted[0]}: no route; set routing.path_patterns or routing.host_headers,"
                 " or routing.default = true for every request no other rule matches"
             )
-        if len(value) > ALB_TARGET_GROUPS:
+        if (routed := sum(s.routed for s in value.values())) > ALB_TARGET_GROUPS:
             raise ValueError(
-                f"{len(value)} services: an ALB holds at most {ALB_TARGET_GROUPS} target groups"
+                f"{routed} web services: an ALB holds at most {ALB_TARGET_GROUPS} target groups"
                 " (ALB quota, not adjustable); split the environment"
             )
         return value

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from fargate_env.config.base import Section
 from fargate_env.config.deployment import DeploymentConfig
 from fargate_env.config.image import ImageConfig
+from fargate_env.config.job import JobConfig
 from fargate_env.config.limits import (
     ALB_CONDITION_VALUE_LENGTH,
     ALB_CONDITION_VALUES,
@@ -33,6 +34,7 @@ from fargate_env.config.types import (
     KmsKeyArn,
     RetentionDays,
     SecretRefs,
+    SqsQueueName,
     Timezone,
     between,
 )
@@ -42,6 +44,9 @@ DEFAULT_RULE_PRIORITY = RULE_PRIORITY_MAX
 _PATH_RE = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&=]*$")
 _HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9_\-.$/~@:+&=]*$")
 _HOST_RE = re.compile(r"^[a-z0-9*?]([a-z0-9*?.-]*[a-z0-9*?])?$")
+# web: behind a rule of the public listener; backend: reached by name inside the environment
+# (Service Connect); worker: no port; job: one task per scheduled run, nothing in between.
+ServiceKind = Literal["web", "backend", "worker", "job"]
 
 
 class HealthCheckConfig(Section):
@@ -206,6 +211,8 @@ class ScalingConfig(Section):
     cpu_target_percent: Annotated[int, between(10, 90)] = 60
     memory_target_percent: Annotated[int, between(10, 90)] | None = None
     requests_per_target: Annotated[int, between(1, 100_000)] | None = None
+    # kind = "worker" with a queue: visible messages one task is expected to work off.
+    queue_messages_per_task: Annotated[int, between(1, 100_000)] = 10
     scale_in_cooldown_seconds: Annotated[int, between(0, 3600)] = 120
     scale_out_cooldown_seconds: Annotated[int, between(0, 3600)] = 60
 
@@ -242,6 +249,12 @@ class ScheduleConfig(Section):
 
 
 class ServiceConfig(Section):
+    kind: ServiceKind = "web"
+    # kind = "worker": an SQS queue of the environment's account and region; its depth scales
+    # the worker too, and the task role may read only it.
+    queue: SqsQueueName | None = None
+    # kind = "job": its run schedule (`schedule = "cron(...)"` in the file lands here).
+    job: JobConfig | None = None
     # None: the sample server of this project (server/), built by `push`.
     image: ImageConfig | None = None
     # None: "<environment>/<service>".
@@ -281,6 +294,25 @@ class ServiceConfig(Section):
     # scale-in (a scheduled stop) until a running deployment has finished.
     deployment: DeploymentConfig = DeploymentConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _job_schedule(cls, data: object) -> object:
+        """A job's `schedule = "cron(...)"` is its run schedule; a table is off-hours."""
+        if not isinstance(data, dict) or not isinstance(data.get("schedule"), str):
+            return data
+        if data.get("kind") != "job":
+            raise ValueError(
+                'schedule = "..." is a scheduled job\'s: set kind = "job", or give a'
+                " [services.NAME.schedule] table with start and stop for off-hours"
+            )
+        job = data.get("job") or {}
+        if not isinstance(job, dict):
+            return data  # the job table's own validation names the mistake
+        if "schedule" in job:
+            raise ValueError("schedule and job.schedule both set: keep one")
+        rest = {k: v for k, v in data.items() if k != "schedule"}
+        return {**rest, "job": {**job, "schedule": data["schedule"]}}
+
     @field_validator("cpu")
     @classmethod
     def _cpu(cls, value: int) -> int:
@@ -314,9 +346,50 @@ class ServiceConfig(Section):
         return self
 
     @model_validator(mode="after")
+    def _kind(self) -> ServiceConfig:
+        kind = self.kind
+        if kind == "job" and self.job is None:
+            raise ValueError(
+                'kind = "job" runs on a schedule: set schedule = "cron(0 3 * * ? *)"'
+                ' or "rate(6 hours)"'
+            )
+        if kind != "job" and self.job is not None:
+            raise ValueError(f'job: only kind = "job" has a run schedule (this is a {kind})')
+        if kind != "worker" and self.queue is not None:
+            raise ValueError(f'queue: only kind = "worker" reads a queue (this is a {kind})')
+        if kind == "web":
+            return self
+        if self.routing.has_rule or self.routing.default:
+            reach = {
+                "backend": "other services call it at http://NAME:PORT inside the environment",
+                "worker": "it takes no requests",
+                "job": "it runs on its schedule",
+            }[kind]
+            raise ValueError(
+                f"routing: a {kind} has no rule on the public listener ({reach});"
+                ' remove routing, or make it kind = "web"'
+            )
+        if self.deployment.strategy != "rolling":
+            raise ValueError(
+                f"deployment.strategy {self.deployment.strategy!r}: shifts load-balancer"
+                f' traffic, which a {kind} has none of; use "rolling"'
+            )
+        if self.scaling.requests_per_target is not None:
+            raise ValueError(
+                f"scaling.requests_per_target: counts load-balancer requests, which a {kind}"
+                " has none of; scale on CPU (scaling.cpu_target_percent)"
+            )
+        if kind == "job" and self.schedule is not None:
+            raise ValueError(
+                "[schedule] table: off-hours scale-to-zero is for long-running services;"
+                " a job runs only on its own schedule"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _container(self) -> ServiceConfig:
         port = self.environment.get("PORT")
-        if port is not None and port != str(self.container_port):
+        if self.listens and port is not None and port != str(self.container_port):
             raise ValueError(
                 f"environment.PORT ({port}) differs from container_port"
                 f" ({self.container_port}): the task sets PORT to container_port; remove"
@@ -370,6 +443,16 @@ class ServiceConfig(Section):
                 f' use "LATEST" or "{FARGATE_ARM64_MIN_PLATFORM[0]}", or architecture "x86_64"'
             )
         return self
+
+    @property
+    def routed(self) -> bool:
+        """Behind a rule (or the catch-all) of the shared ALB, with a target group."""
+        return self.kind == "web"
+
+    @property
+    def listens(self) -> bool:
+        """Takes requests on container_port: web from the ALB, backend from the environment."""
+        return self.kind in ("web", "backend")
 
     @property
     def runs_sample_image(self) -> bool:

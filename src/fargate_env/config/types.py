@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator
 
-from fargate_env.config.cron import MONTHS, CronNotExpanded, cron_fields, expand
+from fargate_env.config.cron import MONTHS, CronNotExpanded, cron_fields, expand, rate_minutes
 from fargate_env.config.limits import (
     CRON_YEARS,
     LOG_RETENTION_DAYS,
@@ -277,6 +277,13 @@ EcrRepositoryName = Annotated[
         "2-256 lowercase letters, digits and . _ - / (ECR naming rules)",
     ),
 ]
+SqsQueueName = Annotated[
+    str,
+    pattern(
+        r"^(?=.{1,80}$)[A-Za-z0-9_-]+(\.fifo)?$",
+        "an SQS queue name: 1-80 letters, digits, _ and -, optionally ending in .fifo",
+    ),
+]
 DockerTag = Annotated[
     str, pattern(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "a Docker tag: letters, digits, _ . -")
 ]
@@ -285,6 +292,21 @@ Tags = Annotated[dict[str, str], AfterValidator(_tags)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Timezone = Annotated[str, AfterValidator(_timezone)]
 AwsCron = Annotated[str, AfterValidator(_aws_cron)]
+
+
+def _job_schedule(expression: str) -> str:
+    """What EventBridge Scheduler takes: cron(...) or rate(N minutes|hours|days), N >= 1."""
+    if expression.strip().startswith("rate("):
+        if not rate_minutes(expression):
+            raise ValueError(
+                f"{expression!r}: a rate is 'rate(N minutes|hours|days)' with N >= 1,"
+                " e.g. 'rate(6 hours)'"
+            )
+        return expression.strip()
+    return _aws_cron(expression)
+
+
+JobSchedule = Annotated[str, AfterValidator(_job_schedule)]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
 EnvironmentVariables = Annotated[dict[str, str], AfterValidator(_env_names)]
 SecretRefs = Annotated[dict[str, str], AfterValidator(_secret_refs)]
