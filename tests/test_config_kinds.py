@@ -100,3 +100,10 @@ def test_bad_kind_values_are_one_line(data: dict[str, Any], words: list[str], tm
     assert line.startswith("error: "), line
     for word in words:
         assert word in line, line
+
+
+def test_command_overrides_the_image_cmd_and_is_never_empty(tmp_path) -> None:
+    data = with_service(kind="job", schedule="rate(1 day)", command=["python", "-m", "x"])
+    assert parse_config(data).services["extra"].command == ["python", "-m", "x"]
+    line = run_bad(tmp_path, with_service(kind="worker", command=[]), replace=True)
+    assert "command: empty" in line

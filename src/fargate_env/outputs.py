@@ -31,6 +31,13 @@ SERVICE_NAME = "ServiceName"
 TARGET_GROUP_ARN = "TargetGroupArn"
 LOG_GROUP_NAME = "LogGroupName"
 TASK_ROLE_ARN = "TaskRoleArn"
+# A job's stack: what `run-job` hands RunTask (the cluster is the platform's ClusterName).
+TASK_DEFINITION_ARN = "TaskDefinitionArn"
+TASK_SUBNETS = "TaskSubnets"
+TASK_SECURITY_GROUP = "TaskSecurityGroup"
+ASSIGN_PUBLIC_IP = "AssignPublicIp"
+CAPACITY_PROVIDER = "CapacityProvider"
+SCHEDULE_NAME = "ScheduleName"
 # AlertsStack
 TOPIC_ARN = "TopicArn"
 # MonitoringStack

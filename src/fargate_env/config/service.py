@@ -269,6 +269,8 @@ class ServiceConfig(Section):
     # arm64 (ARM64 tasks, on Fargate and on FARGATE_SPOT, need 1.4.0 or later).
     platform_version: Literal[FARGATE_PLATFORM_VERSIONS] = "LATEST"  # type: ignore[valid-type]
     container_port: Annotated[int, between(1, 65535)] = 8080
+    # The container's command instead of the image's CMD (a job's run, a worker's loop).
+    command: list[str] | None = None
     # The sample image's non-root user (server/Dockerfile); the task definition repeats it.
     container_user: str = "10001"
     # The sample server writes only to /tmp, which the task mounts as a task-local volume.
@@ -357,6 +359,8 @@ class ServiceConfig(Section):
             raise ValueError(f'job: only kind = "job" has a run schedule (this is a {kind})')
         if kind != "worker" and self.queue is not None:
             raise ValueError(f'queue: only kind = "worker" reads a queue (this is a {kind})')
+        if self.command == []:
+            raise ValueError("command: empty; remove it to run the image's own CMD")
         if kind == "web":
             return self
         if self.routing.has_rule or self.routing.default:
