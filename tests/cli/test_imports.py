@@ -17,6 +17,7 @@ AWS_COMMANDS = [
     ["failover", "--env", "demo", "--service", "web"],
     ["scale-test", "--env", "demo", "--service", "web"],
     ["rightsize", "--env", "demo", "--service", "web"],
+    ["run-job", "web", "--env", "demo"],
     ["destroy", "--env", "demo", "--yes"],
     ["preview", "list", "--env", "demo"],
     ["preview", "extend", "pr-1", "--ttl", "2h", "--env", "demo"],

@@ -344,3 +344,108 @@ def world(moto: None, http_server: LocalServer) -> World:
 def one_world(moto: None, http_server: LocalServer) -> World:
     """`web` alone, deployed; `one_service_env_file` is its filled-in file."""
     return build_world(real_config(ONE_SERVICE), http_server.url)
+
+
+# A scheduled job beside the demo's web services (kind = "job": no ECS service).
+JOB = "nightly"
+WITH_JOB = {"services": {JOB: {"kind": "job", "schedule": "cron(0 3 * * ? *)"}}}
+
+
+@dataclass
+class DeployedJob:
+    """A job's stack outputs as the job stack gives them, and the parts they name."""
+
+    name: str
+    task_definition: str
+    subnets: list[str]
+    security_group: str
+    log_group: str
+
+
+def build_job(
+    world: World, name: str = JOB, *, capacity_provider: str = "FARGATE_SPOT"
+) -> DeployedJob:
+    """`name`'s stack (TaskDefinitionArn, TaskSubnets, ... as the job stack outputs them), its
+    task definition and the network it names, on `world`'s cluster."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.50.0.0/20")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.50.{i}.0/24")["Subnet"]["SubnetId"]
+        for i in range(2)
+    ]
+    sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    family = f"{world.config.name}-{name}"
+    task_definition = boto3.client("ecs", region_name=REGION).register_task_definition(
+        family=family,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "sample", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    log_group = f"/ecs/{family}"
+    create_stack(world.config.service_stack_name(name), {
+        outputs.TASK_DEFINITION_ARN: task_definition,
+        outputs.TASK_SUBNETS: ",".join(subnets),
+        outputs.TASK_SECURITY_GROUP: sg,
+        outputs.ASSIGN_PUBLIC_IP: "DISABLED",
+        outputs.CAPACITY_PROVIDER: capacity_provider,
+        outputs.SCHEDULE_NAME: f"{family}-schedule",
+        outputs.LOG_GROUP_NAME: log_group,
+        outputs.TASK_ROLE_ARN: f"arn:aws:iam::{ACCOUNT}:role/{family}-task",
+    })  # fmt: skip
+    return DeployedJob(name, task_definition, subnets, sg, log_group)
+
+
+@contextlib.contextmanager
+def tasks_held() -> Iterator[None]:
+    """moto advances a task one state per DescribeTasks until STOPPED, so a task "ends" after
+    four polls whatever it runs. Real tasks stop when their container exits: hold every task
+    where it is; a test (or `finish_tasks`) stops it."""
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
+    try:
+        yield
+    finally:
+        state_manager.unset_transition("ecs::task")
+
+
+def stop_tasks(
+    started_by: str, exit_code: int, reason: str = "Essential container in task exited"
+) -> list[str]:
+    """What ECS does when a task's container exits: its exit code, then STOPPED. moto has no
+    exit codes of its own (every container says 0), so the harness sets the one a run gives."""
+    from moto.ecs.models import ecs_backends
+
+    backend = ecs_backends[ACCOUNT][REGION]
+    stopped = []
+    for cluster, tasks in list(backend.tasks.items()):
+        for arn, task in list(tasks.items()):
+            if task.started_by == started_by and task.last_status != "STOPPED":
+                task.containers[0].exitCode = exit_code
+                backend.stop_task(cluster, arn, reason)
+                stopped.append(arn)
+    return stopped
+
+
+@contextlib.contextmanager
+def finish_tasks(started_by: str, exit_code: int, after_s: float = 0.2) -> Iterator[list[str]]:
+    """A harness thread that, once a task started by `started_by` appears, lets it run
+    `after_s` and stops it with `exit_code`; yields the ARNs it stopped."""
+    stopped: list[str] = []
+    done = threading.Event()
+
+    def finisher() -> None:
+        while not done.wait(after_s):
+            stopped.extend(stop_tasks(started_by, exit_code))
+
+    thread = threading.Thread(target=finisher, daemon=True)
+    with tasks_held():
+        thread.start()
+        try:
+            yield stopped
+        finally:
+            done.set()
+            thread.join(5)

@@ -36,6 +36,7 @@ app.command()(ops.load)
 app.command()(ops.failover)
 app.command("scale-test")(ops.scale_test)
 app.command()(ops.rightsize)
+app.command("run-job")(ops.run_job)
 
 
 def main() -> None:

@@ -230,3 +230,31 @@ def rightsize(
     with console.status(f"reading {days} days of CloudWatch metrics"):
         rec = run_rightsize(aws, days, service)
     render.rightsize(console, rec, days)
+
+
+@user_errors
+def run_job(
+    name: Annotated[str, typer.Argument(help='The job (a kind = "job" service).')],
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    timeout_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout-minutes",
+            min=0.1,
+            help="Stop the run after this long (default: the job's timeout + launch).",
+        ),
+    ] = None,
+):
+    """Run a scheduled job once now; wait for its exit code.
+
+    The same task, network and capacity provider its schedule uses. Exit 0 when
+    the container exited 0, 1 when the run failed."""
+    from fargate_env.ops import render
+    from fargate_env.ops.run_job import run_job as start_and_wait
+
+    aws = environment_aws(env, env_file, name, checked=True)
+    run = start_and_wait(aws, name, timeout_minutes=timeout_minutes, progress=console.print)
+    render.job_run(console, run)
+    if not run.ok:
+        raise typer.Exit(1)

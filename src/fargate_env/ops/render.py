@@ -12,6 +12,7 @@ from fargate_env.ops.failover import FailoverReport
 from fargate_env.ops.load import LoadReport
 from fargate_env.ops.plan import Plan
 from fargate_env.ops.rightsize import Recommendation
+from fargate_env.ops.run_job import JobRun
 from fargate_env.ops.scale_test import ScaleReport
 from fargate_env.ops.status import ServiceStatus
 from fargate_env.ops.verify import Check
@@ -203,3 +204,15 @@ def status(console: Console, rows: list[ServiceStatus], title: str) -> None:
         tasks = f"{row.running}/{row.desired}" if row.deployed else "-"
         table.add_row(row.service, row.file_tag, running, tasks, deployment)
     console.print(table)
+
+
+def job_run(console: Console, run: JobRun) -> None:
+    """The run's verdict and exit code, then where its output went."""
+    minutes, seconds = divmod(round(run.seconds), 60)
+    took = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    code = "no exit code" if run.exit_code is None else f"exit code {run.exit_code}"
+    console.print(f"{PASS if run.ok else FAIL}: {run.name}: {code} after {took}", highlight=False)
+    if run.reason:
+        console.print(f"reason: {run.reason}", highlight=False)
+    console.print(f"task: {run.task_id}", highlight=False)
+    console.print(f"logs: {run.log_group} (aws logs tail {run.log_group})", highlight=False)
