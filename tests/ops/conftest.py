@@ -376,15 +376,26 @@ def build_job(
     ]
     sg = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
     family = f"{world.config.name}-{name}"
+    repository = world.config.repository_name(name)
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:initial"
     task_definition = boto3.client("ecs", region_name=REGION).register_task_definition(
         family=family,
         networkMode="awsvpc",
         requiresCompatibilities=["FARGATE"],
         cpu="256",
         memory="512",
-        containerDefinitions=[{"name": "app", "image": "sample", "memory": 512}],
+        containerDefinitions=[{"name": "app", "image": image, "memory": 512}],
     )["taskDefinition"]["taskDefinitionArn"]
     log_group = f"/ecs/{family}"
+    job = world.config.services[name].job
+    boto3.client("scheduler", region_name=REGION).create_schedule(
+        Name=f"{family}-schedule",
+        ScheduleExpression=job.schedule,
+        ScheduleExpressionTimezone=job.timezone,
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{world.cluster}",
+                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{family}-scheduler"},
+    )  # fmt: skip
     create_stack(world.config.service_stack_name(name), {
         outputs.TASK_DEFINITION_ARN: task_definition,
         outputs.TASK_SUBNETS: ",".join(subnets),

@@ -7,7 +7,21 @@ import pytest
 
 from fargate_env.ops.aws import Aws
 from fargate_env.ops.status import image_tag, keep_running_tags, service_status
-from tests.ops.conftest import ACCOUNT, API, REGION, WEB, World, build_world, real_config
+from tests.ops.conftest import (
+    ACCOUNT,
+    API,
+    JOB,
+    REGION,
+    WEB,
+    WITH_JOB,
+    World,
+    merge,
+    build_job,
+    build_world,
+    real_config,
+    stop_tasks,
+    tasks_held,
+)
 
 
 def run_tag(world: World, service: str, tag: str) -> None:
@@ -60,6 +74,7 @@ def test_a_service_without_a_stack_is_not_deployed(moto) -> None:
     api = {row.service: row for row in service_status(world.aws())}[API]
     assert api.to_json() == {
         "service": API,
+        "kind": "web",
         "file_tag": "initial",
         "running_tag": None,
         "desired": 0,
@@ -125,3 +140,79 @@ def test_a_uri_service_runs_what_its_file_names_and_is_not_kept(moto) -> None:
     kept_config, kept = keep_running_tags(world.aws(), config, except_service=None)
     assert [k.service for k in kept] == [WEB]  # the uri service deploys what the file names
     assert kept_config.services[API].image.uri == "ghcr.io/acme/api:1.4"
+
+
+BACKEND = {"services": {"orders": {"kind": "backend", "container_port": 9000}}}
+
+
+def test_a_backend_row_says_where_it_is_reached(moto) -> None:
+    world = build_world(real_config(BACKEND), "https://demo.example")
+    orders = {row.service: row for row in service_status(world.aws())}["orders"]
+    assert (orders.kind, orders.deployed, orders.reach) == ("backend", True, "http://orders:9000")
+    assert orders.to_json()["reach"] == "http://orders:9000"
+
+
+def run_once(world: World, exit_code: int) -> None:
+    """One run of the job as its schedule starts it, ended with `exit_code`."""
+    job = build_job(world)
+    boto3.client("ecs", region_name=REGION).run_task(
+        cluster=world.cluster,
+        taskDefinition=job.task_definition,
+        startedBy="events-rule",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": job.subnets,
+                                                      "securityGroups": [job.security_group]}},
+    )  # fmt: skip
+    stop_tasks("events-rule", exit_code)
+
+
+def test_a_job_row_has_its_schedule_running_tag_and_last_run(moto) -> None:
+    world = build_world(real_config(WITH_JOB), "https://demo.example", skip=(JOB,))
+    with tasks_held():
+        run_once(world, 2)
+        row = {row.service: row for row in service_status(world.aws())}[JOB]
+    assert (row.kind, row.deployed, row.running_tag) == ("job", True, "initial")
+    assert row.schedule.describe() == "cron(0 3 * * ? *) UTC, enabled"
+    assert (row.last_run.running, row.last_run.exit_code, row.last_run.ok) == (False, 2, False)
+    assert row.to_json()["last_run"]["exit_code"] == 2
+    assert row.to_json()["schedule"] == "cron(0 3 * * ? *) UTC, enabled"
+
+
+def test_a_job_without_its_stack_is_not_deployed(moto) -> None:
+    world = build_world(real_config(WITH_JOB), "https://demo.example", skip=(JOB,))
+    row = {row.service: row for row in service_status(world.aws())}[JOB]
+    assert (row.deployed, row.schedule, row.last_run) == (False, None, None)
+
+
+def test_a_deploy_keeps_the_tag_a_job_runs(moto) -> None:
+    """A job has no ECS service: its running tag is its task definition's."""
+    next_tag = {"services": {JOB: {"image_tag": "next"}}}
+    world = build_world(real_config(merge(WITH_JOB, next_tag)), "https://x.example", skip=(JOB,))
+    build_job(world)  # runs :initial
+    aws = world.aws()
+    kept_config, kept = keep_running_tags(aws, aws.config, except_service=None)
+    assert [(k.service, k.tag, k.file_tag) for k in kept] == [(JOB, "initial", "next")]
+    assert kept_config.services[JOB].image_tag == "initial"
+
+
+def test_status_table_shows_kinds_the_backends_address_and_the_jobs_schedule(
+    moto, tmp_path
+) -> None:
+    from typer.testing import CliRunner
+
+    from fargate_env.cli import app
+    from tests.ops.conftest import write_env_file
+
+    both = merge(WITH_JOB, BACKEND)
+    world = build_world(real_config(both), "https://demo.example", skip=(JOB,))
+    with tasks_held():
+        run_once(world, 1)
+        result = CliRunner().invoke(
+            app, ["status", "--env-file", str(write_env_file(tmp_path / "k.toml", both))]
+        )
+    assert result.exit_code == 0, result.output
+    assert "orders: reached at http://orders:9000 inside the environment" in result.stdout
+    assert f"{JOB}: cron(0 3 * * ? *) UTC, enabled" in result.stdout
+    assert "last run: container app exited 1" in result.stdout
+    assert "run: exit 1" in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())

@@ -191,8 +191,10 @@ def plan_totals(result: Plan) -> str:
 
 
 def status(console: Console, rows: list[ServiceStatus], title: str) -> None:
+    """One row per service; a job's last column is its last run, not a deployment. Below the
+    table: where each backend is reached and each job's schedule."""
     table = render.table(title)
-    for column in ("service", "file tag", "running tag", "tasks", "last deployment"):
+    for column in ("service", "kind", "file tag", "running tag", "tasks", "last deployment"):
         table.add_column(column, overflow="fold")
     for row in rows:
         running = row.running_tag or ("-" if row.deployed else "not deployed")
@@ -202,8 +204,19 @@ def status(console: Console, rows: list[ServiceStatus], title: str) -> None:
         when = last.updated.strftime("%m-%d %H:%M") if last and last.updated else ""
         deployment = f"{last.rollout or last.status} {when}".strip() if last else "-"
         tasks = f"{row.running}/{row.desired}" if row.deployed else "-"
-        table.add_row(row.service, row.file_tag, running, tasks, deployment)
+        if row.kind == "job":
+            deployment = f"run: {row.last_run.describe()}" if row.last_run else "no run listed"
+            tasks = str(row.running) if row.deployed else "-"
+        table.add_row(row.service, row.kind, row.file_tag, running, tasks, deployment)
     console.print(table)
+    for row in rows:
+        if row.reach:
+            console.print(f"{row.service}: reached at {row.reach} inside the environment")
+        if row.kind == "job" and row.deployed:
+            schedule = row.schedule.describe() if row.schedule else "schedule not found"
+            console.print(f"{row.service}: {schedule}", highlight=False)
+            if row.last_run and row.last_run.reason:
+                console.print(f"  last run: {row.last_run.reason}", highlight=False)
 
 
 def job_run(console: Console, run: JobRun) -> None:

@@ -19,6 +19,7 @@ import botocore.exceptions
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
 from fargate_env.ops.aws import Aws, aws_error, call
+from fargate_env.ops.jobs import LastRun, Schedule, family, last_run, read_schedule
 
 # DescribeServices takes at most 10 services per call (ECS API reference).
 DESCRIBE_BATCH = 10
@@ -44,21 +45,39 @@ class ServiceStatus:
     running: int = 0
     last_deployment: Deployment | None = None
     deployed: bool = False
+    kind: str = "web"
+    # A backend: the address the environment's other services call it at.
+    reach: str | None = None
+    # A job: its schedule (None: not found) and its newest run ECS still lists.
+    schedule: Schedule | None = None
+    last_run: LastRun | None = None
 
     def to_json(self) -> dict[str, Any]:
         last = self.last_deployment.to_json() if self.last_deployment else None
-        return {
+        out = {
             "service": self.service,
+            "kind": self.kind,
             "file_tag": self.file_tag,
             "running_tag": self.running_tag,
             "desired": self.desired,
             "running": self.running,
             "last_deployment": last,
         }
+        if self.reach:
+            out["reach"] = self.reach
+        if self.kind == "job":
+            out["schedule"] = self.schedule.describe() if self.schedule else None
+            out["last_run"] = self.last_run.to_json() if self.last_run else None
+        return out
 
 
 def _output(aws: Aws, stack: str, key: str) -> str | None:
     """One output of a stack, None when the stack (or the output) does not exist yet."""
+    return (_outputs(aws, stack) or {}).get(key)
+
+
+def _outputs(aws: Aws, stack: str) -> dict[str, str] | None:
+    """A stack's outputs, None when the stack does not exist yet."""
     cfn = aws.client("cloudformation")
     try:
         found = cfn.describe_stacks(StackName=stack)["Stacks"]
@@ -68,8 +87,7 @@ def _output(aws: Aws, stack: str, key: str) -> str | None:
         raise aws_error(exc, f"CloudFormation DescribeStacks {stack}") from None
     except botocore.exceptions.BotoCoreError as exc:
         raise aws_error(exc, f"CloudFormation DescribeStacks {stack}") from None
-    values = {o["OutputKey"]: o.get("OutputValue") for o in found[0].get("Outputs", [])}
-    return values.get(key)
+    return {o["OutputKey"]: o.get("OutputValue") for o in found[0].get("Outputs", [])}
 
 
 def image_tag(image: str) -> str | None:
@@ -130,12 +148,15 @@ def service_status(aws: Aws, services: list[str] | None = None) -> list[ServiceS
     """Each service of the file (or `services`), as it runs now."""
     config = aws.config
     names = list(config.services) if services is None else services
-    rows = {n: ServiceStatus(n, file_tag(config, n), None) for n in names}
+    rows = {n: _row(config, n) for n in names}
     cluster = _output(aws, config.stack_name(outputs.PLATFORM), outputs.CLUSTER_NAME)
     if cluster is None:
         return list(rows.values())
     ecs_names = {}
     for name in names:
+        if config.services[name].kind == "job":
+            rows[name] = _job_status(aws, cluster, rows[name])
+            continue
         ecs_name = _output(aws, config.service_stack_name(name), outputs.SERVICE_NAME)
         if ecs_name:
             ecs_names[ecs_name.rsplit("/", 1)[-1]] = name
@@ -162,6 +183,30 @@ def service_status(aws: Aws, services: list[str] | None = None) -> list[ServiceS
                 deployed=True,
             )
     return list(rows.values())
+
+
+def _row(config: EnvironmentConfig, name: str) -> ServiceStatus:
+    svc = config.services[name]
+    reach = f"http://{name}:{svc.container_port}" if svc.kind == "backend" else None
+    return ServiceStatus(name, file_tag(config, name), None, kind=svc.kind, reach=reach)
+
+
+def _job_status(aws: Aws, cluster: str, row: ServiceStatus) -> ServiceStatus:
+    """A job has no ECS service: its stack names the task definition and the schedule."""
+    found = _outputs(aws, aws.config.service_stack_name(row.service)) or {}
+    task_definition = found.get(outputs.TASK_DEFINITION_ARN)
+    if not task_definition:
+        return row
+    schedule_name = found.get(outputs.SCHEDULE_NAME)
+    run = last_run(aws, cluster, family(task_definition))
+    return replace(
+        row,
+        running_tag=_running_tag(aws, task_definition, _repository(aws.config, row.service)),
+        running=1 if run and run.running else 0,
+        deployed=True,
+        schedule=read_schedule(aws, schedule_name) if schedule_name else None,
+        last_run=run,
+    )
 
 
 @dataclass(frozen=True)
