@@ -460,3 +460,35 @@ def finish_tasks(started_by: str, exit_code: int, after_s: float = 0.2) -> Itera
         finally:
             done.set()
             thread.join(5)
+
+
+@pytest.fixture
+def service_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's ListTasks ignores serviceName (it lists every task of the cluster). build_world
+    starts a service's tasks with startedBy = the service's name: filter on that, as ECS
+    filters on the service that started them."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.list_tasks
+
+    def list_tasks(self, cluster, instance, family, started_by, service_name, desired):
+        found = original(self, cluster, instance, family, started_by, service_name, desired)
+        return [t for t in found if t.started_by == service_name] if service_name else found
+
+    monkeypatch.setattr(EC2ContainerServiceBackend, "list_tasks", list_tasks)
+
+
+def connect(world: World, name: str, port: int, dns_name: str | None = None) -> None:
+    """What ECS shows for a backend's Service Connect (moto drops the configuration): its
+    primary deployment publishes `dns_name` (the service's name) at `port`."""
+    from moto.ecs.models import ecs_backends
+
+    service = world.services[name].service
+    for svc in ecs_backends[ACCOUNT][REGION].services.values():
+        if svc.name == service:
+            svc.deployments[0]["serviceConnectConfiguration"] = {
+                "enabled": True,
+                "namespace": world.config.name,
+                "services": [{"portName": "http", "clientAliases": [
+                    {"dnsName": dns_name or name, "port": port}]}],
+            }  # fmt: skip

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from fargate_env.cli import app
 from fargate_env.config import ConfigError
+from fargate_env.errors import UserError
 from fargate_env.ops.verify import (
     http_health,
     last_deployment,
@@ -17,7 +20,20 @@ from fargate_env.ops.verify import (
     service_stable,
     targets_healthy,
 )
-from tests.ops.conftest import LocalServer, World, build_world, real_config
+from tests.ops.conftest import (
+    ACCOUNT,
+    JOB,
+    REGION,
+    WITH_JOB,
+    LocalServer,
+    World,
+    build_job,
+    build_world,
+    connect,
+    real_config,
+    stop_tasks,
+    tasks_held,
+)
 
 runner = CliRunner()
 
@@ -337,3 +353,87 @@ def test_cli_refuses_demo_placeholders(aws_credentials) -> None:
     assert result.exit_code == 2
     assert "demo placeholder in account" in result.output
     assert "Traceback" not in result.output
+
+
+# --- kinds: a backend and a worker have no URL, a job no service --------------------------
+
+KINDS = {"services": {"orders": {"kind": "backend", "container_port": 9000},
+                      "mailer": {"kind": "worker"}, **WITH_JOB["services"]}}  # fmt: skip
+
+
+@pytest.fixture
+def kinds(moto, http_server: LocalServer, service_tasks) -> Iterator[World]:
+    world = build_world(real_config(KINDS), http_server.url, skip=(JOB,))
+    build_job(world)
+    connect(world, "orders", 9000)
+    with tasks_held():
+        yield world
+
+
+def by_service(checks) -> dict[str, dict[str, tuple[bool, str]]]:
+    out: dict[str, dict[str, tuple[bool, str]]] = {}
+    for check in checks:
+        out.setdefault(check.service, {})[check.name] = (check.ok, check.detail)
+    return out
+
+
+def test_each_kind_gets_its_own_checks(kinds: World) -> None:
+    checks = by_service(run_verify(kinds.aws()))
+    assert set(checks["orders"]) == {"service stable", "last deployment", "tasks healthy",
+                                     "service connect"}  # fmt: skip
+    assert checks["orders"]["service connect"] == (
+        True, "reached at http://orders:9000 inside the environment")  # fmt: skip
+    assert set(checks["mailer"]) == {"service stable", "last deployment", "tasks healthy"}
+    assert checks["mailer"]["tasks healthy"] == (True, "2 running (no container health check)")
+    assert checks[JOB]["schedule"] == (True, "cron(0 3 * * ? *) UTC, enabled")
+    assert checks[JOB]["last run"][0] and "run-job nightly" in checks[JOB]["last run"][1]
+    # web is unchanged: targets and its URL
+    assert "targets healthy" in checks["web"] and any(n.startswith("GET") for n in checks["web"])
+
+
+def test_a_backend_without_service_connect_fails(kinds: World) -> None:
+    connect(kinds, "orders", 9000, dns_name="orders-v2")
+    found = by_service(run_verify(kinds.aws(), "orders"))["orders"]["service connect"]
+    assert found == (False, "publishes http://orders-v2:9000, not http://orders:9000")
+
+
+def test_an_unhealthy_worker_task_fails(kinds: World) -> None:
+    from moto.ecs.models import ecs_backends
+
+    for arn in kinds.services["mailer"].task_arns:
+        for tasks in ecs_backends[ACCOUNT][REGION].tasks.values():
+            if arn in tasks:
+                tasks[arn].containers[0].health_status = "UNHEALTHY"
+    found = by_service(run_verify(kinds.aws(), "mailer"))["mailer"]["tasks healthy"]
+    assert found == (False, "2 of 2 container(s) UNHEALTHY")
+
+
+def test_a_jobs_failed_last_run_and_disabled_schedule_fail(kinds: World) -> None:
+    aws = kinds.aws()
+    job = aws.service_outputs(JOB, "TaskDefinitionArn", "TaskSubnets", "TaskSecurityGroup")
+    boto3.client("ecs", region_name=REGION).run_task(
+        cluster=kinds.cluster, taskDefinition=job["TaskDefinitionArn"], startedBy="scheduler",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": job["TaskSubnets"].split(","),
+            "securityGroups": [job["TaskSecurityGroup"]]}},
+    )  # fmt: skip
+    stop_tasks("scheduler", 1)
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    name = f"demo-{JOB}-schedule"
+    scheduler.update_schedule(Name=name, ScheduleExpression="cron(0 3 * * ? *)", State="DISABLED",
+                              FlexibleTimeWindow={"Mode": "OFF"},
+                              Target=scheduler.get_schedule(Name=name)["Target"])  # fmt: skip
+    found = by_service(run_verify(aws, JOB))[JOB]
+    assert found["schedule"] == (
+        False, "cron(0 3 * * ? *) UTC, disabled; the file says cron(0 3 * * ? *) UTC")  # fmt: skip
+    assert found["last run"][0] is False
+    assert found["last run"][1].startswith("exit 1")
+    assert "container app exited 1" in found["last run"][1]
+
+
+def test_failover_refuses_a_service_without_a_load_balancer(kinds: World) -> None:
+    from fargate_env.ops.verify import Deployed
+
+    with pytest.raises(UserError, match="mailer is a worker: it has no load-balancer target"):
+        Deployed.read(kinds.aws(), "mailer")

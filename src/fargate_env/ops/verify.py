@@ -1,5 +1,8 @@
-"""Post-deploy checks, per service: it is stable, its last deployment succeeded (strategy,
-state, rollback reason), every target is healthy, its URL answers its health path."""
+"""Post-deploy checks, per service and by kind. Every long-running kind: it is stable and its
+last deployment succeeded (strategy, state, rollback reason). A web service: every target is
+healthy and its URL answers its health path. A backend or worker has no URL: its tasks' own
+health checks, and for a backend the Service Connect name it is reached at. A job: its schedule
+is on, and its last run (if ECS still lists one) exited 0."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from fargate_env import outputs
 from fargate_env.config import select_service
 from fargate_env.errors import UserError
 from fargate_env.ops.aws import Aws, call
+from fargate_env.ops.jobs import family, last_run, read_schedule
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,12 @@ class Platform:
     """The shared platform stack's outputs the per-service reads build on."""
 
     cluster: str
-    base_url: str
+    base_url: str  # "" when the environment has no load balancer (no web service)
 
     @classmethod
     def read(cls, aws: Aws) -> Platform:
-        found = aws.stack_outputs(outputs.PLATFORM, outputs.CLUSTER_NAME, outputs.BASE_URL)
-        return cls(cluster=found[outputs.CLUSTER_NAME], base_url=found[outputs.BASE_URL])
+        found = aws.stack_outputs(outputs.PLATFORM, outputs.CLUSTER_NAME)
+        return cls(cluster=found[outputs.CLUSTER_NAME], base_url=found.get(outputs.BASE_URL, ""))
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,18 @@ class Deployed:
     @classmethod
     def read(cls, aws: Aws, service: str | None, platform: Platform | None = None) -> Deployed:
         """`service`: the config's name; None is the only service (several: ConfigError)."""
-        name, _ = select_service(aws.config, service)
+        name, config = select_service(aws.config, service)
+        if config.kind != "web":
+            raise UserError(
+                f"{name} is a {config.kind}: it has no load-balancer target or URL"
+                " (this command needs a web service)"
+            )
         platform = platform or Platform.read(aws)
+        if not platform.base_url:
+            raise UserError(
+                f"stack {aws.config.stack_name(outputs.PLATFORM)} has no output"
+                f" {outputs.BASE_URL}: redeploy with `fargate-env deploy --env {aws.config.name}`"
+            )
         svc = aws.service_outputs(name, outputs.SERVICE_NAME, outputs.TARGET_GROUP_ARN)
         return cls(
             name=name,
@@ -185,14 +199,17 @@ def run_verify(
     platform = Platform.read(aws)
     checks: list[Check] = []
     for name in names:
+        kind = aws.config.services[name].kind
         try:
-            deployed = Deployed.read(aws, name, platform)
+            if kind == "web":
+                found = verify_service(aws, Deployed.read(aws, name, platform), progress)
+            elif kind == "job":
+                found = verify_job(aws, name, platform.cluster, progress)
+            else:
+                found = verify_unrouted(aws, name, platform.cluster, progress)
         except UserError as exc:
-            checks.append(Check("stack outputs", False, str(exc), name))
-            continue
-        checks.extend(
-            replace(check, service=name) for check in verify_service(aws, deployed, progress)
-        )
+            found = [Check("stack outputs", False, str(exc))]
+        checks.extend(replace(check, service=name) for check in found)
     return checks
 
 
@@ -208,4 +225,87 @@ def verify_service(
     checks.append(targets_healthy(aws.client("elbv2"), deployed.target_group_arn))
     progress(f"{deployed.name}: GET {deployed.url}{hc.path}")
     checks.append(http_health(deployed.url + hc.path, aws.config.ops.http_timeout_seconds))
+    return checks
+
+
+def tasks_healthy(ecs: Any, cluster: str, service: str, *, has_check: bool) -> Check:
+    """A service without a load balancer is as healthy as its running tasks' essential
+    containers say (the container health check). Without one, UNKNOWN is all ECS knows."""
+    name = "tasks healthy"
+    arns = call(ecs.list_tasks, what="ECS ListTasks", cluster=cluster, serviceName=service,
+                desiredStatus="RUNNING")["taskArns"]  # fmt: skip
+    if not arns:
+        return Check(name, False, "no task running")
+    tasks = call(ecs.describe_tasks, what="ECS DescribeTasks", cluster=cluster,
+                 tasks=arns[:100])["tasks"]  # fmt: skip
+    states = [c.get("healthStatus", "UNKNOWN") for t in tasks for c in t.get("containers", [])]
+    bad = [s for s in states if s == "UNHEALTHY" or (has_check and s != "HEALTHY")]
+    if bad:
+        return Check(name, False, f"{len(bad)} of {len(states)} container(s) {bad[0]}")
+    if not has_check:
+        return Check(name, True, f"{len(tasks)} running (no container health check)")
+    return Check(name, True, f"{len(tasks)}/{len(tasks)} healthy")
+
+
+def service_connect(ecs: Any, cluster: str, service: str, dns_name: str, port: int) -> Check:
+    """A backend is reached through Service Connect at http://NAME:PORT: its primary
+    deployment must publish that name and port."""
+    name = "service connect"
+    want = f"http://{dns_name}:{port}"
+    svc = describe_service(ecs, cluster, service) or {}
+    primary = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    config = primary.get("serviceConnectConfiguration") or {}
+    if not config.get("enabled"):
+        return Check(name, False, f"not enabled: {want} does not resolve")
+    aliases = [
+        f"http://{a.get('dnsName')}:{a.get('port')}"
+        for entry in config.get("services", [])
+        for a in entry.get("clientAliases", [])
+    ]
+    if want not in aliases:
+        return Check(name, False, f"publishes {', '.join(aliases) or 'nothing'}, not {want}")
+    return Check(name, True, f"reached at {want} inside the environment")
+
+
+def verify_unrouted(
+    aws: Aws, name: str, cluster: str, progress: Callable[[str], None] = lambda _: None
+) -> list[Check]:
+    """A backend or a worker: stable, last deployment, tasks healthy; a backend's address."""
+    svc = aws.config.services[name]
+    service = aws.service_outputs(name, outputs.SERVICE_NAME)[outputs.SERVICE_NAME]
+    ecs = aws.client("ecs")
+    progress(f"{name}: describing service {service}")
+    checks = [service_stable(ecs, cluster, service), last_deployment(ecs, cluster, service)]
+    progress(f"{name}: reading its tasks' health")
+    has_check = svc.health_check.container_command is not None
+    checks.append(tasks_healthy(ecs, cluster, service, has_check=has_check))
+    if svc.kind == "backend":
+        checks.append(service_connect(ecs, cluster, service, name, svc.container_port))
+    return checks
+
+
+def verify_job(
+    aws: Aws, name: str, cluster: str, progress: Callable[[str], None] = lambda _: None
+) -> list[Check]:
+    """A job runs nothing between runs: its schedule is on and names the file's expression,
+    and its last run ECS still lists (about an hour) exited 0."""
+    job = aws.config.services[name].job
+    found = aws.service_outputs(name, outputs.TASK_DEFINITION_ARN, outputs.SCHEDULE_NAME)
+    progress(f"{name}: reading its schedule")
+    schedule = read_schedule(aws, found[outputs.SCHEDULE_NAME])
+    want = f"{job.schedule} {job.timezone}"
+    if schedule is None:
+        checks = [Check("schedule", False, f"{found[outputs.SCHEDULE_NAME]} not found")]
+    elif schedule.state != "ENABLED" or f"{schedule.expression} {schedule.timezone}" != want:
+        checks = [Check("schedule", False, f"{schedule.describe()}; the file says {want}")]
+    else:
+        checks = [Check("schedule", True, schedule.describe())]
+    progress(f"{name}: reading its last run")
+    run = last_run(aws, cluster, family(found[outputs.TASK_DEFINITION_ARN]))
+    if run is None:
+        detail = f"none listed (ECS lists a stopped task ~1 h); try `fargate-env run-job {name}`"
+        checks.append(Check("last run", True, detail))
+    else:
+        detail = run.describe() + (f": {run.reason}" if run.reason else "")
+        checks.append(Check("last run", run.ok, detail))
     return checks
