@@ -388,8 +388,12 @@ def build_job(
     )["taskDefinition"]["taskDefinitionArn"]
     log_group = f"/ecs/{family}"
     job = world.config.services[name].job
-    boto3.client("scheduler", region_name=REGION).create_schedule(
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    # As the job stack makes it: a schedule group of its own, named like the schedule.
+    scheduler.create_schedule_group(Name=f"{family}-schedule")
+    scheduler.create_schedule(
         Name=f"{family}-schedule",
+        GroupName=f"{family}-schedule",
         ScheduleExpression=job.schedule,
         ScheduleExpressionTimezone=job.timezone,
         FlexibleTimeWindow={"Mode": "OFF"},

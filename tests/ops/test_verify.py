@@ -421,9 +421,10 @@ def test_a_jobs_failed_last_run_and_disabled_schedule_fail(kinds: World) -> None
     stop_tasks("scheduler", 1)
     scheduler = boto3.client("scheduler", region_name=REGION)
     name = f"demo-{JOB}-schedule"
-    scheduler.update_schedule(Name=name, ScheduleExpression="cron(0 3 * * ? *)", State="DISABLED",
-                              FlexibleTimeWindow={"Mode": "OFF"},
-                              Target=scheduler.get_schedule(Name=name)["Target"])  # fmt: skip
+    target = scheduler.get_schedule(Name=name, GroupName=name)["Target"]
+    scheduler.update_schedule(Name=name, GroupName=name, ScheduleExpression="cron(0 3 * * ? *)",
+                              State="DISABLED", FlexibleTimeWindow={"Mode": "OFF"},
+                              Target=target)  # fmt: skip
     found = by_service(run_verify(aws, JOB))[JOB]
     assert found["schedule"] == (
         False, "cron(0 3 * * ? *) UTC, disabled; the file says cron(0 3 * * ? *) UTC")  # fmt: skip

@@ -53,9 +53,16 @@ def family(task_definition_arn: str) -> str:
 
 
 def read_schedule(aws: Aws, name: str) -> Schedule | None:
-    """The job's schedule as Scheduler holds it; None when it does not exist."""
+    """The job's schedule as Scheduler holds it; None when it does not exist. The stack
+    outputs its name; its group is found by listing (a job's schedule has a group of its own)."""
+    scheduler = aws.client("scheduler")
+    listed = call(scheduler.list_schedules, what="Scheduler ListSchedules", NamePrefix=name)
+    group = next((s.get("GroupName") for s in listed.get("Schedules", []) if s["Name"] == name),
+                 None)  # fmt: skip
+    if group is None:
+        return None
     try:
-        found = aws.client("scheduler").get_schedule(Name=name)
+        found = scheduler.get_schedule(Name=name, GroupName=group)
     except botocore.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None
