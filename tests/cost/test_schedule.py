@@ -6,6 +6,7 @@ from fargate_env.cost.schedule import (
     MINUTES_PER_WEEK,
     ScheduleNotUnderstood,
     firings,
+    runs_per_month,
     weekly_segments,
 )
 
@@ -39,3 +40,27 @@ def test_no_schedule_is_always_up():
 def test_date_based_schedule_is_refused():
     with pytest.raises(ScheduleNotUnderstood):
         firings("cron(0 7 1 * ? *)")
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [
+        ("rate(1 day)", 730 / 24),
+        ("rate(6 hours)", 730 / 6),
+        ("rate(30 minutes)", 730 * 2),
+        ("cron(0 3 * * ? *)", 7 * 730 / 168),  # daily: 7 firings a week
+        ("cron(0 9 ? * MON-FRI *)", 5 * 730 / 168),
+        ("cron(0 3 1 * ? *)", 1),  # the 1st of each month
+        ("cron(0 3 1,15 * ? *)", 2),
+        ("cron(0 3 1 1 ? *)", 1 / 12),  # once a year
+        ("cron(0 3 ? 1-6 MON *)", 730 / 168 / 2),  # Mondays in half the year
+    ],
+)
+def test_runs_per_month(expression: str, runs: float) -> None:
+    assert runs_per_month(expression) == pytest.approx(runs)
+
+
+@pytest.mark.parametrize("expression", ["cron(0 3 L * ? *)", "cron(0 3 * * ? 2027)", "at(x)"])
+def test_runs_per_month_refuses_what_it_cannot_count(expression: str) -> None:
+    with pytest.raises(ScheduleNotUnderstood):
+        runs_per_month(expression)

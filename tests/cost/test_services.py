@@ -103,7 +103,9 @@ def test_json_has_services_and_marginal_keys():
     data = json.loads(result.stdout)
     names = [s["name"] for s in data["services"]]
     assert names == ["web", "api"]
-    assert set(data["services"][0]) == {"name", "monthly_usd"}
+    assert data["services"][0] == {"name": "web", "kind": "web", "monthly_usd": data[
+        "services"][0]["monthly_usd"]}  # fmt: skip
+    assert set(data["kinds"]) == {"web"}
     services = sum(s["monthly_usd"] for s in data["services"])
     assert data["shared_monthly_usd"] + services == pytest.approx(
         data["total_monthly_usd"], abs=0.015

@@ -24,7 +24,9 @@ from fargate_env.assembly import (
     NAT_GATEWAY,
     REPOSITORY,
     SCALING_POLICY,
+    SCHEDULE,
     Environment,
+    Job,
     LoadBalancer,
     Resource,
     Service,
@@ -43,6 +45,7 @@ from fargate_env.cost.schedule import (
     MINUTES_PER_WEEK,
     ScheduleNotUnderstood,
     Segment,
+    runs_per_month,
     weekly_segments,
 )
 from fargate_env.speed import duration, service_speed
@@ -88,8 +91,17 @@ FREE: dict[str, str] = {
     "AWS::Budgets::Budget": "cost budgets without actions are free",
     "AWS::Logs::ResourcePolicy": "no charge",
     "AWS::Events::Rule": "rules on AWS service events (default bus) are free",
-    "AWS::Scheduler::Schedule": "a preview's one invocation (14M a month are free)",
+    "AWS::Scheduler::ScheduleGroup": "no charge",
+    "AWS::StepFunctions::StateMachine": "a job's runs: a few state transitions each"
+    " ($0.025 per 1,000; 4,000 a month free)",
+    "AWS::ServiceDiscovery::HttpNamespace": "Service Connect's namespace: no charge",
 }
+# A schedule that starts no job (a preview's expiry) costs its invocations only.
+SCHEDULE_FREE = "a preview's one invocation (14M a month are free)"
+# The bill line of a task's Service Connect proxy share (split off the task's own line).
+PROXY_ITEM = "service-connect-proxy"
+# Where the bill lists the kinds of service, and in which order.
+KINDS = ("web", "backend", "worker", "job")
 
 
 @dataclass
@@ -127,6 +139,8 @@ class Bill:
     free: list[Unpriced] = field(default_factory=list)
     not_priced: list[Unpriced] = field(default_factory=list)
     assumptions: dict[str, Any] = field(default_factory=dict)
+    # Each service's kind (web, backend, worker, job), as its stack says.
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -152,6 +166,13 @@ class Bill:
                 totals[line.service] = totals.get(line.service, 0.0) + round(line.monthly_usd, 2)
         return {name: round(usd, 2) for name, usd in totals.items()}
 
+    def kind_subtotals(self) -> dict[str, dict[str, float]]:
+        """The service subtotals grouped by kind, kinds in KINDS order (each kind present)."""
+        grouped: dict[str, dict[str, float]] = {}
+        for name, usd in self.service_subtotals().items():
+            grouped.setdefault(self.kinds.get(name, "web"), {})[name] = usd
+        return {kind: grouped[kind] for kind in KINDS if kind in grouped}
+
     @property
     def shared(self) -> float:
         """What the services share: every line that belongs to no one service."""
@@ -164,8 +185,13 @@ class Bill:
             "floor_monthly_usd": self.floor,
             "shared_monthly_usd": self.shared,
             "services": [
-                {"name": name, "monthly_usd": usd} for name, usd in self.service_subtotals().items()
+                {"name": name, "kind": self.kinds.get(name, "web"), "monthly_usd": usd}
+                for name, usd in self.service_subtotals().items()
             ],
+            "kinds": {
+                kind: {"services": len(group), "monthly_usd": cents_sum(group.values())}
+                for kind, group in self.kind_subtotals().items()
+            },
             "lines": [
                 {
                     "stack": line.stack,
@@ -371,7 +397,10 @@ def _service(ctx: _Ctx, res: Resource) -> None:
         f" {spot_pct:.0f} % Spot"
     )
     short = f"{vcpu:g} vCPU/{gb:g} GB, {task_hours:.0f} task-h, {spot_pct:.0f}% Spot"
-    ctx.line(rid, rtype, usd, basis, "fargate", short)
+    proxy = _proxy_usd(service, vcpu, gb, p, arch, od_task_hours, spot_task_hours)
+    ctx.line(rid, rtype, usd - proxy, basis, "fargate", short)
+    if proxy:
+        _proxy_line(ctx, service, proxy, vcpu, gb)
     blended = usd / task_hours if task_hours else od_rate
     _deploys(ctx, service, max((seg.tasks for seg in segments), default=0), blended)
 
@@ -385,6 +414,74 @@ def _service(ctx: _Ctx, res: Resource) -> None:
             "task-public-ipv4",
             f"public IPv4 x {task_hours:.0f} task-h",
         )
+
+
+def _proxy_usd(
+    service: Service, vcpu: float, gb: float, p: PriceTable, arch: str, od_h: float, spot_h: float
+) -> float:
+    """The Service Connect proxy's share of the task's price: AWS's recommended reservation
+    for it (assembly), capped at the task's size, at the task's own on-demand/Spot hours."""
+    if not service.proxy_cpu_units:
+        return 0.0
+    proxy_vcpu = min(service.proxy_cpu_units / 1024, vcpu)
+    proxy_gb = min(service.proxy_memory_mib / 1024, gb)
+    spot_rate = p.fargate_hour(proxy_vcpu, proxy_gb, arch, spot=True) or 0.0
+    return od_h * p.fargate_hour(proxy_vcpu, proxy_gb, arch) + spot_h * spot_rate
+
+
+def _proxy_line(ctx: _Ctx, service: Service, usd: float, vcpu: float, gb: float) -> None:
+    """Split off the task's line, not added to it: the proxy runs inside the task's size."""
+    cpu, mib = service.proxy_cpu_units, service.proxy_memory_mib
+    role = "a backend's server" if service.kind == "backend" else "a client of the backends"
+    ctx.line(
+        service.logical_id + " Service Connect proxy",
+        service.resource.type,
+        usd,
+        f"Service Connect proxy ({role}): AWS's recommended {cpu} CPU units / {mib} MiB of"
+        f" each {vcpu:g} vCPU / {gb:g} GB task, its share of the task's price (inside the"
+        " task's size, not on top of it)",
+        PROXY_ITEM,
+        f"{cpu} CPU/{mib} MiB of each task",
+    )
+
+
+def _schedule(ctx: _Ctx, res: Resource) -> None:
+    """A job's schedule starts its runs: runs x usage.job_run_minutes at the task's size."""
+    job = ctx.env.job(ctx.own)
+    if job is None or job.schedule.logical_id != res.logical_id:
+        ctx.free(res, SCHEDULE_FREE)
+        return
+    rid, rtype, p = res.logical_id, res.type, ctx.prices
+    td = job.task_definition
+    if td is None or not job.cpu_units or not job.memory_mib:
+        ctx.not_priced(rid, rtype, "the job's task definition Cpu/Memory not found")
+        return
+    try:
+        runs, task_hours = _job_hours(ctx, job)
+    except ScheduleNotUnderstood as exc:
+        ctx.not_priced(rid, rtype, f"runs per month unknown: {exc}")
+        return
+    vcpu, gb, arch = job.cpu_units / 1024, job.memory_mib / 1024, td.architecture
+    spot = _spot_share(*_weights(job.capacity_strategy), tasks=1)
+    spot_rate = p.fargate_hour(vcpu, gb, arch, spot=True)
+    if spot and spot_rate is None:
+        ctx.not_priced(rid, rtype, f"Fargate Spot on {arch} is not in the price table")
+        return
+    rate = (1 - spot) * p.fargate_hour(vcpu, gb, arch) + spot * (spot_rate or 0.0)
+    minutes = ctx.usage.job_run_minutes
+    basis = (
+        f"{runs:.3g} runs/month ({job.expression} {job.timezone}) x {minutes:g} min a run"
+        f" (assumed, cost.usage.job_run_minutes) = {task_hours:.2f} task-h x {_money(rate)}/h;"
+        f" {vcpu:g} vCPU / {gb:g} GB {arch}; {spot:.0%} Spot"
+    )
+    short = f"{runs:.3g} runs x {minutes:g} min (assumed), {spot:.0%} Spot"
+    ctx.line(rid, rtype, task_hours * rate, basis, "fargate-job", short)
+
+
+def _job_hours(ctx: _Ctx, job: Job) -> tuple[float, float]:
+    """(runs a month, task-hours a month): each run is one task for usage.job_run_minutes."""
+    runs = runs_per_month(job.expression)
+    return runs, runs * ctx.usage.job_run_minutes / 60
 
 
 def _service_view(ctx: _Ctx, res: Resource) -> Service:
@@ -415,10 +512,14 @@ def _deploys(ctx: _Ctx, service: Service, tasks: int, rate: float) -> None:
 
 def _strategy(service: Service) -> tuple[int, float, float]:
     """(on-demand base, FARGATE weight, FARGATE_SPOT weight) of the service or its cluster."""
-    if not service.capacity_strategy:
-        return 0, 1.0, 0.0
+    return _weights(service.capacity_strategy)
+
+
+def _weights(strategy: Iterable[Any]) -> tuple[int, float, float]:
+    """(on-demand base, FARGATE weight, FARGATE_SPOT weight) of a capacity provider strategy;
+    none at all is on demand."""
     base, od, spot = 0, 0.0, 0.0
-    for item in service.capacity_strategy:
+    for item in strategy:
         weight = float(item.get("Weight", 0))
         if item.get("CapacityProvider") == "FARGATE_SPOT":
             spot += weight
@@ -428,6 +529,12 @@ def _strategy(service: Service) -> tuple[int, float, float]:
     if od + spot == 0:
         od = 1.0
     return base, od, spot
+
+
+def _spot_share(base: int, od: float, spot: float, *, tasks: int) -> float:
+    """The share of `tasks` that lands on Spot: the base first on demand, the rest by weight."""
+    rest = max(tasks - base, 0)
+    return rest * spot / (od + spot) / tasks if tasks else 0.0
 
 
 def _cluster(ctx: _Ctx, res: Resource) -> None:
@@ -531,6 +638,14 @@ def _running_share(ctx: _Ctx, log_group: str) -> tuple[float, str]:
         running = sum(seg.minutes for seg in segments if seg.tasks > 0) / MINUTES_PER_WEEK
         if 0 < running < 1:
             return running, f", {running:.0%} of the week running"
+    job = ctx.env.job(ctx.own)
+    if job is not None and job.task_definition and job.task_definition.logs_to(log_group):
+        try:
+            _, task_hours = _job_hours(ctx, job)
+        except ScheduleNotUnderstood:
+            return 1.0, ""
+        running = min(task_hours / H, 1.0)
+        return running, f", runs {running:.1%} of the month"
     return 1.0, ""
 
 
@@ -673,6 +788,7 @@ HANDLERS: dict[str, Callable[[_Ctx, Resource], None]] = {
     FLOW_LOG: _flow_log,
     ALARM: _alarm,
     SCALING_POLICY: _scaling_policy,
+    SCHEDULE: _schedule,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::KMS::Key": _kms_key,
     REPOSITORY: _repository,
@@ -694,6 +810,10 @@ def estimate(stacks: Environment, region: str, usage: UsageAssumptions) -> Bill:
             **usage.model_dump(),
         },
     )
+    for stack in stacks.service_stacks():
+        kind = stacks.kind_of(stack.service)
+        if kind is not None:
+            bill.kinds.setdefault(stack.service, kind)
     for stack in stacks:
         ctx = _Ctx(stack, stacks, prices, usage, bill)
         for rid, res in stack.resources.items():

@@ -20,6 +20,7 @@ WIDE_COLUMNS = 140
 USD_WIDTH = 9
 # Two lines of one resource (the ALB's hours and its LCUs) are told apart by their item.
 QUALIFIERS = {"alb-hours": "hours", "alb-lcu": "LCU"}
+KIND_LABELS = {"web": "web services", "backend": "backends", "worker": "workers", "job": "jobs"}
 _CDK_HASH = re.compile(r"^(.+?)([0-9A-F]{8})$")
 
 
@@ -159,9 +160,17 @@ def render_bill(
         f"{standing} your budget, {render.usd(budget)}",
     )
     table.add_row("shared", *blank, render.usd(bill.shared), "every line outside a service")
-    for name, usd in bill.service_subtotals().items():
-        parts = " + ".join(f"{part} {render.usd(x)}" for part, x in service_parts(bill, name))
-        table.add_row(escape(_tail(f"service {name}", res_width)), *blank, render.usd(usd), parts)
+    groups = bill.kind_subtotals()
+    by_kind = set(groups) != {"web"}  # an environment of web services alone: no kind rows
+    for kind, group in groups.items():
+        if by_kind:
+            label = f"{KIND_LABELS[kind]} ({len(group)})"
+            table.add_row(label, *blank, render.usd(cents_sum(group.values())), ", ".join(group))
+        indent = "  " if by_kind else ""
+        for name, usd in group.items():
+            parts = " + ".join(f"{part} {render.usd(x)}" for part, x in service_parts(bill, name))
+            label = escape(_tail(f"{indent}service {name}", res_width))
+            table.add_row(label, *blank, render.usd(usd), parts)
     console.print(table)
     if marginal is not None:
         render_marginal(console, marginal)
@@ -191,6 +200,23 @@ def render_marginal(console: Console, marginal: Marginal) -> None:
     for key, label in PROFILES.items():
         console.print(
             f"  {label:<12} {render.dollars(marginal.monthly_usd[key])}/month", highlight=False
+        )
+    if not marginal.kinds:
+        return
+    render.paragraph(console, "one more of each other kind, synthesized (always on):")
+    for kind, probe in marginal.kinds.items():
+        like = f"like {probe['clone_of']}" if probe["clone_of"] else "new, defaults"
+        text = f"{kind:<12} {render.dollars(probe['monthly_usd'])}/month ({like}, {probe['size']}"
+        if probe.get("proxy_usd"):
+            text += (
+                f"; {render.dollars(probe['proxy_usd'])} of it the Service Connect proxy's share"
+            )
+        render.paragraph(console, escape(text + ")"), "  ")
+    if marginal.shared_usd:
+        render.paragraph(
+            console,
+            f"  shared stacks change by {render.dollars(marginal.shared_usd)}/month with all"
+            " of them",
         )
 
 

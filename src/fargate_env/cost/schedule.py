@@ -1,4 +1,5 @@
-"""How many tasks a scalable target keeps up over a week, from its scheduled actions.
+"""How many tasks a scalable target keeps up over a week, from its scheduled actions; how
+many times a month a scheduled job runs.
 
 Application Auto Scaling fires each `cron(min hour day-of-month month day-of-week year)` action
 and sets the target's MinCapacity; between two firings the minimum holds. The idle bill is the
@@ -10,9 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fargate_env.config.cron import DAYS_OF_WEEK, CronNotExpanded, cron_fields, expand
+from fargate_env.config.cron import (
+    DAYS_OF_WEEK,
+    MONTHS,
+    CronNotExpanded,
+    cron_fields,
+    expand,
+    rate_minutes,
+)
+from fargate_env.cost.prices import HOURS_PER_MONTH, HOURS_PER_WEEK
 
 MINUTES_PER_WEEK = 7 * 24 * 60
+WEEKS_PER_MONTH = HOURS_PER_MONTH / HOURS_PER_WEEK
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 
 
 class ScheduleNotUnderstood(ValueError):
@@ -62,3 +73,33 @@ def weekly_segments(base_tasks: int, actions: list[tuple[str, int | None]]) -> l
         if end > start:
             segments.append(Segment(end - start, current))
     return segments
+
+
+def runs_per_month(expression: str) -> float:
+    """How often a job's rate(...) or cron(...) fires in an average (730-hour) month. A cron
+    on days of the month counts each listed day (29-31 as if every month had them)."""
+    minutes = rate_minutes(expression)
+    if minutes is not None:
+        return HOURS_PER_MONTH * 60 / minutes
+    try:
+        return len(firings(expression)) * WEEKS_PER_MONTH
+    except ScheduleNotUnderstood:
+        pass  # dates or months: counted below
+    fields = cron_fields(expression)
+    if fields is None:
+        raise ScheduleNotUnderstood(f"not a cron(...) or rate(...) expression: {expression!r}")
+    minute, hour, dom, month, dow, year = fields
+    if year != "*":
+        raise ScheduleNotUnderstood(f"{expression!r} runs in given years only")
+    try:
+        per_day = len(expand(minute, 0, 59)) * len(expand(hour, 0, 23))
+        if dom not in ("?", "*"):
+            days = float(len(expand(dom, 1, 31)))
+        elif dow not in ("?", "*"):
+            days = len(expand(dow, 1, 7, DAYS_OF_WEEK)) * WEEKS_PER_MONTH
+        else:
+            days = DAYS_PER_MONTH
+        months = len(expand(month, 1, 12, MONTHS)) / 12
+    except CronNotExpanded as exc:
+        raise ScheduleNotUnderstood(str(exc)) from None
+    return per_day * days * months
