@@ -48,3 +48,39 @@ def test_rules_are_listed_in_evaluation_order_and_overlaps_are_named(synth):
         "overlap: admin (rule 100: admin.example.com) is tried before api (rule 49417: /api"
         " /api/*) for a request both match"
     ) in notes
+
+
+def test_each_kind_gets_its_line_and_only_web_services_have_rules(synth):
+    from rich.console import Console
+
+    from fargate_env.summary import kind_notes, routes_table
+    from tests.kinds import BACKEND, JOB, KINDS, QUEUE, WORKER
+
+    synthesized = synth(KINDS)
+    stacks = read_environment(synthesized.outdir)
+    notes = kind_notes(synthesized.config, stacks)
+    assert notes == [
+        f"backend {BACKEND}: reached at http://{BACKEND}:8080 inside the environment (Service"
+        " Connect), no listener rule; its proxy takes 256 CPU units / 64 MiB of each task",
+        f"worker {WORKER}: no port, no listener rule; scales on CPU and the depth of SQS"
+        f" queue {QUEUE}",
+        f"job {JOB}: cron(0 3 * * ? *) Europe/Berlin on FARGATE_SPOT, stopped after 20 min,"
+        f" 2 start retries; no task between runs (one now: fargate-env run-job {JOB})",
+    ]
+    console = Console(width=80, record=True)
+    console.print(routes_table(stacks))
+    text = console.export_text()
+    assert re.findall(r"^\s*\d+\s{2,}(\S+)", text, re.MULTILINE) == ["api", "web"]
+    # Still in the order the load balancer tries them.
+    priorities = [int(m) for m in re.findall(r"^\s*(\d+)\s{2,}", text, re.MULTILINE)]
+    assert priorities == sorted(priorities) and priorities
+
+
+def test_the_summary_names_schedules_and_namespaces(synth):
+    from tests.kinds import KINDS
+
+    stacks = read_environment(synth(KINDS).outdir)
+    platform = next(s for s in stacks if s.name == "demo-platform")
+    job = next(s for s in stacks if s.name == "demo-service-nightly")
+    assert "1 Service Connect namespace" in describe_counts(platform.resource_counts)
+    assert "1 schedule, 1 state machine" in describe_counts(job.resource_counts)

@@ -33,6 +33,9 @@ KEY_TYPES = {
     "AWS::SNS::Topic": ("SNS topic", "SNS topics"),
     "AWS::Events::Rule": ("event rule", "event rules"),
     "AWS::Budgets::Budget": ("budget", "budgets"),
+    "AWS::ServiceDiscovery::HttpNamespace": ("Service Connect namespace", "namespaces"),
+    "AWS::Scheduler::Schedule": ("schedule", "schedules"),
+    "AWS::StepFunctions::StateMachine": ("state machine", "state machines"),
 }
 
 
@@ -81,8 +84,41 @@ def summary_notes(config: EnvironmentConfig, stacks: Environment) -> list[str]:
             + ", ".join(config.placeholders())
         )
     notes.extend(overlap_notes(config))
+    notes.extend(kind_notes(config, stacks))
     notes.extend(load_balancer_notes(stacks))
     notes.extend(edge_notes(config, stacks))
+    return notes
+
+
+def kind_notes(config: EnvironmentConfig, stacks: Environment) -> list[str]:
+    """One line per service that is not behind the load balancer, read from its stack: where
+    a backend is reached, what a worker scales on, when a job runs and how it is bounded."""
+    notes: list[str] = []
+    for stack in stacks.service_stacks():
+        name = stack.service or ""
+        kind = stacks.kind_of(name)
+        if kind == "backend":
+            service = stacks.service(stack)
+            if service is None or service.connect_alias is None:
+                continue
+            dns, port = service.connect_alias
+            notes.append(
+                f"backend {name}: reached at http://{dns}:{port} inside the environment"
+                f" (Service Connect), no listener rule; its proxy takes"
+                f" {service.proxy_cpu_units} CPU units / {service.proxy_memory_mib} MiB of"
+                " each task"
+            )
+        elif kind == "worker":
+            queue = config.services[name].queue if name in config.services else None
+            depth = f" and the depth of SQS queue {queue}" if queue else ""
+            notes.append(f"worker {name}: no port, no listener rule; scales on CPU{depth}")
+        elif kind == "job" and (job := stacks.job(stack)) is not None:
+            bound = f", stopped after {job.timeout_minutes} min" if job.timeout_minutes else ""
+            notes.append(
+                f"job {name}: {job.expression} {job.timezone} on {job.capacity_provider}"
+                f"{bound}, {job.start_retries} start retries; no task between runs"
+                f" (one now: fargate-env run-job {name})"
+            )
     return notes
 
 
