@@ -177,3 +177,29 @@ def test_picture_keeps_a_readable_aspect_ratio(drawn):
     svg = graph.pipe(format="svg").decode()
     box = re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"', svg)
     assert box and float(box.group(1)) / float(box.group(2)) <= MAX_ASPECT
+
+
+def test_each_kind_is_drawn_where_it_lives(synth):
+    """A backend inside the environment, called by name (never behind the ALB), a worker with
+    its queue, a job with its schedule and the state machine that runs it."""
+    from fargate_env.assembly import read_environment
+    from fargate_env.diagram import build_graph
+    from tests.kinds import BACKEND, JOB, KINDS, QUEUE, WORKER
+
+    stacks = read_environment(synth(KINDS).outdir)
+    source = build_graph(stacks, "kinds").source
+    assert f"backend {BACKEND} (demo-service-{BACKEND})" in source
+    assert f"worker {WORKER} (demo-service-{WORKER})" in source
+    assert f"job {JOB} (demo-service-{JOB})" in source
+    backend = stacks.service_of(BACKEND)
+    target = f'"{BACKEND}.{backend.logical_id}"'
+    callers = re.findall(
+        rf'"?([\w.-]+)"? -> {re.escape(target)} \[label="http://{BACKEND}:8080"', source
+    )
+    assert {c.split(".")[0] for c in callers} == {"web", "api", WORKER}
+    # No rule or target group forwards to it: nothing of the ALB's path reaches it.
+    assert not re.search(rf"-> {re.escape(target)} \[label=(forward|targets)", source)
+    assert f"SQS queue\n{QUEUE}" in source
+    assert "schedule (EventBridge Scheduler)\ncron(0 3 * * ? *)\nEurope/Berlin" in source
+    assert "state machine (Step Functions)\nstopped after 20 min" in source
+    assert "one Fargate task a run\n0.25 vCPU / 0.5 GB, FARGATE_SPOT" in source

@@ -31,7 +31,9 @@ from fargate_env.assembly import (
     TARGET_GROUP,
     TOPIC,
     Environment,
+    Job,
     Resource,
+    Service,
     Stack,
     TargetGroup,
     read_environment,
@@ -261,13 +263,14 @@ def _service_cluster(g: graphviz.Digraph, stacks: Environment, stack: Stack) -> 
     """One service: its listener rules (routes), target group, ECS service, logs and alarms,
     wired to the shared listener, subnets, repository and topic."""
     name = stack.service or ""
+    kind = stacks.kind_of(name) or "web"
 
     def node(rid: str) -> str:
         return f"{name}.{rid}"
 
+    label = f"{'service' if kind == 'web' else kind} {name} ({stack.name})"
     with g.subgraph(
-        name=f"cluster_service_{name}",
-        graph_attr={"label": f"service {name} ({stack.name})", "style": "rounded"},
+        name=f"cluster_service_{name}", graph_attr={"label": label, "style": "rounded"}
     ) as c:
         groups = {rid: TargetGroup(res) for rid, res in stack.of_type(TARGET_GROUP).items()}
         for rid, tg in groups.items():
@@ -293,7 +296,9 @@ def _service_cluster(g: graphviz.Digraph, stacks: Environment, stack: Stack) -> 
             rid, td = service.logical_id, service.task_definition
             cpu, memory = (td.cpu_units, td.memory_mib) if td else (0, 0)
             size = f"{cpu / 1024:g} vCPU / {memory / 1024:g} GB"
-            c.node(node(rid), f"ECS service (Fargate tasks)\n{size}", fillcolor="#fff4e5")
+            c.node(node(rid), f"ECS service (Fargate tasks)\n{size}{_reach(service)}",
+                   fillcolor="#fff4e5")  # fmt: skip
+            _wire_kind(g, c, stacks, stack, service, node)
             for tg in groups:
                 if service.resource.mentions(tg, "LoadBalancers"):
                     c.edge(node(tg), node(rid), label="targets")
@@ -308,8 +313,89 @@ def _service_cluster(g: graphviz.Digraph, stacks: Environment, stack: Stack) -> 
                 c.node(node(lg), f"log group\n{days or 'never-expire'} days", shape="note")
                 if td is not None and td.logs_to(lg):
                     c.edge(node(rid), node(lg), label="logs", style="dashed")
+        job = stacks.job(stack)
+        if job is not None:
+            _job(g, c, stacks, job, node)
         alarms = stack.of_type(ALARM)
         if alarms:
             c.node(node("alarms"), f"{len(alarms)} alarms", shape="octagon", fillcolor="#fdecea")
             for topic in stacks.of_type(TOPIC, shared=True):
                 g.edge(node("alarms"), topic, label="notifies")
+
+
+# The queue metric a worker's step scaling watches (its alarms' MetricName).
+QUEUE_METRIC = "ApproximateNumberOfMessagesVisible"
+
+
+def _reach(service: Service) -> str:
+    """What the service node says about how it is reached, by kind."""
+    if service.kind == "backend" and service.connect_alias:
+        dns, port = service.connect_alias
+        return f"\nhttp://{dns}:{port} (Service Connect)"
+    if service.kind == "worker":
+        return "\nno port"
+    return ""
+
+
+def _wire_kind(
+    g: graphviz.Digraph,
+    c: graphviz.Digraph,
+    stacks: Environment,
+    stack: Stack,
+    service: Service,
+    node: Callable[[str], str],
+) -> None:
+    """A backend is called by name by every Service Connect client (inside the environment,
+    never through the ALB); a worker reads its queue."""
+    if service.kind == "backend" and service.connect_alias:
+        dns, port = service.connect_alias
+        for other in stacks.service_stacks():
+            client = stacks.service(other)
+            if other is stack or client is None or not client.uses_service_connect:
+                continue
+            g.edge(f"{other.service}.{client.logical_id}", node(service.logical_id),
+                   label=f"http://{dns}:{port}", style="dashed", color="#1a73e8")  # fmt: skip
+    for alarm in stack.of_type(ALARM).values():
+        if alarm.get("MetricName") != QUEUE_METRIC:
+            continue
+        queue = next((d.get("Value") for d in alarm.get("Dimensions", ())
+                      if d.get("Name") == "QueueName"), None)  # fmt: skip
+        if isinstance(queue, str):
+            c.node(node("queue"), f"SQS queue\n{queue}", shape="cylinder", fillcolor="#f3e8fd")
+            c.edge(node("queue"), node(service.logical_id), label="messages (scales on depth)")
+        return
+
+
+def _job(
+    g: graphviz.Digraph,
+    c: graphviz.Digraph,
+    stacks: Environment,
+    job: Job,
+    node: Callable[[str], str],
+) -> None:
+    """A job: its schedule starts the state machine, which runs one task per run."""
+    schedule = node(job.schedule.logical_id)
+    c.node(schedule, f"schedule (EventBridge Scheduler)\n{job.expression}\n{job.timezone}",
+           shape="component", fillcolor="#e8f0fe")  # fmt: skip
+    td = job.task_definition
+    task = node(td.resource.logical_id if td else "task")
+    size = f"{job.cpu_units / 1024:g} vCPU / {job.memory_mib / 1024:g} GB"
+    c.node(task, f"one Fargate task a run\n{size}, {job.capacity_provider}", fillcolor="#fff4e5")
+    start = schedule
+    if job.state_machine is not None:
+        machine = node(job.state_machine.logical_id)
+        bound = f"\nstopped after {job.timeout_minutes} min" if job.timeout_minutes else ""
+        c.node(machine, f"state machine (Step Functions){bound}")
+        c.edge(schedule, machine, label="starts")
+        start = machine
+    c.edge(start, task, label="runs, waits for exit code")
+    if td is None:
+        return
+    for repo in stacks.of_type(REPOSITORY, shared=True):
+        if td.resource.mentions(repo, "ContainerDefinitions"):
+            g.edge(task, repo, label="pulls image", style="dashed")
+    for lg, lres in job.stack.of_type(LOG_GROUP).items():
+        days = lres.get("RetentionInDays")
+        c.node(node(lg), f"log group\n{days or 'never-expire'} days", shape="note")
+        if td.logs_to(lg):
+            c.edge(task, node(lg), label="logs", style="dashed")
