@@ -633,6 +633,10 @@ class Job:
         return essential[0] if len(essential) == 1 else None
 
     @property
+    def schedule_name(self) -> str | None:
+        return self.schedule.get("Name")
+
+    @property
     def expression(self) -> str:
         """cron(...) or rate(...), as Scheduler reads it."""
         return self.schedule.get("ScheduleExpression", "")

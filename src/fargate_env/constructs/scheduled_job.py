@@ -58,7 +58,7 @@ class ScheduledJob(Construct):
         super().__init__(scope, construct_id)
         assert service.job is not None
         job = service.job
-        self.label = label
+        self.label = self.schedule_name = label
         task = ServiceTask(self, "Default", name=name, service=service, repository=repository)
         self.log_group, self.task_definition = task.log_group, task.task_definition
         self.security_group = ec2.SecurityGroup(
@@ -115,8 +115,9 @@ class ScheduledJob(Construct):
             "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(run.next(judged)),
             comment=f"{label}: one run of the job, {job.timeout_minutes} min at most",
+            # Every state change (a handful per run) beside the run's own logs; no payloads.
             logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ERROR, include_execution_data=False
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
             ),
         )
         self.schedule_group = scheduler.ScheduleGroup(
@@ -125,7 +126,7 @@ class ScheduledJob(Construct):
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
-            schedule_name=label,
+            schedule_name=self.schedule_name,
             schedule_group=self.schedule_group,
             description=f"{label}: {job.schedule} ({job.timezone})",
             schedule=scheduler.ScheduleExpression.expression(

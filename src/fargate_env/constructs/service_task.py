@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -220,3 +221,17 @@ def capacity(svc: ServiceConfig) -> list[ecs.CapacityProviderStrategy]:
                                      weight=0),
         ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
     ]  # fmt: skip
+
+
+def join_environment_tasks(
+    service: ecs.FargateService, own: ec2.ISecurityGroup, environment_tasks: ec2.ISecurityGroup
+) -> None:
+    """Put the service's tasks in the environment's task group too, outside CDK's
+    `connections`: the ALB's ingress (and every other rule CDK derives) stays on the service's
+    own group, and no rule is written back into the platform stack that owns the shared one."""
+    cfn = service.node.default_child
+    assert isinstance(cfn, ecs.CfnService)
+    cfn.add_property_override(
+        "NetworkConfiguration.AwsvpcConfiguration.SecurityGroups",
+        [own.security_group_id, environment_tasks.security_group_id],
+    )

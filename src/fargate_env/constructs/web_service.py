@@ -18,6 +18,7 @@ from fargate_env.constructs.service_task import (
     PLATFORM_VERSIONS,
     ServiceTask,
     capacity,
+    join_environment_tasks,
 )
 from fargate_env.constructs.task_count import task_count
 
@@ -146,10 +147,7 @@ class WebService(Construct):
             health_check_grace_period=Duration.seconds(service.health_check_grace_period_seconds),
             vpc_subnets=subnets,
             assign_public_ip=assign_public_ip,
-            # With a backend in the environment: also in the environment's task group, which
-            # the backends admit.
-            security_groups=[self.security_group]
-            + ([environment_tasks] if environment_tasks is not None else []),
+            security_groups=[self.security_group],
             capacity_provider_strategies=capacity(service),
             # Always stated, so the template says which platform runs ARM64 (Spot) tasks.
             platform_version=PLATFORM_VERSIONS[service.platform_version],
@@ -165,6 +163,9 @@ class WebService(Construct):
                 ecs.ServiceConnectProps() if environment_tasks is not None else None
             ),
         )
+        if environment_tasks is not None:
+            # With a backend in the environment: also in the task group the backends admit.
+            join_environment_tasks(self.service, self.security_group, environment_tasks)
         self.deploy_role = self._deploy_role() if dep.shifts_traffic else None
         alternate = None
         if self.alternate_target_group is not None and self.deploy_role is not None:
