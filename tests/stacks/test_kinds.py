@@ -4,14 +4,17 @@ Connect, a worker scaled on its queue, a job run by Scheduler through Step Funct
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from fargate_env import outputs
+from fargate_env.app import build_app
 from fargate_env.assembly import ALARM, ECS_SERVICE, LISTENER_RULE, TARGET_GROUP, read_environment
 from fargate_env.constructs.internal_service import QUEUE_ACTIONS
-from tests.conftest import merge
+from fargate_env.preview_spec import new_preview
+from tests.conftest import make_config, merge
 from tests.kinds import BACKEND, JOB, KINDS, QUEUE, WORKER
 
 # The demo's two web services' logical ids before the task definition became a construct of
@@ -117,7 +120,10 @@ def test_a_worker_has_no_port_and_scales_on_its_queue(kinds):
     queue_alarms = [
         a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"
     ]
-    assert {a.get("Threshold") for a in queue_alarms} == {1, svc.scaling.queue_messages_per_task}
+    assert {(a.get("ComparisonOperator"), a.get("Threshold")) for a in queue_alarms} == {
+        ("LessThanOrEqualToThreshold", 0),
+        ("GreaterThanOrEqualToThreshold", svc.scaling.queue_messages_per_task),
+    }
     assert all(a.get("Dimensions")[0]["Value"] == QUEUE for a in queue_alarms)
     assert any(p.get("PolicyType") == "TargetTrackingScaling" for p in worker.scaling.policies)
 
@@ -217,3 +223,16 @@ def test_command_overrides_the_image_cmd_for_every_kind(synth):
     assert env.service_of("api").container.command is None
     assert env.service_of(WORKER).container.command == tuple(built.config.services[WORKER].command)
     assert env.job_of(JOB).container.command == tuple(built.config.services[JOB].command)
+
+
+def test_a_preview_of_web_beside_a_backend_is_a_service_connect_client(tmp_path):
+    """The copy reaches the backends by name like its original (and synthesizes at all: a
+    DNS registration in the HTTP namespace would be refused)."""
+    config = make_config(KINDS)
+    now = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    preview = new_preview(config, "pr-7", service="web", image_tag=None, ttl="1d", now=now)
+    build_app(config, tmp_path, validation=False, previews=[preview]).app.synth()
+    env = read_environment(tmp_path)
+    copy = env.service(env.stack(config.preview_stack_name("pr-7")))
+    assert copy.uses_service_connect and copy.connect_alias is None
+    assert not copy.resource.get("ServiceRegistries")

@@ -9,6 +9,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from fargate_env.config import Route, ServiceConfig
@@ -153,9 +154,11 @@ class WebService(Construct):
             platform_version=PLATFORM_VERSIONS[service.platform_version],
             enable_execute_command=service.enable_exec,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            # DNS discovery only in a DNS namespace (cluster.cloud_map_namespace without a
+            # backend); with a backend the namespace is Service Connect's HTTP one.
             cloud_map_options=(
                 ecs.CloudMapOptions(name=name)
-                if cluster.default_cloud_map_namespace and environment_tasks is None
+                if _dns_namespace(cluster.default_cloud_map_namespace)
                 else None
             ),
             # A Service Connect client: it reaches the backends at http://NAME:PORT.
@@ -256,6 +259,10 @@ class WebService(Construct):
         ):
             role.add_to_policy(statement)
         return role
+
+
+def _dns_namespace(namespace: servicediscovery.INamespace | None) -> bool:
+    return namespace is not None and namespace.type != servicediscovery.NamespaceType.HTTP
 
 
 def _conditions(route: Route) -> list[elbv2.ListenerCondition]:
