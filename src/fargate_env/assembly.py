@@ -650,18 +650,27 @@ class Job:
         return self.schedule.get("State", "ENABLED") == "ENABLED"
 
     @cached_property
-    def _run_state(self) -> Mapping[str, Any]:
-        """The state machine's ECS RunTask state (Parameters, TimeoutSeconds, Retry)."""
+    def definition(self) -> Mapping[str, Any]:
+        """The state machine's definition (Amazon States Language), references as "REF"."""
         if self.state_machine is None:
             return {}
-        text = _joined(self.state_machine.get("DefinitionString"))
         try:
-            states = json.loads(text).get("States", {})
+            return json.loads(_joined(self.state_machine.get("DefinitionString")))
         except ValueError:
             return {}
+
+    @property
+    def _run_state(self) -> Mapping[str, Any]:
+        """The state machine's ECS RunTask state (Parameters, TimeoutSeconds, Retry)."""
+        states = self.definition.get("States", {})
         return next(
             (st for st in states.values() if "ecs:runTask" in str(st.get("Resource", ""))), {}
         )
+
+    @property
+    def waits_for_the_task(self) -> bool:
+        """runTask.sync: the run lasts as long as the task (what the timeout needs)."""
+        return str(self._run_state.get("Resource", "")).endswith("ecs:runTask.sync")
 
     @property
     def capacity_strategy(self) -> tuple[Mapping[str, Any], ...]:
