@@ -668,6 +668,19 @@ class Job:
         )
 
     @property
+    def transitions_per_run(self) -> int:
+        """States a successful run passes through (Step Functions bills each transition;
+        retries add one each): StartAt, then Next, a Choice's first branch, to the end."""
+        states, name, seen = self.definition.get("States", {}), self.definition.get("StartAt"), 0
+        while name in states and seen < len(states):
+            state, seen = states[name], seen + 1
+            if state.get("Type") == "Choice":
+                name = (state.get("Choices") or ({},))[0].get("Next")
+            else:
+                name = None if state.get("End") else state.get("Next")
+        return seen
+
+    @property
     def waits_for_the_task(self) -> bool:
         """runTask.sync: the run lasts as long as the task (what the timeout needs)."""
         return str(self._run_state.get("Resource", "")).endswith("ecs:runTask.sync")

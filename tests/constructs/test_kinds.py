@@ -128,6 +128,7 @@ def test_a_run_is_judged_by_the_exit_code():
     assert (choice["Variable"], choice["NumericEquals"]) == ("$.Containers[0].ExitCode", 0)
     assert states[choice["Next"]]["Type"] == "Succeed"
     assert states[states["ExitCode"]["Default"]]["Type"] == "Fail"
+    assert env.job(view).transitions_per_run == 3  # Run, ExitCode, Exited0
 
 
 def test_no_start_retries_means_none():
