@@ -117,6 +117,8 @@ def test_a_run_waits_for_its_task_times_out_and_retries_only_a_start():
     assert run.waits_for_the_task and run.timeout_minutes == 45
     (retry,) = dict(run.definition["States"]["Run"])["Retry"]
     assert (tuple(retry["ErrorEquals"]), retry["MaxAttempts"]) == (START_ERRORS, 3)
+    parameters = run.definition["States"]["Run"]["Parameters"]
+    assert parameters["PropagateTags"] == "TASK_DEFINITION"
     assert run.schedule.get("Target")["RetryPolicy"]["MaximumRetryAttempts"] == 3
 
 

@@ -197,7 +197,7 @@ def test_a_job_outputs_what_run_job_hands_run_task(kinds):
     keys = {
         outputs.TASK_DEFINITION_ARN, outputs.TASK_SUBNETS, outputs.TASK_SECURITY_GROUP,
         outputs.ASSIGN_PUBLIC_IP, outputs.CAPACITY_PROVIDER, outputs.SCHEDULE_NAME,
-        outputs.LOG_GROUP_NAME, outputs.TASK_ROLE_ARN,
+        outputs.LOG_GROUP_NAME, outputs.TASK_ROLE_ARN, outputs.STATE_MACHINE_ARN,
     }  # fmt: skip
     assert keys <= set(stack.outputs)
     assert stack.outputs[outputs.ASSIGN_PUBLIC_IP]["Value"] == "DISABLED"

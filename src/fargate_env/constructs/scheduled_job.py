@@ -95,6 +95,8 @@ class ScheduledJob(Construct):
             security_groups=[self.security_group],
             assign_public_ip=assign_public_ip,
             task_timeout=sfn.Timeout.duration(Duration.minutes(job.timeout_minutes)),
+            # The run's task carries the environment's tags (cost allocation, `destroy`).
+            propagated_tag_source=ecs.PropagatedTagSource.TASK_DEFINITION,
         )
         if job.start_retries:
             run.add_retry(

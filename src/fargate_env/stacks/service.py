@@ -117,6 +117,7 @@ class ServiceStack(Stack):
             (outputs.ASSIGN_PUBLIC_IP, "ENABLED" if job.assign_public_ip else "DISABLED"),
             (outputs.CAPACITY_PROVIDER, job.capacity_provider),
             (outputs.SCHEDULE_NAME, job.schedule_name),
+            (outputs.STATE_MACHINE_ARN, job.state_machine.state_machine_arn),
             (outputs.LOG_GROUP_NAME, job.log_group.log_group_name),
         ):
             CfnOutput(self, key, value=value)
