@@ -18,10 +18,10 @@ from fargate_env.constructs.service_task import (
     ServiceTask,
     capacity,
     join_environment_tasks,
+    task_security_group,
 )
 from fargate_env.constructs.task_count import task_count
 
-HTTPS_PORT = 443
 # What a queue worker needs of its one queue, and nothing more.
 QUEUE_ACTIONS = (
     "sqs:ReceiveMessage",
@@ -61,20 +61,14 @@ class InternalService(Construct):
         self.log_group, self.container = task.log_group, task.container
         self.task_definition = task.task_definition
 
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = task_security_group(
             self,
-            "SecurityGroup",
-            vpc=cluster.vpc,
-            description=(
+            cluster.vpc,
+            (
                 f"{name} tasks: the environment tasks on the container port in, HTTPS out"
                 if service.kind == "backend"
                 else f"{name} tasks: nothing in, HTTPS out"
             ),
-            allow_all_outbound=False,
-        )
-        # Tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets Manager, SSM) over HTTPS.
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
         )
         if service.kind == "backend":
             assert environment_tasks is not None

@@ -30,9 +30,9 @@ from fargate_env.constructs.service_task import (
     PLATFORM_VERSIONS,
     ServiceTask,
     capacity,
+    task_security_group,
 )
 
-HTTPS_PORT = 443
 # What RunTask reports when it placed no task (Step Functions developer guide, "Run Amazon ECS
 # or Fargate tasks"), and ECS's own errors: both mean "the run did not start".
 START_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException", "ECS.ServerException")
@@ -61,15 +61,8 @@ class ScheduledJob(Construct):
         self.label = self.schedule_name = label
         task = ServiceTask(self, "Default", name=name, service=service, repository=repository)
         self.log_group, self.task_definition = task.log_group, task.task_definition
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=cluster.vpc,
-            description=f"{name} runs: nothing in, HTTPS out",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
+        self.security_group = task_security_group(
+            self, cluster.vpc, f"{name} runs: nothing in, HTTPS out"
         )
         strategy = capacity(service)
         self.capacity_provider = (

@@ -20,6 +20,7 @@ from fargate_env.config import ServiceConfig
 from fargate_env.constructs.common import retention
 
 CONTAINER_NAME = "app"
+HTTPS_PORT = 443
 # A backend's port mapping name: Service Connect publishes the port under it.
 PORT_NAME = "http"
 # A module of the sample image (server/src/sample_server/healthcheck.py): the image has no curl.
@@ -235,3 +236,14 @@ def join_environment_tasks(
         "NetworkConfiguration.AwsvpcConfiguration.SecurityGroups",
         [own.security_group_id, environment_tasks.security_group_id],
     )
+
+
+def task_security_group(scope: Construct, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
+    """The tasks' own group ("SecurityGroup" in `scope`): nothing in until a caller admits a
+    peer; out only HTTPS, since tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets
+    Manager, SSM)."""
+    group = ec2.SecurityGroup(
+        scope, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS")
+    return group

@@ -20,10 +20,10 @@ from fargate_env.constructs.service_task import (
     ServiceTask,
     capacity,
     join_environment_tasks,
+    task_security_group,
 )
 from fargate_env.constructs.task_count import task_count
 
-HTTPS_PORT = 443
 # What AmazonECSInfrastructureRolePolicyForLoadBalancers lets ECS read (on "*": these actions
 # take no resource-level permissions).
 DEPLOY_ROLE_DESCRIBE = (
@@ -69,16 +69,8 @@ class WebService(Construct):
         self.log_group, self.container = task.log_group, task.container
         self.task_definition = task.task_definition
 
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=cluster.vpc,
-            description=f"{name} tasks: the ALB on the container port in, HTTPS out",
-            allow_all_outbound=False,
-        )
-        # Tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets Manager, SSM) over HTTPS.
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
+        self.security_group = task_security_group(
+            self, cluster.vpc, f"{name} tasks: the ALB on the container port in, HTTPS out"
         )
 
         dep = service.deployment
