@@ -1,5 +1,5 @@
-"""WebService: one service's task definition, Fargate service, target group, listener rule,
-scaling and schedule, on a cluster and listener it is handed."""
+"""WebService: a web service's Fargate service, target group(s), listener rule(s), scaling and
+schedule, on a cluster and listener it is handed; its task is a ServiceTask like every kind's."""
 
 from __future__ import annotations
 
