@@ -241,6 +241,7 @@ def _add_previews(
             assign_public_ip=network.tasks_need_public_ip,
             repository=registry.repositories.get(preview.service),
             listener=platform.listener,
+            environment_tasks=platform.task_security_group,
         )
         # Its host name and certificate come from the shared previews stack.
         stack.add_stack_dependency(shared)

@@ -633,6 +633,10 @@ class Job:
         return essential[0] if len(essential) == 1 else None
 
     @property
+    def schedule_name(self) -> str | None:
+        return self.schedule.get("Name")
+
+    @property
     def expression(self) -> str:
         """cron(...) or rate(...), as Scheduler reads it."""
         return self.schedule.get("ScheduleExpression", "")
@@ -646,18 +650,40 @@ class Job:
         return self.schedule.get("State", "ENABLED") == "ENABLED"
 
     @cached_property
-    def _run_state(self) -> Mapping[str, Any]:
-        """The state machine's ECS RunTask state (Parameters, TimeoutSeconds, Retry)."""
+    def definition(self) -> Mapping[str, Any]:
+        """The state machine's definition (Amazon States Language), references as "REF"."""
         if self.state_machine is None:
             return {}
-        text = _joined(self.state_machine.get("DefinitionString"))
         try:
-            states = json.loads(text).get("States", {})
+            return json.loads(_joined(self.state_machine.get("DefinitionString")))
         except ValueError:
             return {}
+
+    @property
+    def _run_state(self) -> Mapping[str, Any]:
+        """The state machine's ECS RunTask state (Parameters, TimeoutSeconds, Retry)."""
+        states = self.definition.get("States", {})
         return next(
             (st for st in states.values() if "ecs:runTask" in str(st.get("Resource", ""))), {}
         )
+
+    @property
+    def transitions_per_run(self) -> int:
+        """States a successful run passes through (Step Functions bills each transition;
+        retries add one each): StartAt, then Next, a Choice's first branch, to the end."""
+        states, name, seen = self.definition.get("States", {}), self.definition.get("StartAt"), 0
+        while name in states and seen < len(states):
+            state, seen = states[name], seen + 1
+            if state.get("Type") == "Choice":
+                name = (state.get("Choices") or ({},))[0].get("Next")
+            else:
+                name = None if state.get("End") else state.get("Next")
+        return seen
+
+    @property
+    def waits_for_the_task(self) -> bool:
+        """runTask.sync: the run lasts as long as the task (what the timeout needs)."""
+        return str(self._run_state.get("Resource", "")).endswith("ecs:runTask.sync")
 
     @property
     def capacity_strategy(self) -> tuple[Mapping[str, Any], ...]:

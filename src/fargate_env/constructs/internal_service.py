@@ -17,10 +17,11 @@ from fargate_env.constructs.service_task import (
     PORT_NAME,
     ServiceTask,
     capacity,
+    join_environment_tasks,
+    task_security_group,
 )
 from fargate_env.constructs.task_count import task_count
 
-HTTPS_PORT = 443
 # What a queue worker needs of its one queue, and nothing more.
 QUEUE_ACTIONS = (
     "sqs:ReceiveMessage",
@@ -60,31 +61,22 @@ class InternalService(Construct):
         self.log_group, self.container = task.log_group, task.container
         self.task_definition = task.task_definition
 
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = task_security_group(
             self,
-            "SecurityGroup",
-            vpc=cluster.vpc,
-            description=(
-                f"{name} tasks: the environment's tasks on the container port in, HTTPS out"
+            cluster.vpc,
+            (
+                f"{name} tasks: the environment tasks on the container port in, HTTPS out"
                 if service.kind == "backend"
                 else f"{name} tasks: nothing in, HTTPS out"
             ),
-            allow_all_outbound=False,
         )
-        # Tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets Manager, SSM) over HTTPS.
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
-        )
-        groups = [self.security_group]
-        if environment_tasks is not None:
-            groups.append(environment_tasks)
         if service.kind == "backend":
             assert environment_tasks is not None
             # Ingress here and the environment group's egress to it, both in this stack.
             self.security_group.connections.allow_from(
                 environment_tasks,
                 ec2.Port.tcp(service.container_port),
-                f"the environment's tasks to {name}",
+                f"the environment tasks to {name}",
             )
 
         self.service = ecs.FargateService(
@@ -100,7 +92,7 @@ class InternalService(Construct):
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             vpc_subnets=subnets,
             assign_public_ip=assign_public_ip,
-            security_groups=groups,
+            security_groups=[self.security_group],
             capacity_provider_strategies=capacity(service),
             platform_version=PLATFORM_VERSIONS[service.platform_version],
             enable_execute_command=service.enable_exec,
@@ -109,6 +101,8 @@ class InternalService(Construct):
                 self._service_connect(name, service) if environment_tasks is not None else None
             ),
         )
+        if environment_tasks is not None:
+            join_environment_tasks(self.service, self.security_group, environment_tasks)
         self.queue_depth: cloudwatch.Metric | None = None
         self.queue_age: cloudwatch.Metric | None = None
         if service.queue is not None:

@@ -30,9 +30,9 @@ from fargate_env.constructs.service_task import (
     PLATFORM_VERSIONS,
     ServiceTask,
     capacity,
+    task_security_group,
 )
 
-HTTPS_PORT = 443
 # What RunTask reports when it placed no task (Step Functions developer guide, "Run Amazon ECS
 # or Fargate tasks"), and ECS's own errors: both mean "the run did not start".
 START_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException", "ECS.ServerException")
@@ -58,18 +58,11 @@ class ScheduledJob(Construct):
         super().__init__(scope, construct_id)
         assert service.job is not None
         job = service.job
-        self.label = label
+        self.label = self.schedule_name = label
         task = ServiceTask(self, "Default", name=name, service=service, repository=repository)
         self.log_group, self.task_definition = task.log_group, task.task_definition
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=cluster.vpc,
-            description=f"{name} runs: nothing in, HTTPS out",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
+        self.security_group = task_security_group(
+            self, cluster.vpc, f"{name} runs: nothing in, HTTPS out"
         )
         strategy = capacity(service)
         self.capacity_provider = (
@@ -95,6 +88,8 @@ class ScheduledJob(Construct):
             security_groups=[self.security_group],
             assign_public_ip=assign_public_ip,
             task_timeout=sfn.Timeout.duration(Duration.minutes(job.timeout_minutes)),
+            # The run's task carries the environment's tags (cost allocation, `destroy`).
+            propagated_tag_source=ecs.PropagatedTagSource.TASK_DEFINITION,
         )
         if job.start_retries:
             run.add_retry(
@@ -115,8 +110,9 @@ class ScheduledJob(Construct):
             "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(run.next(judged)),
             comment=f"{label}: one run of the job, {job.timeout_minutes} min at most",
+            # Every state change (a handful per run) beside the run's own logs; no payloads.
             logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ERROR, include_execution_data=False
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
             ),
         )
         self.schedule_group = scheduler.ScheduleGroup(
@@ -125,7 +121,7 @@ class ScheduledJob(Construct):
         self.schedule = scheduler.Schedule(
             self,
             "Schedule",
-            schedule_name=label,
+            schedule_name=self.schedule_name,
             schedule_group=self.schedule_group,
             description=f"{label}: {job.schedule} ({job.timezone})",
             schedule=scheduler.ScheduleExpression.expression(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -19,6 +20,7 @@ from fargate_env.config import ServiceConfig
 from fargate_env.constructs.common import retention
 
 CONTAINER_NAME = "app"
+HTTPS_PORT = 443
 # A backend's port mapping name: Service Connect publishes the port under it.
 PORT_NAME = "http"
 # A module of the sample image (server/src/sample_server/healthcheck.py): the image has no curl.
@@ -220,3 +222,28 @@ def capacity(svc: ServiceConfig) -> list[ecs.CapacityProviderStrategy]:
                                      weight=0),
         ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
     ]  # fmt: skip
+
+
+def join_environment_tasks(
+    service: ecs.FargateService, own: ec2.ISecurityGroup, environment_tasks: ec2.ISecurityGroup
+) -> None:
+    """Put the service's tasks in the environment's task group too, outside CDK's
+    `connections`: the ALB's ingress (and every other rule CDK derives) stays on the service's
+    own group, and no rule is written back into the platform stack that owns the shared one."""
+    cfn = service.node.default_child
+    assert isinstance(cfn, ecs.CfnService)
+    cfn.add_property_override(
+        "NetworkConfiguration.AwsvpcConfiguration.SecurityGroups",
+        [own.security_group_id, environment_tasks.security_group_id],
+    )
+
+
+def task_security_group(scope: Construct, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
+    """The tasks' own group ("SecurityGroup" in `scope`): nothing in until a caller admits a
+    peer; out only HTTPS, since tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets
+    Manager, SSM)."""
+    group = ec2.SecurityGroup(
+        scope, "SecurityGroup", vpc=vpc, description=description, allow_all_outbound=False
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS")
+    return group

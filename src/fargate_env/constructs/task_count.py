@@ -48,7 +48,7 @@ def task_count(
             "Queue",
             metric=queue_depth,
             scaling_steps=[
-                appscaling.ScalingInterval(upper=1, change=-1),
+                appscaling.ScalingInterval(upper=0, change=-1),
                 appscaling.ScalingInterval(lower=scaling.queue_messages_per_task, change=+1),
             ],
             adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,

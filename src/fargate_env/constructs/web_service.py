@@ -1,5 +1,5 @@
-"""WebService: one service's task definition, Fargate service, target group, listener rule,
-scaling and schedule, on a cluster and listener it is handed."""
+"""WebService: a web service's Fargate service, target group(s), listener rule(s), scaling and
+schedule, on a cluster and listener it is handed; its task is a ServiceTask like every kind's."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from fargate_env.config import Route, ServiceConfig
@@ -18,10 +19,11 @@ from fargate_env.constructs.service_task import (
     PLATFORM_VERSIONS,
     ServiceTask,
     capacity,
+    join_environment_tasks,
+    task_security_group,
 )
 from fargate_env.constructs.task_count import task_count
 
-HTTPS_PORT = 443
 # What AmazonECSInfrastructureRolePolicyForLoadBalancers lets ECS read (on "*": these actions
 # take no resource-level permissions).
 DEPLOY_ROLE_DESCRIBE = (
@@ -67,16 +69,8 @@ class WebService(Construct):
         self.log_group, self.container = task.log_group, task.container
         self.task_definition = task.task_definition
 
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=cluster.vpc,
-            description=f"{name} tasks: the ALB on the container port in, HTTPS out",
-            allow_all_outbound=False,
-        )
-        # Tasks only call AWS APIs (ECR, S3 layers, Logs, Secrets Manager, SSM) over HTTPS.
-        self.security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "AWS APIs over HTTPS"
+        self.security_group = task_security_group(
+            self, cluster.vpc, f"{name} tasks: the ALB on the container port in, HTTPS out"
         )
 
         dep = service.deployment
@@ -146,18 +140,17 @@ class WebService(Construct):
             health_check_grace_period=Duration.seconds(service.health_check_grace_period_seconds),
             vpc_subnets=subnets,
             assign_public_ip=assign_public_ip,
-            # With a backend in the environment: also in the environment's task group, which
-            # the backends admit.
-            security_groups=[self.security_group]
-            + ([environment_tasks] if environment_tasks is not None else []),
+            security_groups=[self.security_group],
             capacity_provider_strategies=capacity(service),
             # Always stated, so the template says which platform runs ARM64 (Spot) tasks.
             platform_version=PLATFORM_VERSIONS[service.platform_version],
             enable_execute_command=service.enable_exec,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            # DNS discovery only in a DNS namespace (cluster.cloud_map_namespace without a
+            # backend); with a backend the namespace is Service Connect's HTTP one.
             cloud_map_options=(
                 ecs.CloudMapOptions(name=name)
-                if cluster.default_cloud_map_namespace and environment_tasks is None
+                if _dns_namespace(cluster.default_cloud_map_namespace)
                 else None
             ),
             # A Service Connect client: it reaches the backends at http://NAME:PORT.
@@ -165,6 +158,9 @@ class WebService(Construct):
                 ecs.ServiceConnectProps() if environment_tasks is not None else None
             ),
         )
+        if environment_tasks is not None:
+            # With a backend in the environment: also in the task group the backends admit.
+            join_environment_tasks(self.service, self.security_group, environment_tasks)
         self.deploy_role = self._deploy_role() if dep.shifts_traffic else None
         alternate = None
         if self.alternate_target_group is not None and self.deploy_role is not None:
@@ -255,6 +251,10 @@ class WebService(Construct):
         ):
             role.add_to_policy(statement)
         return role
+
+
+def _dns_namespace(namespace: servicediscovery.INamespace | None) -> bool:
+    return namespace is not None and namespace.type != servicediscovery.NamespaceType.HTTP
 
 
 def _conditions(route: Route) -> list[elbv2.ListenerCondition]:

@@ -68,35 +68,45 @@ class ServiceStack(Stack):
             self._job_outputs(self.job)
             task_definition = self.job.task_definition
         elif service.kind in ("backend", "worker"):
-            self.internal = InternalService(
-                self, "Service", name=name, service=service, environment_tasks=environment_tasks,
-                period_seconds=thresholds.period_seconds, **place,
+            task_definition = self._internal(
+                label, name, service, thresholds, container_insights, topic, environment_tasks,
+                place,
             )  # fmt: skip
-            self.alarms = TaskAlarms(
-                self, "Alarms", label=label, service=self.internal.service, topic=topic,
-                thresholds=thresholds, scaling=service.scaling,
-                container_insights=container_insights, queue_age=self.internal.queue_age,
-            )  # fmt: skip
-            CfnOutput(self, outputs.SERVICE_NAME, value=self.internal.service.service_name)
-            CfnOutput(self, outputs.LOG_GROUP_NAME, value=self.internal.log_group.log_group_name)
-            task_definition = self.internal.task_definition
         else:
             self.web = WebService(
-                self,
-                "Web",
-                name=name,
-                service=service,
-                listener=listener,
-                routes=routes,
+                self, "Web", name=name, service=service, listener=listener, routes=routes,
                 keep_alive_seconds=idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS,
-                test_route=test_route,
-                environment_tasks=environment_tasks,
-                **place,
-            )
+                test_route=test_route, environment_tasks=environment_tasks, **place,
+            )  # fmt: skip
             self.alarms = self._alarms(label, service, thresholds, container_insights, topic)
             add_service_outputs(self, self.web)
             task_definition = self.web.task_definition
         CfnOutput(self, outputs.TASK_ROLE_ARN, value=task_definition.task_role.role_arn)
+
+    def _internal(
+        self,
+        label: str,
+        name: str,
+        service: ServiceConfig,
+        thresholds: ThresholdsConfig,
+        container_insights: bool,
+        topic: sns.ITopic,
+        environment_tasks: ec2.ISecurityGroup | None,
+        place: dict,
+    ) -> ecs.TaskDefinition:
+        """A backend or a worker, its alarms and its outputs."""
+        self.internal = InternalService(
+            self, "Service", name=name, service=service, environment_tasks=environment_tasks,
+            period_seconds=thresholds.period_seconds, **place,
+        )  # fmt: skip
+        self.alarms = TaskAlarms(
+            self, "Alarms", label=label, service=self.internal.service, topic=topic,
+            thresholds=thresholds, scaling=service.scaling,
+            container_insights=container_insights, queue_age=self.internal.queue_age,
+        )  # fmt: skip
+        CfnOutput(self, outputs.SERVICE_NAME, value=self.internal.service.service_name)
+        CfnOutput(self, outputs.LOG_GROUP_NAME, value=self.internal.log_group.log_group_name)
+        return self.internal.task_definition
 
     def _job_outputs(self, job: ScheduledJob) -> None:
         """What `run-job` hands RunTask (the cluster is the platform's ClusterName)."""
@@ -106,7 +116,8 @@ class ServiceStack(Stack):
             (outputs.TASK_SECURITY_GROUP, job.security_group.security_group_id),
             (outputs.ASSIGN_PUBLIC_IP, "ENABLED" if job.assign_public_ip else "DISABLED"),
             (outputs.CAPACITY_PROVIDER, job.capacity_provider),
-            (outputs.SCHEDULE_NAME, job.schedule.schedule_name),
+            (outputs.SCHEDULE_NAME, job.schedule_name),
+            (outputs.STATE_MACHINE_ARN, job.state_machine.state_machine_arn),
             (outputs.LOG_GROUP_NAME, job.log_group.log_group_name),
         ):
             CfnOutput(self, key, value=value)
