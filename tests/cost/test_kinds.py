@@ -167,3 +167,12 @@ def test_cli_prints_the_marginal_of_each_kind(tmp_path) -> None:
     by_kind = data["marginal_by_kind_monthly_usd"]
     assert set(by_kind) == {"web", "backend", "worker", "job"}
     assert 0 < by_kind["job"] < by_kind["web"]
+
+
+def test_a_jobs_state_machine_is_priced_per_transition(kinds_bill) -> None:
+    _, bill = kinds_bill
+    (machine,) = lines_of(bill, JOB, "step-functions")
+    assert machine.type == "AWS::StepFunctions::StateMachine"
+    # Run, ExitCode, Exited0: three transitions a successful run, every run of the month.
+    assert machine.monthly_usd == pytest.approx(DAILY * 3 * P["sfn_state_transition"])
+    assert P["sfn_state_transition"] == pytest.approx(0.025 / 1000)

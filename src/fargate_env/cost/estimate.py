@@ -25,6 +25,7 @@ from fargate_env.assembly import (
     REPOSITORY,
     SCALING_POLICY,
     SCHEDULE,
+    STATE_MACHINE,
     Environment,
     Job,
     LoadBalancer,
@@ -92,8 +93,6 @@ FREE: dict[str, str] = {
     "AWS::Logs::ResourcePolicy": "no charge",
     "AWS::Events::Rule": "rules on AWS service events (default bus) are free",
     "AWS::Scheduler::ScheduleGroup": "no charge",
-    "AWS::StepFunctions::StateMachine": "a job's runs: a few state transitions each"
-    " ($0.025 per 1,000; 4,000 a month free)",
     "AWS::ServiceDiscovery::HttpNamespace": "Service Connect's namespace: no charge",
 }
 # A schedule that starts no job (a preview's expiry) costs its invocations only.
@@ -478,6 +477,31 @@ def _schedule(ctx: _Ctx, res: Resource) -> None:
     ctx.line(rid, rtype, task_hours * rate, basis, "fargate-job", short)
 
 
+def _state_machine(ctx: _Ctx, res: Resource) -> None:
+    """A job's state machine: the transitions of a successful run, every run of the month."""
+    job = ctx.env.job(ctx.own)
+    if job is None or job.state_machine is None or job.state_machine.logical_id != res.logical_id:
+        ctx.not_priced(res.logical_id, res.type, "a state machine that runs no job")
+        return
+    try:
+        runs = runs_per_month(job.expression)
+    except ScheduleNotUnderstood as exc:
+        ctx.not_priced(res.logical_id, res.type, f"runs per month unknown: {exc}")
+        return
+    per = ctx.prices.usd("sfn_state_transition")
+    transitions = runs * job.transitions_per_run
+    ctx.line(
+        res.logical_id,
+        res.type,
+        transitions * per,
+        f"{runs:.3g} runs x {job.transitions_per_run} state transitions a run (a successful"
+        f" one; retries add one each) x {_money(per)}/transition (4,000 a month free, not"
+        " assumed left)",
+        "step-functions",
+        f"{transitions:,.0f} state transitions",
+    )
+
+
 def _job_hours(ctx: _Ctx, job: Job) -> tuple[float, float]:
     """(runs a month, task-hours a month): each run is one task for usage.job_run_minutes."""
     runs = runs_per_month(job.expression)
@@ -789,6 +813,7 @@ HANDLERS: dict[str, Callable[[_Ctx, Resource], None]] = {
     ALARM: _alarm,
     SCALING_POLICY: _scaling_policy,
     SCHEDULE: _schedule,
+    STATE_MACHINE: _state_machine,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::KMS::Key": _kms_key,
     REPOSITORY: _repository,

@@ -35,6 +35,14 @@ def _p(usd: float, unit: str, source: str, date: str, verified: bool = True) -> 
 
 
 _AWS_CW = "aws.amazon.com/cloudwatch/pricing"
+# Standard workflows, per state transition: $0.0250 per 1,000 in both regions below (AWS Step
+# Functions pricing page, regional table); 4,000 a month are always free (not assumed left).
+_SFN = _p(
+    0.025 / 1000,
+    "state transition ($0.0250 per 1,000)",
+    "aws.amazon.com/step-functions/pricing",
+    "2026-12-03",
+)
 _AWS_CF = "aws.amazon.com/cloudfront/pricing"
 # CloudFront bills by where viewers are, not by the origin's region: these are the United
 # States/Mexico/Canada and Europe/Israel/Turkiye rates (the edges of PriceClass_100), the same
@@ -90,6 +98,7 @@ _US_EAST_1: dict[str, Price] = {
     "custom_metric_month": _p(0.30, "metric-month", _AWS_CW, "2026-11", False),
     "kms_key_month": _p(1.00, "key-month", "aws.amazon.com/kms/pricing", "2026-11", False),
     "ecr_gb_month": _p(0.10, "GB-month", "cloudburn.io", "2026-03"),
+    "sfn_state_transition": _SFN,
     "s3_gb_month": _p(0.023, "GB-month", "aws.amazon.com/s3/pricing", "2026-11"),
     "ec2_t4g.nano_hour": _p(0.0042, "instance-hour", "fck-nat docs", "2026-11"),
     "ec2_t4g.micro_hour": _p(
@@ -129,6 +138,7 @@ _EU_WEST_1: dict[str, Price] = {
     "custom_metric_month": _p(0.30, "metric-month", _AWS_CW, "2026-11", False),
     "kms_key_month": _p(1.00, "key-month", "aws.amazon.com/kms/pricing", "2026-11", False),
     "ecr_gb_month": _p(0.10, "GB-month", "aws.amazon.com/ecr/pricing", "2026-11", False),
+    "sfn_state_transition": _SFN,
     "s3_gb_month": _p(0.023, "GB-month", "aws.amazon.com/s3/pricing", "2026-11", False),
     "ec2_t4g.nano_hour": _p(
         0.0046, "instance-hour", "aws.amazon.com/ec2/pricing", "2026-11", False

@@ -103,6 +103,8 @@ def start(aws: Aws, target: JobTarget) -> str:
         taskDefinition=target.task_definition,
         count=1,
         startedBy=STARTED_BY,
+        # As the job's state machine starts it: the run carries the task definition's tags.
+        propagateTags="TASK_DEFINITION",
         capacityProviderStrategy=[{"capacityProvider": target.capacity_provider, "weight": 1}],
         networkConfiguration={
             "awsvpcConfiguration": {
