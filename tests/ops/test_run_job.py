@@ -162,3 +162,11 @@ def test_cli_without_credentials_is_one_line_exit_2(no_credentials: None, job_en
     result = runner.invoke(app, ["run-job", JOB, "--env-file", str(job_env)])
     assert result.exit_code == 2
     assert "no AWS credentials found" in result.output
+
+
+def test_cli_a_wait_of_zero_is_refused_before_anything_starts(job_env: Path) -> None:
+    result = runner.invoke(
+        app, ["run-job", JOB, "--env-file", str(job_env), "--timeout-minutes", "0"]
+    )
+    assert result.exit_code == 2
+    assert "--timeout-minutes 0: give a positive number" in result.output

@@ -1,5 +1,6 @@
 """Commands on a deployed environment: push, deploy, verify, status, load, failover, scale-test,
-rightsize. Each is a few lines over fargate_env.ops; none loads the CDK unless it synthesizes."""
+rightsize, run-job. Each is a few lines over fargate_env.ops; none loads the CDK unless it
+synthesizes."""
 
 from __future__ import annotations
 
@@ -91,10 +92,10 @@ def status(
     service: EveryServiceOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ):
-    """Per service: image tags, tasks and the last deployment.
+    """Per service: image tags, tasks, last deployment or job run.
 
     The file's image tag and the running one, running/desired tasks, and the
-    last deployment."""
+    last deployment; where a backend is reached; a job's schedule."""
     from fargate_env.config import select_service
     from fargate_env.ops import render
     from fargate_env.ops.status import service_status
@@ -115,9 +116,11 @@ def status(
 def verify(
     env: EnvOption = None, env_file: EnvFileOption = None, service: EveryServiceOption = None
 ):
-    """Per service: stable, targets healthy, health path answers 200.
+    """Per service: stable and healthy; a job: schedule, last run.
 
-    Exit 0 when every check passes, 1 otherwise."""
+    web: targets healthy, health path answers 200; backend/worker: tasks'
+    health (a backend: its Service Connect name); job: schedule on, last run
+    exited 0. Exit 0 when every check passes, 1 otherwise."""
     from fargate_env.ops import render
     from fargate_env.ops.verify import run_verify
 
@@ -239,20 +242,17 @@ def run_job(
     env_file: EnvFileOption = None,
     timeout_minutes: Annotated[
         float | None,
-        typer.Option(
-            "--timeout-minutes",
-            min=0.1,
-            help="Stop the run after this long (default: the job's timeout + launch).",
-        ),
+        typer.Option("--timeout-minutes", help="Wait at most this (default: its own)."),
     ] = None,
 ):
     """Run a scheduled job once now; wait for its exit code.
 
-    The same task, network and capacity provider its schedule uses. Exit 0 when
-    the container exited 0, 1 when the run failed."""
+    As its schedule runs it. Exit 0: it exited 0; 1: the run failed."""
     from fargate_env.ops import render
     from fargate_env.ops.run_job import run_job as start_and_wait
 
+    if timeout_minutes is not None and timeout_minutes <= 0:
+        raise UserError(f"--timeout-minutes {timeout_minutes:g}: give a positive number")
     aws = environment_aws(env, env_file, name, checked=True)
     run = start_and_wait(aws, name, timeout_minutes=timeout_minutes, progress=console.print)
     render.job_run(console, run)
