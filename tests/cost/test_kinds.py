@@ -132,8 +132,13 @@ def test_marginal_of_each_kind_in_two_syntheses(kinds_bill, monkeypatch) -> None
     calls = []
     original = marginal_module.price
     monkeypatch.setattr(marginal_module, "price", lambda *a: calls.append(a) or original(*a))
-    marginal = marginal_service(config, bill)
-    assert len(calls) == 2  # always on (web + backend + worker + job), office hours
+    marginal = marginal_service(config)
+    # Two syntheses (always on: web + backend + worker + job; office hours: web), each of
+    # the probes alone: none of the environment's own services is synthesized again.
+    assert [sorted(c[0].services) for c in calls] == [
+        sorted(["marginal-probe", *KIND_PROBES.values()]),
+        ["marginal-probe"],
+    ]
     subtotals = bill.service_subtotals()
     # A clone of each existing kind costs what its original does.
     assert marginal.kinds["backend"]["monthly_usd"] == subtotals[BACKEND]
@@ -143,9 +148,26 @@ def test_marginal_of_each_kind_in_two_syntheses(kinds_bill, monkeypatch) -> None
     assert marginal.kinds["backend"]["proxy_usd"] == pytest.approx(
         sum(round(line.monthly_usd, 2) for line in lines_of(bill, BACKEND, PROXY_ITEM))
     )
-    assert marginal.shared_usd == 0.0
     data = marginal.to_json()
     assert set(data["marginal_by_kind_monthly_usd"]) == {"web", "backend", "worker", "job"}
+
+
+@pytest.mark.parametrize("overrides", [None, KINDS], ids=["demo", "every kind"])
+def test_probes_alone_cost_what_they_cost_in_the_whole_environment(overrides, tmp_path) -> None:
+    """Why the probes may be synthesized alone: in a full synthesis of the environment plus
+    every probe, each probe's lines are the same and the shared stacks' lines do not move."""
+    config = make_config(overrides)
+    current = current_bill(config)
+    probe = probe_config(config, office_hours=False, kinds=True)
+    full = marginal_module.price(probe, tmp_path / "full")
+    alone = marginal_module.price(marginal_module.probes_only(probe, config), tmp_path / "alone")
+    added = [n for n in probe.services if n not in config.services]
+    assert {n: full.service_subtotals()[n] for n in added} == {
+        n: alone.service_subtotals()[n] for n in added
+    }
+    assert full.shared == current.shared
+    # Nor does any service of the environment change.
+    assert {n: full.service_subtotals()[n] for n in config.services} == current.service_subtotals()
 
 
 def test_cli_prints_the_marginal_of_each_kind(tmp_path) -> None:

@@ -51,8 +51,8 @@ def test_subtotals_sum_to_the_total(demo_bill):
 
 
 def test_marginal_service_by_hand_from_the_price_table(demo_bill):
-    config, bill = demo_bill
-    marginal = marginal_service(config, bill)
+    config, _ = demo_bill
+    marginal = marginal_service(config)
     u = config.cost.usage
     alarm = P["alarm_metric_month"]
     spot_task = 0.25 * P["fargate_spot_x86_vcpu_hour"] + 0.5 * P["fargate_spot_x86_gb_hour"]

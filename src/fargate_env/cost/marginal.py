@@ -1,16 +1,16 @@
 """The monthly cost of one more service of each kind, measured, not modelled.
 
-The config is synthesized once more with a clone of its smallest web service (same size,
-capacity, scaling and health check; a new name, its own repository and a route of its own)
-and both assemblies are priced; the difference of the totals is the marginal cost. Whatever
-else one more service changes in the shared stacks (dashboard widgets, listener rules) is
-priced too, because it is what the templates say. Two web clones: always on, and on the
-default office-hours schedule (ScheduleConfig()).
+A probe config is the environment plus a clone of its smallest web service (same size,
+capacity, scaling and health check; a new name, its own repository and a route of its own),
+and one more backend, worker and job: a clone of the smallest of that kind, or a new one at
+the config's defaults (a job: daily at 03:00 UTC). Each probe's marginal cost is its own
+lines (its stack and its repository), priced from a synthesis. Two web clones: always on, and
+on the default office-hours schedule (ScheduleConfig()); the other kinds always on.
 
-The always-on synthesis also holds one more backend, worker and job: a clone of the smallest
-of that kind, or a new one at the config's defaults (a job: daily at 03:00 UTC). Each kind's
-marginal cost is its own lines; what the four together change in the shared stacks is
-measured and shown beside them. Two syntheses in all, however many kinds.
+Only the probes are synthesized (issue 21): the environment's own services are left out of
+the probe synthesis, since one more service changes no other service's stack and no priced
+line of the shared stacks (tests/cost/test_kinds.py proves both against a full synthesis of
+the demo with and without every kind). Two small syntheses in all, however many services.
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ class Marginal:
     monthly_usd: dict[str, float]  # profile key -> USD/month
     # backend/worker/job -> {"clone_of": name or None (new, defaults), "size": ..., "monthly_usd"}
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # What the shared stacks change by when the always-on web clone and the three kinds join.
-    shared_usd: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,7 +53,6 @@ class Marginal:
                 **{kind: probe["monthly_usd"] for kind, probe in self.kinds.items()},
             },
             "marginal_kinds": dict(self.kinds),
-            "marginal_shared_monthly_usd": self.shared_usd,
         }
 
 
@@ -156,22 +153,25 @@ def price(config: EnvironmentConfig, outdir: Path) -> Bill:
     return estimate(stacks, assembly_region(outdir), config.cost.usage)
 
 
-def marginal_service(config: EnvironmentConfig, current: Bill) -> Marginal:
-    """Synthesize and price the config plus the probes of each profile; subtract `current`."""
+def probes_only(probe: EnvironmentConfig, config: EnvironmentConfig) -> EnvironmentConfig:
+    """`probe` without `config`'s own services: what a probe synthesis needs to build."""
+    data: dict[str, Any] = probe.model_dump(mode="json")
+    data["services"] = {n: svc for n, svc in data["services"].items() if n not in config.services}
+    return parse_config(data, "marginal probes")
+
+
+def marginal_service(config: EnvironmentConfig) -> Marginal:
+    """Synthesize and price the probes of each profile; each probe costs its own lines."""
     usd: dict[str, float] = {}
     kinds: dict[str, dict[str, Any]] = {}
-    shared = 0.0
     with tempfile.TemporaryDirectory(prefix="fargate-env-marginal-") as tmp:
         for key, label in PROFILES.items():
             always = key == "always_on"
-            probe = probe_config(config, office_hours=not always, kinds=always)
+            probe = probes_only(probe_config(config, office_hours=not always, kinds=always), config)
             bill = price(probe, Path(tmp) / label.replace(" ", "-"))
-            usd[key] = round(bill.exact_total - current.exact_total, 2)
-            if not always:
-                continue
             subtotals = bill.service_subtotals()
-            added = [n for n in probe.services if n not in config.services]
-            web, others = added[0], added[1:]
+            web, *others = probe.services
+            usd[key] = subtotals.get(web, 0.0)
             for name in others:
                 kind = probe.services[name].kind
                 kinds[kind] = {
@@ -181,8 +181,6 @@ def marginal_service(config: EnvironmentConfig, current: Bill) -> Marginal:
                     # Inside monthly_usd: a backend's Service Connect proxy's share.
                     "proxy_usd": _proxy_usd(bill, name) if kind == "backend" else 0.0,
                 }
-            shared = round(bill.shared - current.shared, 2)
-            usd[key] = subtotals.get(web, 0.0)
     template = smallest_service(config) or PROBE_NAME
     description = _describe(config, template) if template in config.services else "defaults"
-    return Marginal(template, description, usd, kinds, shared)
+    return Marginal(template, description, usd, kinds)

@@ -212,12 +212,6 @@ def render_marginal(console: Console, marginal: Marginal) -> None:
                 f"; {render.dollars(probe['proxy_usd'])} of it the Service Connect proxy's share"
             )
         render.paragraph(console, escape(text + ")"), "  ")
-    if marginal.shared_usd:
-        render.paragraph(
-            console,
-            f"  shared stacks change by {render.dollars(marginal.shared_usd)}/month with all"
-            " of them",
-        )
 
 
 # The words of a profile's label and the config keys behind them (compare.config_keys).

@@ -48,7 +48,7 @@ def run_cost(
             payload.update(preview.to_json())
         payload["monthly_budget_usd"] = budget
         payload.update(
-            once(config, "marginal", lambda: marginal_service(config, bill), Marginal).to_json()
+            once(config, "marginal", lambda: marginal_service(config), Marginal).to_json()
         )
         if compare:
             payload["compare"] = comparison_json(compare_profiles(config, bill))
@@ -57,7 +57,7 @@ def run_cost(
         with out.status("pricing"):
             bill = current_bill(config, say=lambda line: out.print(line, highlight=False))
         with out.status("synthesizing and pricing one more service"):
-            marginal = once(config, "marginal", lambda: marginal_service(config, bill), Marginal)
+            marginal = once(config, "marginal", lambda: marginal_service(config), Marginal)
         with out.status("synthesizing and pricing one preview"):
             preview = once(config, "preview", lambda: preview_cost(config, bill), PreviewCost)
         if preview is not None:
