@@ -8,6 +8,7 @@ import pytest
 from fargate_env.cost.compare import current_bill
 from fargate_env.cost.preview import DAYS_PER_MONTH, add_expected_previews, preview_cost
 from tests.conftest import make_config
+from tests.kinds import KINDS
 from tests.stacks.test_preview import NO_PREVIEWS
 
 # By hand from cost/prices.py: Spot x86 0.25 x $0.01244323 + 0.5 x $0.00136649 per hour x 730 h,
@@ -21,7 +22,7 @@ LOGS = PREVIEW_LOG_GB * (0.5 + 3 / (365 / 12) * 0.03)
 def priced():
     config = make_config()
     bill = current_bill(config)
-    return config, bill, preview_cost(config, bill)
+    return config, bill, preview_cost(config)
 
 
 def test_one_preview_costs_its_task_and_its_logs_only(priced):
@@ -37,7 +38,7 @@ def test_one_preview_costs_its_task_and_its_logs_only(priced):
 def test_the_preview_log_assumption_prices_the_preview_alone(priced):
     _, bill, cost = priced
     more = make_config({"cost": {"usage": {"preview_log_ingest_gb_month": 1.0}}})
-    heavier = preview_cost(more, current_bill(more))
+    heavier = preview_cost(more)
     assert heavier.monthly_usd - cost.monthly_usd == pytest.approx(
         0.9 * (0.5 + 3 / (365 / 12) * 0.03), abs=0.005
     )
@@ -60,4 +61,18 @@ def test_expected_active_previews_are_added_to_the_bill(priced):
 
 def test_without_previews_nothing_is_priced():
     config = make_config(NO_PREVIEWS)
-    assert preview_cost(config, current_bill(config)) is None
+    assert preview_cost(config) is None
+
+
+@pytest.mark.parametrize("overrides", [None, KINDS], ids=["demo", "every kind"])
+def test_a_preview_priced_alone_costs_what_it_adds_to_the_whole_environment(overrides, tmp_path):
+    """Why only the previewed service is synthesized: in a full synthesis the preview adds
+    exactly its own stack's lines."""
+    from fargate_env.cost.preview import PROBE, price_with_previews
+    from fargate_env.preview_spec import new_preview, now_utc
+
+    config = make_config(overrides)
+    probe = new_preview(config, PROBE, service="web", image_tag=None, ttl=None, now=now_utc())
+    full = price_with_previews(config, tmp_path / "full", [probe])
+    added = full.exact_total - current_bill(config).exact_total
+    assert preview_cost(config).monthly_usd == pytest.approx(added, abs=1e-9)

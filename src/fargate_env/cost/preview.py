@@ -1,6 +1,8 @@
-"""The cost of one preview, measured like one more service: the config is synthesized again
-with a preview of its smallest service, both assemblies are priced, and the difference is the
-preview's monthly cost; per day alive is that over the month's days (730 h / 24).
+"""The cost of one preview, measured like one more service: a preview of the smallest web
+service is synthesized and priced, and its stack's lines are the preview's monthly cost; per
+day alive is that over the month's days (730 h / 24). Only the previewed service and the
+preview are synthesized (issue 21): the other services change nothing in a preview's stack
+(tests/cost/test_preview.py compares with a full synthesis).
 
 `previews.expected_active` previews are assumed alive all month and added to the bill."""
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fargate_env.assembly import assembly_region
-from fargate_env.config import EnvironmentConfig
+from fargate_env.config import EnvironmentConfig, parse_config
 from fargate_env.cost.estimate import Bill, BillLine, estimate
 from fargate_env.cost.marginal import _describe, smallest_service
 from fargate_env.cost.prices import HOURS_PER_MONTH
@@ -46,15 +48,20 @@ class PreviewCost:
         }
 
 
-def preview_cost(config: EnvironmentConfig, current: Bill) -> PreviewCost | None:
-    """None when the environment has no previews (no load_balancer.preview_domain)."""
-    if not config.load_balancer.preview_domain:
-        return None
+def preview_cost(config: EnvironmentConfig) -> PreviewCost | None:
+    """None when the environment has no previews (no load_balancer.preview_domain) or no web
+    service to preview."""
     service = smallest_service(config)
-    probe = new_preview(config, PROBE, service=service, image_tag=None, ttl=None, now=now_utc())
+    if not config.load_balancer.preview_domain or service is None:
+        return None
+    data = config.model_dump(mode="json")
+    data["services"] = {service: data["services"][service]}
+    alone = parse_config(data, f"preview probe of {service}")
+    probe = new_preview(alone, PROBE, service=service, image_tag=None, ttl=None, now=now_utc())
     with tempfile.TemporaryDirectory(prefix="fargate-env-preview-") as tmp:
-        bill = price_with_previews(config, Path(tmp) / "assembly", [probe])
-    monthly = bill.exact_total - current.exact_total
+        bill = price_with_previews(alone, Path(tmp) / "assembly", [probe])
+    stack = alone.preview_stack_name(PROBE)
+    monthly = sum(line.monthly_usd for line in bill.lines if line.stack == stack)
     return PreviewCost(
         service, _describe(config, service), monthly, config.previews.expected_active
     )

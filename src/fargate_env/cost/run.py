@@ -40,7 +40,7 @@ def run_cost(
     budget = config.cost.monthly_budget_usd
     if as_json:
         bill = current_bill(config, say=lambda line: err.print(line, highlight=False))
-        preview = once(config, "preview", lambda: preview_cost(config, bill), PreviewCost)
+        preview = once(config, "preview", lambda: preview_cost(config), PreviewCost)
         if preview is not None:
             add_expected_previews(bill, preview)
         payload = bill.to_json()
@@ -59,7 +59,7 @@ def run_cost(
         with out.status("synthesizing and pricing one more service"):
             marginal = once(config, "marginal", lambda: marginal_service(config), Marginal)
         with out.status("synthesizing and pricing one preview"):
-            preview = once(config, "preview", lambda: preview_cost(config, bill), PreviewCost)
+            preview = once(config, "preview", lambda: preview_cost(config), PreviewCost)
         if preview is not None:
             add_expected_previews(bill, preview)
         title = f"{config.name} ({bill.region}): monthly estimate, USD"
