@@ -198,3 +198,13 @@ def test_a_jobs_state_machine_is_priced_per_transition(kinds_bill) -> None:
     # Run, ExitCode, Exited0: three transitions a successful run, every run of the month.
     assert machine.monthly_usd == pytest.approx(DAILY * 3 * P["sfn_state_transition"])
     assert P["sfn_state_transition"] == pytest.approx(0.025 / 1000)
+
+
+def test_an_environment_without_a_web_service_gets_a_new_web_probe() -> None:
+    config = make_config({"services": {"web": None, "api": None, **{WORKER: {"kind": "worker"}}}})
+    marginal = marginal_service(config)
+    assert (marginal.template, marginal.description) == ("", "defaults")
+    assert marginal.monthly_usd["always_on"] > marginal.monthly_usd["office_hours"] > 0
+    out = Console(width=80, file=io.StringIO())
+    render_bill(out, current_bill(config), "worker only", 80.0, marginal)
+    assert "one more web service (new, defaults), synthesized:" in out.file.getvalue()

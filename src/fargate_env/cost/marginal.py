@@ -35,7 +35,7 @@ DEFAULT_JOB_SCHEDULE = "cron(0 3 * * ? *)"
 
 @dataclass
 class Marginal:
-    template: str  # the service that was cloned
+    template: str  # the web service that was cloned ("" when there was none: a new one)
     description: str  # its size and capacity, e.g. "0.25 vCPU / 0.5 GB, Spot"
     monthly_usd: dict[str, float]  # profile key -> USD/month
     # backend/worker/job -> {"clone_of": name or None (new, defaults), "size": ..., "monthly_usd"}
@@ -181,6 +181,6 @@ def marginal_service(config: EnvironmentConfig) -> Marginal:
                     # Inside monthly_usd: a backend's Service Connect proxy's share.
                     "proxy_usd": _proxy_usd(bill, name) if kind == "backend" else 0.0,
                 }
-    template = smallest_service(config) or PROBE_NAME
-    description = _describe(config, template) if template in config.services else "defaults"
+    template = smallest_service(config) or ""  # "": no web service to clone, a new one
+    description = _describe(config, template) if template else "defaults"
     return Marginal(template, description, usd, kinds)

@@ -194,7 +194,11 @@ def render_bill(
 def render_marginal(console: Console, marginal: Marginal) -> None:
     render.paragraph(
         console,
-        escape(f"one more service like {marginal.template} ({marginal.description}),")
+        escape(
+            f"one more service like {marginal.template} ({marginal.description}),"
+            if marginal.template
+            else "one more web service (new, defaults),"
+        )
         + " synthesized:",
     )
     for key, label in PROFILES.items():
