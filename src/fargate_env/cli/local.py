@@ -5,9 +5,11 @@ rehearses what the templates hold."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -167,6 +169,19 @@ def _header(deployed: Deployed, tasks: int, scale: float) -> None:
     say(f"anything else -> {deployed.default_service or f'{status} (no default service)'}")
 
 
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """SIGTERM or SIGHUP ends a one-shot rehearsal (failover, restart, deploy) as Ctrl-C
+    does: the `with Rehearsal` inside stops every task and HAProxy and removes its work
+    directory; exit 128 + the signal's number, as a shell reports a death by it."""
+    try:
+        with stop_on_signals():
+            yield
+    except Stopped as stopped:
+        say(f"{stopped}: stopped every task and HAProxy before the report")
+        raise typer.Exit(128 + stopped.signum) from None
+
+
 def _ready(r: Rehearsal) -> None:
     caps = {r.cap_description(name) for name in r.services}
     say(f"ready at {r.url}; tasks {', '.join(sorted(caps))}")
@@ -263,10 +278,11 @@ def failover(
 ) -> None:
     """Kill one task under load; time detection and its replacement.
 
-    A process gets SIGKILL, a container `docker kill`."""
+    A process gets SIGKILL, a container `docker kill`. SIGTERM or SIGHUP
+    stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)  # before anything starts
-    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+    with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         print_failover(r.failover(name, load_rate=rate))
 
@@ -285,10 +301,11 @@ def restart(
 ) -> None:
     """Rolling restart of one service under load, the way ECS deploys.
 
-    Every service is under load; exit 1 if any request failed."""
+    Every service is under load; exit 1 if any request failed. SIGTERM or
+    SIGHUP stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)
-    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+    with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.restart(name, load_rate=rate)
         print_restart(report)
@@ -361,7 +378,7 @@ def deploy(
     extra = parse_new_env(new_env or [])
     config = load_env(env, env_file)
     name, _ = select_service(config, service)
-    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+    with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.canary(name, new_env=extra, load_rate=rate)
         print_canary(report)
