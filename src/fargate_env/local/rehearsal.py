@@ -166,9 +166,35 @@ def stop_on_signals() -> contextlib.AbstractContextManager[None]:
     work stops every task and HAProxy and removes its work directory, as on Ctrl-C."""
 
     def stop(signum: int, _frame: object) -> None:
+        if _held is not None:
+            _held.append(signum)
+            return
         raise Stopped(signum)
 
     return _signals(stop, STOP_SIGNALS)
+
+
+# Stop signals that arrived inside _deferred_signals(), or None outside one.
+_held: list[int] | None = None
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[None]:
+    """Hold SIGTERM and SIGHUP until the block ends, then raise Stopped: for steps an
+    exception must not cut in two (a thread half started cannot be joined). A handler, not
+    a signal mask: the kernel hands a process's signal to any thread that does not block
+    it, and Python runs the handler in the main thread all the same."""
+    global _held
+    if _held is not None:  # nested: the outer block delivers
+        yield
+        return
+    _held = []
+    try:
+        yield
+    finally:
+        held, _held = _held, None
+        if held:
+            raise Stopped(held[0])
 
 
 def _no_interrupt() -> contextlib.AbstractContextManager[None]:
@@ -457,14 +483,16 @@ class Rehearsal:
                 timeout_s=LOAD_TIMEOUT_S,
             )
         try:
-            for load in loads.values():
-                load.start()
+            with _deferred_signals():
+                for load in loads.values():
+                    load.start()
             yield result
         finally:
-            for name, load in loads.items():
-                report = load.finish()
-                if report is not None:
-                    result.reports[name] = report
+            with _deferred_signals():
+                for name, load in loads.items():
+                    report = load.finish()
+                    if report is not None:
+                        result.reports[name] = report
 
     def load_url(self, service: str) -> str | None:
         """Where a service answers through the HAProxy (None: only with a Host header)."""
