@@ -1,6 +1,11 @@
 """What would deploy, read back from a synthesized cloud assembly: each
-service's container (its task definition), its target group and its listener
-rules, and the listener's own answer when no rule matches.
+service's container (its task definition), its kind, its target group and its
+listener rules, and the listener's own answer when no rule matches.
+
+A service's kind shows in its stack: a target group makes a web service; an
+ECS service with a Service Connect service (ClientAliases[0]: DnsName, Port)
+a backend; an ECS service with neither a worker; a task definition with no
+ECS service a job (EventBridge Scheduler starts its runs).
 
 The rehearsal runs these, not the config: a change that reaches the templates
 (a construct, a CDK default, a hand edit of cdk.out) reaches the rehearsal.
@@ -15,6 +20,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fargate_env.assembly import (
     DEFAULT_IDLE_TIMEOUT_S,
@@ -23,6 +29,7 @@ from fargate_env.assembly import (
     TASK_DEFINITION,
     Environment,
     ListenerRule,
+    Service,
     Stack,
     TargetGroup,
     TaskDefinition,
@@ -31,6 +38,7 @@ from fargate_env.assembly import (
 from fargate_env.config import EnvironmentConfig, HealthCheckConfig, Route
 from fargate_env.errors import UserError
 
+KINDS = ("web", "backend", "worker", "job")
 # Every service's ECR image runs locally as the sample image (`make image`).
 LOCAL_IMAGE = "sample-server:local"
 # The listener's answer when the templates hold none (ELB default; the
@@ -60,7 +68,7 @@ class TaskTemplate:
 
     image: str  # what runs locally
     image_source: str  # what the template names
-    container_port: int
+    container_port: int | None  # None: the container maps no port (worker, job)
     environment: dict[str, str]
     secrets: tuple[str, ...]  # variable names; the values live in AWS
     user: str | None
@@ -73,6 +81,7 @@ class TaskTemplate:
     init: bool
     cap_drop: tuple[str, ...]
     cap_add: tuple[str, ...]
+    command: tuple[str, ...] | None = None  # None: the image's CMD
 
 
 @dataclass(frozen=True)
@@ -80,9 +89,17 @@ class ServiceTemplate:
     name: str
     task: TaskTemplate
     # The target group's check, in the config's own type (unvalidated: the
-    # template's numbers, whatever they are).
-    health_check: HealthCheckConfig
+    # template's numbers, whatever they are); None without a target group.
+    health_check: HealthCheckConfig | None
     routes: list[Route] = field(default_factory=list)
+    kind: str = "web"
+    # A backend's Service Connect name and port: other tasks reach http://NAME:PORT.
+    alias: tuple[str, int] | None = None
+
+    @property
+    def long_running(self) -> bool:
+        """An ECS service keeps its tasks running (a job's run ends)."""
+        return self.kind != "job"
 
 
 @dataclass(frozen=True)
@@ -162,8 +179,13 @@ def _service(env: Environment, stack: Stack) -> ServiceTemplate:
     _one(stack, TASK_DEFINITION)
     service = env.service(stack)
     (task_definition,) = stack.of_type(TASK_DEFINITION).values()
-    task = _task(stack, TaskDefinition(task_definition))
     groups = stack.of_type(TARGET_GROUP)
+    kind, alias = _kind(stack, service, groups)
+    task = _task(stack, TaskDefinition(task_definition), listens=kind in ("web", "backend"))
+    if kind != "web":
+        if env.rules(stack):
+            raise TemplateError(f"{stack.name}: a {kind} with a listener rule")
+        return ServiceTemplate(name, task, None, [], kind=kind, alias=alias)
     primary, test_rule = next(iter(groups), None), None
     if len(groups) > 1:
         _one(stack, ECS_SERVICE)
@@ -174,8 +196,7 @@ def _service(env: Environment, stack: Stack) -> ServiceTemplate:
                 f"{stack.name}: {len(groups)} target groups, not a service's primary and"
                 " alternate one"
             )
-    if primary is None:
-        raise TemplateError(f"{stack.name}: expected one {TARGET_GROUP}, found 0")
+    assert primary is not None  # _kind: web has a target group
     check = TargetGroup(groups[primary]).health_check
     routes = [
         _route(stack, name, set(groups), rule)
@@ -183,6 +204,30 @@ def _service(env: Environment, stack: Stack) -> ServiceTemplate:
         if rule.logical_id != test_rule
     ]
     return ServiceTemplate(name, task, check, routes)
+
+
+def _kind(
+    stack: Stack, service: Service | None, groups: dict[str, Any]
+) -> tuple[str, tuple[str, int] | None]:
+    """(kind, a backend's Service Connect (name, port)) from what the stack holds."""
+    if service is None:
+        if groups:
+            raise TemplateError(f"{stack.name}: target groups but no {ECS_SERVICE}")
+        return "job", None
+    if groups:
+        return "web", None
+    connect = service.resource.get("ServiceConnectConfiguration") or {}
+    served = connect.get("Services") or ()
+    if not served:
+        return "worker", None
+    aliases = served[0].get("ClientAliases") or ()
+    if not aliases or not isinstance(aliases[0].get("Port"), int):
+        raise TemplateError(f"{stack.name}: a Service Connect service without a client alias")
+    return "backend", (str(aliases[0].get("DnsName") or name_of(stack)), aliases[0]["Port"])
+
+
+def name_of(stack: Stack) -> str:
+    return stack.service or stack.name
 
 
 def _image(image: object) -> tuple[str, str]:
@@ -193,7 +238,7 @@ def _image(image: object) -> tuple[str, str]:
     return LOCAL_IMAGE, "the service's ECR repository"
 
 
-def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
+def _task(stack: Stack, td: TaskDefinition, *, listens: bool) -> TaskTemplate:
     essential = td.essential
     if len(essential) != 1:
         raise TemplateError(
@@ -201,7 +246,7 @@ def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
             f" task, the task definition has {len(essential)}"
         )
     (c,) = essential
-    if not c.ports:
+    if listens and not c.ports:
         raise TemplateError(f"{stack.name}: the container maps no port")
     volumes = td.volumes
     tmpfs = []
@@ -219,7 +264,7 @@ def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
     return TaskTemplate(
         image=image,
         image_source=source,
-        container_port=c.ports[0],
+        container_port=c.ports[0] if c.ports else None,
         environment=c.environment,
         secrets=c.secrets,
         user=c.get("User"),
@@ -241,6 +286,7 @@ def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
         init=bool(c.linux.get("InitProcessEnabled", False)),
         cap_drop=tuple(caps.get("Drop", ())),
         cap_add=tuple(caps.get("Add", ())),
+        command=tuple(c.get("Command")) if c.get("Command") else None,
     )
 
 
