@@ -42,6 +42,12 @@ KINDS = {
         "command": JOB_COMMAND,
         "environment": {"JOB_EXIT_CODE": "3"},
     },
+    # Outlives any timeout a test gives it.
+    "sleepy": {
+        "kind": "job",
+        "schedule": SCHEDULE,
+        "command": ["python", "-c", "import time; time.sleep(600)"],
+    },
 }
 
 
@@ -126,3 +132,24 @@ def kinds_assembly(services: dict[str, Any], tmp_factory: pytest.TempPathFactory
         path.write_text(json.dumps(template))
     _STANDINS[key] = dest
     return dest
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)  # a TOML basic string for the plain values used here
+
+
+def env_file(services: dict[str, Any], path: Path) -> Path:
+    """The environment file of make_config(services), written to `path`."""
+    lines = ['name = "local-test"', 'region = "us-east-1"', "[load_balancer]"]
+    lines.append("allow_http_only = true")
+    for name, svc in services.items():
+        lines.append(f"[services.{name}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in svc.items())
+    path.write_text("\n".join(lines) + "\n")
+    return path

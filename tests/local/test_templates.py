@@ -235,6 +235,7 @@ def test_each_kind_is_read_from_its_stack(tmp_path_factory: pytest.TempPathFacto
         "worker": "worker",
         "nightly": "job",
         "broken": "job",
+        "sleepy": "job",
     }
     web, api, worker, job = (deployed.services[n] for n in ("web", "api", "worker", "nightly"))
     assert web.health_check is not None and web.routes and web.alias is None

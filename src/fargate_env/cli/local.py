@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,12 +21,14 @@ from fargate_env.config import EnvironmentConfig, select_service
 from fargate_env.local.canary import CanaryReport
 from fargate_env.local.haproxy import CheckTiming, haproxy_binary
 from fargate_env.local.instances import LocalError
+from fargate_env.local.jobs import JobRun, run_job
 from fargate_env.local.rehearsal import (
     FailoverReport,
     LoadSet,
     Rehearsal,
     RestartReport,
     Stopped,
+    choose_runtime,
     stop_on_signals,
 )
 from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
@@ -170,15 +173,15 @@ def _header(deployed: Deployed, tasks: int, scale: float) -> None:
 
 
 @contextlib.contextmanager
-def _stoppable() -> Iterator[None]:
-    """SIGTERM or SIGHUP ends a one-shot rehearsal (failover, restart, deploy) as Ctrl-C
-    does: the `with Rehearsal` inside stops every task and HAProxy and removes its work
-    directory; exit 128 + the signal's number, as a shell reports a death by it."""
+def _stoppable(what: str = "every task and HAProxy") -> Iterator[None]:
+    """SIGTERM or SIGHUP ends a one-shot rehearsal (failover, restart, deploy, run-job) as
+    Ctrl-C does: the context managers inside stop `what` and remove the work directory;
+    exit 128 + the signal's number, as a shell reports a death by it."""
     try:
         with stop_on_signals():
             yield
     except Stopped as stopped:
-        say(f"{stopped}: stopped every task and HAProxy before the report")
+        say(f"{stopped}: stopped {what} before the report")
         raise typer.Exit(128 + stopped.signum) from None
 
 
@@ -385,3 +388,74 @@ def deploy(
         others = sum(len(load.failed()) for n, load in report.loads.items() if n != report.service)
         if report.rolled_back or report.failed_outside_canary() or others:
             raise typer.Exit(1)
+
+
+def _job_name(config: EnvironmentConfig, name: str) -> str:
+    """NAME must be a kind = "job" service of the environment (one line, exit 2)."""
+    jobs = [n for n, s in config.services.items() if s.kind == "job"]
+    listed = ", ".join(jobs) or "none"
+    if name not in config.services:
+        raise LocalError(f"no service {name!r} in {config.name}; its jobs: {listed}")
+    kind = config.services[name].kind
+    if kind != "job":
+        raise LocalError(f'{name} is a {kind}; run-job runs a kind = "job" (jobs: {listed})')
+    return name
+
+
+def print_job_run(run: JobRun) -> None:
+    for line in run.output:
+        say(line, indent="  | ")
+    head = f"{run.name} ({run.what})"
+    if run.exit_code is None:
+        say(f"{head}: failed: still running after the {run.timeout_s:g}-s timeout; stopped")
+    elif run.succeeded:
+        say(f"{head}: exit code 0 after {run.duration_s:.2f} s")
+    else:
+        say(f"{head}: failed: exit code {run.exit_code} after {run.duration_s:.2f} s")
+
+
+@local_app.command("run-job")
+@user_errors
+def run_job_command(
+    name: Annotated[str, typer.Argument(help='The job (a kind = "job" service).')],
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    time_scale: ScaleOpt = 1.0,
+    runtime: RuntimeOpt = "auto",
+    assembly: AssemblyOpt = None,
+) -> None:
+    """Run a scheduled job once now, from its task definition; wait.
+
+    Prints its output and exit code; exit 0 when the run exits 0, 1 when
+    it fails or outlives its timeout (job.timeout_minutes x --time-scale).
+    SIGTERM or SIGHUP stops the run and exits 128 + the signal."""
+    config = load_env(env, env_file)
+    _job_name(config, name)
+    if runtime not in RUNTIMES:
+        raise LocalError(f"--runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    if assembly is not None:
+        if not (assembly / "manifest.json").is_file():
+            raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
+        deployed = read_deployed(assembly)
+    else:
+        say("synthesizing the environment; running what its templates hold")
+        deployed = synthesized(config)
+    template = deployed.services.get(name)
+    if template is None or template.kind != "job":
+        what = "no such stack" if template is None else f"a {template.kind}"
+        raise LocalError(f"{deployed.source}: {name} is {what} there; synthesize again")
+    chosen, note = choose_runtime(deployed, runtime)  # type: ignore[arg-type]
+    say(note)
+    job = config.services[name].job
+    assert job is not None  # the config's kind = "job" has one
+    timeout = job.timeout_minutes * 60 * time_scale
+    command = " ".join(template.task.command or ("(the image's CMD)",))
+    say(f"{name}: one run of {command}, timeout {timeout:g} s")
+    with (
+        _stoppable("the run"),
+        tempfile.TemporaryDirectory(prefix="fargate-env-local-") as tmp,
+    ):
+        run = run_job(template, runtime=chosen, workdir=Path(tmp), timeout_s=timeout)
+    print_job_run(run)
+    if not run.succeeded:
+        raise typer.Exit(1)
