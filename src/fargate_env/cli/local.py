@@ -123,6 +123,7 @@ def describe_task(task: TaskTemplate, scale: float) -> str:
     """One line of what the task definition asks of the container."""
     parts = [
         f"{task.image} (image: {task.image_source})",
+        *([f"command {' '.join(task.command)}"] if task.command else []),
         f"{task.cpu_units / 1024:g} vCPU / {task.memory_mib} MiB",
     ]
     if task.user:
@@ -147,14 +148,27 @@ def describe_task(task: TaskTemplate, scale: float) -> str:
 
 def _header(deployed: Deployed, tasks: int, scale: float) -> None:
     """What is about to run, printed before anything starts."""
-    say(f"{len(deployed.services)} service(s), {tasks} task(s) each, behind one HAProxy")
-    for name, svc in deployed.services.items():
-        t = CheckTiming.from_config(svc.health_check, scale)
-        say(
-            f"{name}: health check GET {t.path} every {t.interval_s:g} s,"
-            f" timeout {t.timeout_s:g} s, rise {t.rise}, fall {t.fall},"
-            f" deregistration delay {t.deregistration_delay_s:g} s"
-        )
+    running = [s for s in deployed.services.values() if s.long_running]
+    say(f"{len(running)} service(s), {tasks} task(s) each, behind one HAProxy")
+    for svc in deployed.services.values():
+        name = svc.name
+        if svc.kind == "job":
+            say(f"{name}: a job; not started here (fargate-env local run-job {name})")
+            continue
+        if svc.health_check is not None:
+            t = CheckTiming.from_config(svc.health_check, scale)
+            say(
+                f"{name}: health check GET {t.path} every {t.interval_s:g} s,"
+                f" timeout {t.timeout_s:g} s, rise {t.rise}, fall {t.fall},"
+                f" deregistration delay {t.deregistration_delay_s:g} s"
+            )
+        elif svc.alias is not None:
+            say(
+                f"{name}: a backend, reached as http://{svc.alias[0]}:{svc.alias[1]}"
+                " (Service Connect); healthy by its container check"
+            )
+        else:
+            say(f"{name}: a worker, no port; healthy by its container check")
         say(f"{name}: task {describe_task(svc.task, scale)}")
     for route in deployed.routes:
         if route.catch_all:

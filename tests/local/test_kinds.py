@@ -1,0 +1,115 @@
+"""The rehearsal of an environment with one service of each kind: web calls the backend by
+name (Service Connect), the worker runs with no port and passes its container check, the
+jobs wait for run-job. On containers when a Docker engine answers, else processes."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fargate_env.config import EnvironmentConfig
+from fargate_env.local.containers import ContainerTask
+from fargate_env.local.instances import LocalError
+from fargate_env.local.rehearsal import Rehearsal
+from fargate_env.local.templates import Deployed, read_deployed
+from tests.local.conftest import SCALE, make_config
+from tests.local.kinds import BACKEND_PORT, KINDS, kinds_assembly
+
+
+@pytest.fixture(scope="module")
+def config() -> EnvironmentConfig:
+    return make_config(KINDS)
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    return read_deployed(kinds_assembly(KINDS, tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def kinds(
+    config: EnvironmentConfig,
+    deployed: Deployed,
+    runtime: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Rehearsal]:
+    lines: list[str] = []
+    r = Rehearsal(
+        config,
+        tasks=1,
+        scale=SCALE,
+        workdir=tmp_path_factory.mktemp("kinds-run"),
+        deployed=deployed,
+        runtime=runtime,  # type: ignore[arg-type]
+        progress=lines.append,
+    )
+    r.lines = lines  # type: ignore[attr-defined]
+    with r:
+        yield r
+
+
+def test_web_calls_the_backend_by_its_service_connect_name(kinds: Rehearsal) -> None:
+    resp = httpx.get(kinds.url + "/upstream", timeout=10)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    # Containers: the URL web was given, resolved by name as in AWS. Processes: the same
+    # URL rewritten to the backend's loopback stand-in (connect_notes says so).
+    local = kinds.connect_ports.get(("api", BACKEND_PORT))
+    want = f"http://api:{BACKEND_PORT}/" if local is None else f"http://127.0.0.1:{local}/"
+    assert (local is None) == (kinds.runtime == "docker")
+    assert body["upstream"] == want
+    assert body["status"] == 200
+    assert body["body"]["service"] == "api"  # the backend's own task answered
+
+
+def test_how_the_backend_is_reached_is_said(kinds: Rehearsal) -> None:
+    (note,) = kinds.connect_notes()
+    assert note.startswith(f"http://api:{BACKEND_PORT} ")
+    assert note in kinds.lines  # type: ignore[attr-defined]
+
+
+def test_the_backend_and_worker_are_not_behind_the_load_balancer(kinds: Rehearsal) -> None:
+    backends = set(kinds.haproxy.backends)
+    assert "worker" not in backends and "web" in backends
+    # The backend is there only as the processes' Service Connect stand-in.
+    assert ("api" in backends) == (kinds.runtime == "process")
+    assert httpx.get(kinds.url + "/", timeout=5).json()["service"] == "web"
+
+
+def test_the_worker_runs_with_no_port_and_its_container_check_passed(kinds: Rehearsal) -> None:
+    (task,) = kinds.services["worker"].running.values()
+    assert task.alive()
+    assert "worker/task1: container check healthy after" in " ".join(kinds.lines)  # type: ignore[attr-defined]
+    if isinstance(task, ContainerTask):
+        assert task.port is None
+        # Published nowhere (the image's EXPOSE lists 8080, bound to nothing).
+        assert task.inspect("{{json .HostConfig.PortBindings}}") in ("{}", "null")
+        assert task.health() == "healthy"
+
+
+def test_jobs_do_not_run_until_asked(kinds: Rehearsal) -> None:
+    assert set(kinds.services) == {"web", "api", "worker"}
+    assert not [n for n in kinds.running if n.split("/")[0] in ("nightly", "broken", "sleepy")]
+
+
+def test_failover_of_a_backend_is_refused_in_one_line(kinds: Rehearsal) -> None:
+    with pytest.raises(LocalError, match=r"^api is a backend: this rehearses a web service"):
+        kinds.failover("api")
+
+
+def test_closing_removes_the_network(
+    config: EnvironmentConfig, deployed: Deployed, runtime: str, tmp_path: Path
+) -> None:
+    r = Rehearsal(config, tasks=1, scale=SCALE, workdir=tmp_path, deployed=deployed,
+                  runtime=runtime)  # type: ignore[arg-type]  # fmt: skip
+    with r:
+        network = r.network
+        assert (network is not None) == (runtime == "docker")
+    if network is not None:
+        left = subprocess.run(["docker", "network", "ls", "-q", f"--filter=name={network}"],
+                              capture_output=True, text=True)  # fmt: skip
+        assert left.stdout.strip() == ""
