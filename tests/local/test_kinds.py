@@ -4,7 +4,9 @@ jobs wait for run-job. On containers when a Docker engine answers, else processe
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,10 @@ from fargate_env.local.instances import LocalError
 from fargate_env.local.rehearsal import Rehearsal
 from fargate_env.local.templates import Deployed, read_deployed
 from tests.local.conftest import SCALE, make_config
-from tests.local.kinds import BACKEND_PORT, KINDS, kinds_assembly
+from tests.local.kinds import BACKEND_PORT, KINDS, env_file, kinds_assembly
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-c", "from fargate_env.cli import main; main()", "local"]
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +118,27 @@ def test_closing_removes_the_network(
         left = subprocess.run(["docker", "network", "ls", "-q", f"--filter=name={network}"],
                               capture_output=True, text=True)  # fmt: skip
         assert left.stdout.strip() == ""
+
+
+def test_up_says_what_runs_of_each_kind_in_80_columns(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    assembly = kinds_assembly(KINDS, tmp_path_factory)
+    proc = subprocess.run(
+        [*CLI, "up", "--env-file", str(env_file(KINDS, tmp_path / "kinds.toml")),
+         "--assembly", str(assembly), "--tasks", "1", "--time-scale", "0.1",
+         "--duration", "0.5"],
+        cwd=REPO, env={**os.environ, "COLUMNS": "80"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    out = " ".join(proc.stdout.split())  # unwrapped
+    assert "api: a backend, reached as http://api:8080 (Service Connect); healthy by its" in out
+    assert "worker: a worker, no port; healthy by its container check" in out
+    assert "nightly: a job; not started here (fargate-env local run-job nightly)" in out
+    assert "nightly: command python -m sample_server.job" not in out  # jobs: no task line
+    assert "http://api:8080 " in out
+    assert "worker/task1: container check healthy after" in out
+    assert out.endswith("stopped every task and HAProxy")
