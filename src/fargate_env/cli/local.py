@@ -441,7 +441,7 @@ def run_job_command(
     """Run a scheduled job once now, from its task definition; wait.
 
     Prints its output and exit code; exit 0 when the run exits 0, 1 when
-    it fails or outlives its timeout (job.timeout_minutes x --time-scale).
+    it fails or outlives its timeout (the template's, x --time-scale).
     SIGTERM or SIGHUP stops the run and exits 128 + the signal."""
     config = load_env(env, env_file)
     _job_name(config, name)
@@ -460,11 +460,11 @@ def run_job_command(
         raise LocalError(f"{deployed.source}: {name} is {what} there; synthesize again")
     chosen, note = choose_runtime(deployed, runtime)  # type: ignore[arg-type]
     say(note)
-    job = config.services[name].job
-    assert job is not None  # the config's kind = "job" has one
-    timeout = job.timeout_minutes * 60 * time_scale
+    # The run's timeout as the templates give it (the state machine's), scaled.
+    timeout = float("inf") if template.timeout_s is None else template.timeout_s * time_scale
     command = " ".join(template.task.command or ("(the image's CMD)",))
-    say(f"{name}: one run of {command}, timeout {timeout:g} s")
+    limit = "no timeout" if template.timeout_s is None else f"timeout {timeout:g} s"
+    say(f"{name}: one run of {command}, {limit}")
     with (
         _stoppable("the run"),
         tempfile.TemporaryDirectory(prefix="fargate-env-local-") as tmp,

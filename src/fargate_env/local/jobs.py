@@ -82,4 +82,4 @@ def _wait(run: Instance | ContainerTask, seconds: float) -> None:
     """Block until the run exits or `seconds` pass (its process, or `docker wait`)."""
     proc = run.proc if isinstance(run, Instance) else run.waiter
     with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(max(0.0, seconds))
+        proc.wait(min(max(0.0, seconds), 60.0))  # no timeout: wait in steps

@@ -95,8 +95,9 @@ class ServiceTasks:
 
     @property
     def registration_timeout_s(self) -> float:
-        # Start-up plus `rise` checks, with room for a loaded 2-core machine.
-        return self.timing.registration_bound_s + 10.0
+        # Start-up plus `rise` checks, with room for a loaded 2-core machine; more for a
+        # container check, a new Python process per check at the task's CPU share.
+        return self.timing.registration_bound_s + (10.0 if self.kind == "web" else 30.0)
 
 
 @dataclass

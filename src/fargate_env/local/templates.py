@@ -2,10 +2,9 @@
 service's container (its task definition), its kind, its target group and its
 listener rules, and the listener's own answer when no rule matches.
 
-A service's kind shows in its stack: a target group makes a web service; an
-ECS service with a Service Connect service (ClientAliases[0]: DnsName, Port)
-a backend; an ECS service with neither a worker; a task definition with no
-ECS service a job (EventBridge Scheduler starts its runs).
+A service's kind is what its stack holds (the assembly model says which): a
+web service's target groups and rules, a backend's Service Connect name and
+port, a worker's bare ECS service, a job's schedule and the timeout of a run.
 
 The rehearsal runs these, not the config: a change that reaches the templates
 (a construct, a CDK default, a hand edit of cdk.out) reaches the rehearsal.
@@ -20,7 +19,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from fargate_env.assembly import (
     DEFAULT_IDLE_TIMEOUT_S,
@@ -29,7 +27,6 @@ from fargate_env.assembly import (
     TASK_DEFINITION,
     Environment,
     ListenerRule,
-    Service,
     Stack,
     TargetGroup,
     TaskDefinition,
@@ -95,6 +92,8 @@ class ServiceTemplate:
     kind: str = "web"
     # A backend's Service Connect name and port: other tasks reach http://NAME:PORT.
     alias: tuple[str, int] | None = None
+    # A job's run is stopped and failed after this (None: never).
+    timeout_s: float | None = None
 
     @property
     def long_running(self) -> bool:
@@ -180,12 +179,25 @@ def _service(env: Environment, stack: Stack) -> ServiceTemplate:
     service = env.service(stack)
     (task_definition,) = stack.of_type(TASK_DEFINITION).values()
     groups = stack.of_type(TARGET_GROUP)
-    kind, alias = _kind(stack, service, groups)
+    job = env.job(stack)
+    kind = "job" if job is not None else service.kind if service is not None else None
+    if kind is None:
+        raise TemplateError(f"{stack.name}: neither an ECS service nor a scheduled job")
     task = _task(stack, TaskDefinition(task_definition), listens=kind in ("web", "backend"))
     if kind != "web":
-        if env.rules(stack):
-            raise TemplateError(f"{stack.name}: a {kind} with a listener rule")
-        return ServiceTemplate(name, task, None, [], kind=kind, alias=alias)
+        alias = service.connect_alias if service is not None else None
+        if kind == "backend" and (alias is None or not alias[0] or not alias[1]):
+            raise TemplateError(f"{stack.name}: a Service Connect service without a client alias")
+        minutes = job.timeout_minutes if job is not None else None
+        return ServiceTemplate(
+            name,
+            task,
+            None,
+            [],
+            kind=kind,
+            alias=alias,  # type: ignore[arg-type]
+            timeout_s=None if minutes is None else minutes * 60.0,
+        )
     primary, test_rule = next(iter(groups), None), None
     if len(groups) > 1:
         _one(stack, ECS_SERVICE)
@@ -196,7 +208,8 @@ def _service(env: Environment, stack: Stack) -> ServiceTemplate:
                 f"{stack.name}: {len(groups)} target groups, not a service's primary and"
                 " alternate one"
             )
-    assert primary is not None  # _kind: web has a target group
+    if primary is None:
+        raise TemplateError(f"{stack.name}: expected one {TARGET_GROUP}, found 0")
     check = TargetGroup(groups[primary]).health_check
     routes = [
         _route(stack, name, set(groups), rule)
@@ -204,30 +217,6 @@ def _service(env: Environment, stack: Stack) -> ServiceTemplate:
         if rule.logical_id != test_rule
     ]
     return ServiceTemplate(name, task, check, routes)
-
-
-def _kind(
-    stack: Stack, service: Service | None, groups: dict[str, Any]
-) -> tuple[str, tuple[str, int] | None]:
-    """(kind, a backend's Service Connect (name, port)) from what the stack holds."""
-    if service is None:
-        if groups:
-            raise TemplateError(f"{stack.name}: target groups but no {ECS_SERVICE}")
-        return "job", None
-    if groups:
-        return "web", None
-    connect = service.resource.get("ServiceConnectConfiguration") or {}
-    served = connect.get("Services") or ()
-    if not served:
-        return "worker", None
-    aliases = served[0].get("ClientAliases") or ()
-    if not aliases or not isinstance(aliases[0].get("Port"), int):
-        raise TemplateError(f"{stack.name}: a Service Connect service without a client alias")
-    return "backend", (str(aliases[0].get("DnsName") or name_of(stack)), aliases[0]["Port"])
-
-
-def name_of(stack: Stack) -> str:
-    return stack.service or stack.name
 
 
 def _image(image: object) -> tuple[str, str]:
@@ -286,7 +275,7 @@ def _task(stack: Stack, td: TaskDefinition, *, listens: bool) -> TaskTemplate:
         init=bool(c.linux.get("InitProcessEnabled", False)),
         cap_drop=tuple(caps.get("Drop", ())),
         cap_add=tuple(caps.get("Add", ())),
-        command=tuple(c.get("Command")) if c.get("Command") else None,
+        command=c.command,
     )
 
 
