@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,36 @@ def test_run_job_of_what_is_not_a_job_is_one_line_exit_2(
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {error}"
     assert proc.stdout == ""
+
+
+def test_sigterm_stops_the_run_and_leaves_nothing(assembly: Path, tmp_path: Path) -> None:
+    work = Path(tempfile.mkdtemp(prefix="fe-", dir="/tmp"))
+    path = env_file(KINDS, tmp_path / "kinds.toml")
+    proc = subprocess.Popen(
+        [*CLI, "run-job", "sleepy", "--env-file", str(path), "--assembly", str(assembly),
+         "--runtime", "process"],
+        cwd=REPO, env={**os.environ, "COLUMNS": "1000", "TMPDIR": str(work)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        while not (line := proc.stdout.readline()).startswith("sleepy: started"):  # type: ignore[union-attr]
+            assert line, "".join(lines)
+            lines.append(line)
+        (pid,) = re.findall(r"process (\d+)", line)
+        assert list(work.glob("fargate-env-local-*"))
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        left_dirs = list(work.glob("fargate-env-local-*"))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    left = Path(f"/proc/{pid}/stat")
+    if left.exists() and left.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        os.kill(int(pid), signal.SIGKILL)
+        pytest.fail(f"the run (pid {pid}) outlived run-job")
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "SIGTERM: stopped the run before the report" in out
+    assert left_dirs == []

@@ -469,7 +469,7 @@ def run_job_command(
         _stoppable("the run"),
         tempfile.TemporaryDirectory(prefix="fargate-env-local-") as tmp,
     ):
-        run = run_job(template, runtime=chosen, workdir=Path(tmp), timeout_s=timeout)
+        run = run_job(template, runtime=chosen, workdir=Path(tmp), timeout_s=timeout, progress=say)
     print_job_run(run)
     if not run.succeeded:
         raise typer.Exit(1)

@@ -8,6 +8,7 @@ import contextlib
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def run_job(
     workdir: Path,
     timeout_s: float,
     capper: Capper | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> JobRun:
     """Start the job's task once, wait up to `timeout_s` for it to exit; past that it gets
     SIGTERM (then SIGKILL after its stop timeout), as a run that overstays is stopped."""
@@ -64,6 +66,8 @@ def run_job(
         )
         what = f"process {run.pid}"
     try:
+        if progress is not None:
+            progress(f"{template.name}: started {what}")
         started = run.started_at
         deadline = started + timeout_s
         while run.alive() and time.monotonic() < deadline:
