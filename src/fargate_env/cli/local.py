@@ -27,10 +27,9 @@ from fargate_env.local.rehearsal import (
     LoadSet,
     Rehearsal,
     RestartReport,
-    Stopped,
     choose_runtime,
-    stop_on_signals,
 )
+from fargate_env.local.signals import Stopped, stop_on_signals
 from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
 from fargate_env.render import say
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import math
-import signal
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from fargate_env.config import EnvironmentConfig, Route, select_service
 from fargate_env.local import containers
@@ -49,6 +47,7 @@ from fargate_env.local.kinds import (
     process_check_passes,
     remove_network,
 )
+from fargate_env.local.signals import deferred_signals, no_interrupt
 from fargate_env.local.templates import Deployed, ServiceTemplate, read_deployed, synthesize
 from fargate_env.ops.load import BackgroundLoad, LoadReport
 
@@ -152,75 +151,6 @@ class RestartReport:
     @property
     def load(self) -> LoadReport | None:
         return self.loads.reports.get(self.service)
-
-
-# What stops a rehearsal like Ctrl-C: `kill`, a closed terminal, a supervisor's stop.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-
-class Stopped(Exception):
-    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every clean-up runs."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _signals(handler: Any, signums: tuple[int, ...]) -> Iterator[None]:
-    """`handler` for `signums` inside the block (only the main thread may change signal
-    handlers; elsewhere this is a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, handler) for signum in signums}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-def stop_on_signals() -> contextlib.AbstractContextManager[None]:
-    """SIGTERM and SIGHUP raise Stopped inside the block, so the `with Rehearsal` around the
-    work stops every task and HAProxy and removes its work directory, as on Ctrl-C."""
-
-    def stop(signum: int, _frame: object) -> None:
-        if _held is not None:
-            _held.append(signum)
-            return
-        raise Stopped(signum)
-
-    return _signals(stop, STOP_SIGNALS)
-
-
-# Stop signals that arrived inside _deferred_signals(), or None outside one.
-_held: list[int] | None = None
-
-
-@contextlib.contextmanager
-def _deferred_signals() -> Iterator[None]:
-    """Hold SIGTERM and SIGHUP until the block ends, then raise Stopped: for steps an
-    exception must not cut in two (a thread half started cannot be joined). A handler, not
-    a signal mask: the kernel hands a process's signal to any thread that does not block
-    it, and Python runs the handler in the main thread all the same."""
-    global _held
-    if _held is not None:  # nested: the outer block delivers
-        yield
-        return
-    _held = []
-    try:
-        yield
-    finally:
-        held, _held = _held, None
-        if held:
-            raise Stopped(held[0])
-
-
-def _no_interrupt() -> contextlib.AbstractContextManager[None]:
-    """Let a clean-up finish: a second Ctrl-C, SIGTERM or SIGHUP while processes are being
-    stopped is ignored."""
-    return _signals(signal.SIG_IGN, (signal.SIGINT, *STOP_SIGNALS))
 
 
 def _timing(template: ServiceTemplate, scale: float) -> CheckTiming:
@@ -448,7 +378,7 @@ class Rehearsal:
         return lines
 
     def close(self) -> None:
-        with _no_interrupt():
+        with no_interrupt():
             for svc in self.services.values():
                 for instance in svc.running.values():
                     instance.cleanup()
@@ -616,12 +546,12 @@ class Rehearsal:
                 timeout_s=LOAD_TIMEOUT_S,
             )
         try:
-            with _deferred_signals():
+            with deferred_signals():
                 for load in loads.values():
                     load.start()
             yield result
         finally:
-            with _deferred_signals():
+            with deferred_signals():
                 for name, load in loads.items():
                     report = load.finish()
                     if report is not None:
