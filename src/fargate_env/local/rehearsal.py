@@ -346,7 +346,8 @@ class Rehearsal:
         for slot, seconds in self._await({s: "UP" for s in waiting}, timeout, since=waiting):
             self.progress(f"{slot}: healthy after {seconds:.2f} s")
         for slot, seconds in self._await_checks(checked, timeout):
-            self.progress(f"{slot}: container check healthy after {seconds:.2f} s")
+            if self.health_events is None:  # a container's shows among the changes below
+                self.progress(f"{slot}: container check healthy after {seconds:.2f} s")
         for line in self.changes():  # the first call reports container checks only
             self.progress(line)
 
