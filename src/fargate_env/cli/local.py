@@ -94,17 +94,9 @@ def _rehearsal(
 ) -> Rehearsal:
     """Read what would deploy, print it, pick the runtime (and say which); nothing runs
     until the rehearsal is entered."""
-    if runtime not in RUNTIMES:
-        raise LocalError(f"--runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    _check_runtime(runtime)
     haproxy_binary()  # a missing tool ends in one line before seconds of synth
-    if assembly is not None:
-        if not (assembly / "manifest.json").is_file():
-            raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
-        deployed = read_deployed(assembly)
-        say(f"read the templates of {assembly}")
-    else:
-        say("synthesizing the environment; rehearsing what its templates hold")
-        deployed = synthesized(config)
+    deployed = _deployed(config, assembly)
     _header(deployed, tasks, scale)
     r = Rehearsal(
         config,
@@ -116,6 +108,22 @@ def _rehearsal(
     )
     say(r.runtime_note)
     return r
+
+
+def _check_runtime(runtime: str) -> None:
+    if runtime not in RUNTIMES:
+        raise LocalError(f"--runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+
+
+def _deployed(config: EnvironmentConfig, assembly: Path | None) -> Deployed:
+    """What would deploy: `--assembly`'s templates, or the environment synthesized now."""
+    if assembly is not None:
+        if not (assembly / "manifest.json").is_file():
+            raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
+        say(f"read the templates of {assembly}")
+        return read_deployed(assembly)
+    say("synthesizing the environment; rehearsing what its templates hold")
+    return synthesized(config)
 
 
 def describe_task(task: TaskTemplate, scale: float) -> str:
@@ -444,15 +452,8 @@ def run_job_command(
     SIGTERM or SIGHUP stops the run and exits 128 + the signal."""
     config = load_env(env, env_file)
     _job_name(config, name)
-    if runtime not in RUNTIMES:
-        raise LocalError(f"--runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    if assembly is not None:
-        if not (assembly / "manifest.json").is_file():
-            raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
-        deployed = read_deployed(assembly)
-    else:
-        say("synthesizing the environment; running what its templates hold")
-        deployed = synthesized(config)
+    _check_runtime(runtime)
+    deployed = _deployed(config, assembly)
     template = deployed.services.get(name)
     if template is None or template.kind != "job":
         what = "no such stack" if template is None else f"a {template.kind}"
