@@ -16,9 +16,10 @@ import pytest
 
 from fargate_env.config import EnvironmentConfig
 from fargate_env.local.containers import ContainerTask
-from fargate_env.local.instances import LocalError
+from fargate_env.local.instances import LocalError, process_command
+from fargate_env.local.kinds import connect_rewrite, container_timing
 from fargate_env.local.rehearsal import Rehearsal
-from fargate_env.local.templates import Deployed, read_deployed
+from fargate_env.local.templates import ContainerCheck, Deployed, read_deployed
 from tests.local.conftest import SCALE, make_config
 from tests.local.kinds import BACKEND_PORT, KINDS, env_file, kinds_assembly
 
@@ -148,3 +149,37 @@ def test_up_says_what_runs_of_each_kind_in_80_columns(
         r"worker/task1: container check healthy (after|[\d.]+ s after docker run)", out
     )
     assert out.endswith("stopped every task and HAProxy")
+
+
+def test_connect_rewrite_points_only_the_backends_address_at_its_stand_in() -> None:
+    env = {
+        "UPSTREAM_URL": "http://api:8080/v1?x=1",
+        "BARE": "http://api:8080",
+        "OTHER_PORT": "http://api:9090/",
+        "LONGER_NAME": "http://api-2:8080/",
+        "NOT_A_URL": "api:8080",
+    }
+    out = connect_rewrite(env, {("api", 8080): 41000})
+    assert out == {
+        "UPSTREAM_URL": "http://127.0.0.1:41000/v1?x=1",
+        "BARE": "http://127.0.0.1:41000",
+        "OTHER_PORT": "http://api:9090/",
+        "LONGER_NAME": "http://api-2:8080/",
+        "NOT_A_URL": "api:8080",
+    }
+
+
+def test_a_process_runs_python_commands_and_refuses_others_in_one_line() -> None:
+    assert process_command(None, "web") == [sys.executable, "-m", "sample_server"]
+    assert process_command(("python3", "-m", "x"), "job") == [sys.executable, "-m", "x"]
+    with pytest.raises(LocalError, match=r"^job: its command '/app/run --once' runs only in"):
+        process_command(("/app/run", "--once"), "job")
+
+
+def test_container_timing_follows_the_check_at_scale() -> None:
+    check = ContainerCheck(
+        ("CMD", "true"), interval_s=10, timeout_s=5, retries=3, start_period_s=20
+    )
+    t = container_timing(check, 0.1)
+    assert (t.interval_s, t.rise, t.fall, t.path) == (1.0, 1, 3, "")
+    assert t.registration_bound_s == pytest.approx(2 + 1 * 4)
