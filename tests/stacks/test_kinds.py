@@ -236,3 +236,20 @@ def test_a_preview_of_web_beside_a_backend_is_a_service_connect_client(tmp_path)
     copy = env.service(env.stack(config.preview_stack_name("pr-7")))
     assert copy.uses_service_connect and copy.connect_alias is None
     assert not copy.resource.get("ServiceRegistries")
+
+
+@pytest.mark.parametrize(
+    "services",
+    [
+        {"w": {"kind": "worker"}},
+        {"j": {"kind": "job", "schedule": "rate(1 day)",
+               "image": {"uri": "public.ecr.aws/docker/library/busybox:1.36"}}},
+        {"b": {"kind": "backend"}, "w": {"kind": "worker"}},
+    ],
+    ids=["worker-only", "job-from-a-registry", "backend-and-worker"],
+)  # fmt: skip
+def test_an_environment_without_a_web_service_synthesizes(synth, services):
+    built = synth({"services": {"web": None, "api": None, **services}})
+    env = read_environment(built.outdir)
+    assert {n: env.kind_of(n) for n in services} == {n: s["kind"] for n, s in services.items()}
+    assert not env.of_type(LISTENER_RULE, shared=False)
