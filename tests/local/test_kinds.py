@@ -183,3 +183,18 @@ def test_container_timing_follows_the_check_at_scale() -> None:
     t = container_timing(check, 0.1)
     assert (t.interval_s, t.rise, t.fall, t.path) == (1.0, 1, 3, "")
     assert t.registration_bound_s == pytest.approx(2 + 1 * 4)
+
+
+def test_an_environment_without_a_web_service_rehearses(
+    runtime: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A backend and a worker alone: no route, the listener's fixed answer; both run."""
+    services = {"api": {"kind": "backend"}, "worker": {"kind": "worker"}}
+    config = make_config(services)
+    deployed = read_deployed(kinds_assembly(services, tmp_path_factory))
+    r = Rehearsal(config, tasks=1, scale=SCALE, workdir=tmp_path, deployed=deployed,
+                  runtime=runtime)  # type: ignore[arg-type]  # fmt: skip
+    with r:
+        assert sorted(r.running) == ["api/task1", "worker/task1"]
+        assert all(task.alive() for task in r.running.values())
+        assert httpx.get(r.url + "/", timeout=5).status_code == 404
