@@ -181,28 +181,24 @@ def using(path: Path) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_sigterm_or_sighup_stops_everything_and_removes_the_work_directory(
-    short_tmp: Path, signum: signal.Signals
-) -> None:
-    """A supervisor's stop (SIGTERM) or a closed terminal (SIGHUP) is Ctrl-C: no task, no
-    HAProxy still answering, no work directory left in TMPDIR."""
-    tmp_path = short_tmp
+def signalled(
+    tmp_path: Path, args: list[str], ready: str, signum: signal.Signals
+) -> tuple[subprocess.CompletedProcess[str], list[int]]:
+    """Run `local ARGS` on processes with TMPDIR=tmp_path, send `signum` once `ready` shows;
+    (the finished run, the pids it started). Nothing must be left in tmp_path."""
     proc = subprocess.Popen(
-        [*CLI, "up", "--env", "demo", "--tasks", "1", "--time-scale", "0.1",
-         "--runtime", "process"],
+        [*CLI, *args, "--tasks", "1", "--time-scale", "0.1", "--runtime", "process"],
         cwd=REPO,
         env={**os.environ, "TMPDIR": str(tmp_path), "COLUMNS": "1000"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # killpg reaches what it started if the test fails
-    )  # fmt: skip
+    )
     lines: list[str] = []
     try:
-        read_until(proc, "Ctrl-C stops everything.", lines, timeout=90)
+        read_until(proc, ready, lines, timeout=90)
         started = pids("".join(lines))
-        assert len(started) == 3  # HAProxy and one task per service
         assert list(tmp_path.glob("fargate-env-local-*")), "the work directory is in TMPDIR"
         assert using(tmp_path), "HAProxy runs from the work directory"
         proc.send_signal(signum)
@@ -211,11 +207,42 @@ def test_sigterm_or_sighup_stops_everything_and_removes_the_work_directory(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 0, err
-    assert f"{signum.name}: stopped every task and HAProxy" in out
-    assert not [p for p in started if alive(p)]
+    left = [p for p in started if alive(p)]
+    for pid in left:  # a failing run must not leave them running
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
     assert using(tmp_path) == []
     assert not list(tmp_path.glob("fargate-env-local-*"))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), started
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_stops_everything_and_removes_the_work_directory(
+    short_tmp: Path, signum: signal.Signals
+) -> None:
+    """A supervisor's stop (SIGTERM) or a closed terminal (SIGHUP) is Ctrl-C: no task, no
+    HAProxy still answering, no work directory left in TMPDIR."""
+    proc, started = signalled(
+        short_tmp, ["up", "--env", "demo"], "Ctrl-C stops everything.", signum
+    )
+    assert len(started) == 3  # HAProxy and one task per service
+    assert proc.returncode == 0, proc.stderr
+    assert f"{signum.name}: stopped every task and HAProxy" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["failover", "restart"])
+def test_sigterm_stops_a_failover_or_restart_midway_and_leaves_nothing(
+    short_tmp: Path, command: str
+) -> None:
+    """Sent while the rehearsal is under load, before the report: every task and HAProxy
+    stopped, the work directory gone, exit 128 + 15 with one line saying so."""
+    proc, started = signalled(
+        short_tmp, [command, "--env", "demo", "--service", "web"], "ready at", signal.SIGTERM
+    )
+    assert len(started) == 3
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
+    assert "SIGTERM: stopped every task and HAProxy before the report\n" in proc.stdout
+    assert "Traceback" not in proc.stderr
 
 
 DEPLOY = "deploy --strategy canary"

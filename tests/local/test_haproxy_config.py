@@ -20,6 +20,8 @@ from fargate_env.local.haproxy import (
     path_conditions,
     render_config,
 )
+from fargate_env.local.kinds import container_timing
+from fargate_env.local.templates import ContainerCheck
 from tests.local.conftest import make_config
 
 # Three services, no default: a host rule with wildcards, a path rule mixing every pattern kind.
@@ -161,3 +163,21 @@ def test_no_match_body_is_the_listeners() -> None:
 )
 def test_matcher_regex(matcher: str, regex: str) -> None:
     assert matcher_regex(matcher) == regex
+
+
+def test_a_backend_run_as_processes_gets_a_loopback_frontend_and_tcp_checks(
+    tmp_path: Path,
+) -> None:
+    """Service Connect's stand-in: 127.0.0.1:PORT balances over the backend's tasks, judged
+    by TCP connects at its container check's pace (no target group to copy a check from)."""
+    config = make_config({"web": {"routing": {"default": True}}})
+    web = BackendSpec("web", CheckTiming.from_config(config.services["web"].health_check), 3)
+    check = ContainerCheck(("CMD", "true"), interval_s=10, timeout_s=5, retries=3)
+    api = BackendSpec("api", container_timing(check, 0.1), 3, connect_port=18081)
+    text = render_config([web, api], config.routes(), "web", port=18080, socket_path=tmp_path / "s")
+    assert "\nfrontend connect_api\n    bind 127.0.0.1:18081\n    default_backend api\n" in text
+    section = backend_section(text, "api")
+    assert "httpchk" not in section and "http-check" not in section
+    assert "default-server inter 1000ms fall 3 rise 1\n" in section
+    assert "option httpchk GET" in backend_section(text, "web")
+    haproxy_check(text, tmp_path)

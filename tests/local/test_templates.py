@@ -22,6 +22,7 @@ from tests.local.conftest import (
     resource,
     save_template,
 )
+from tests.local.kinds import JOB_COMMAND, KINDS, kinds_assembly
 
 SOLO = {"solo": {"routing": {"default": True}, "environment": {"LOG_LEVEL": "info"}}}
 
@@ -221,3 +222,38 @@ def test_a_missing_image_falls_back_to_processes_in_one_line(
         )
     else:
         assert r.runtime_note.endswith(": falling back to tasks as processes")
+
+
+def test_each_kind_is_read_from_its_stack(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """web: its target group and rules; backend: its Service Connect name and port; worker:
+    no port; job: no ECS service, its command."""
+    deployed = read_deployed(kinds_assembly(KINDS, tmp_path_factory))
+    kinds = {name: svc.kind for name, svc in deployed.services.items()}
+    assert kinds == {
+        "web": "web",
+        "api": "backend",
+        "worker": "worker",
+        "nightly": "job",
+        "broken": "job",
+        "sleepy": "job",
+    }
+    web, api, worker, job = (deployed.services[n] for n in ("web", "api", "worker", "nightly"))
+    assert web.health_check is not None and web.routes and web.alias is None
+    assert api.alias == ("api", 8080) and api.task.container_port == 8080
+    assert api.health_check is None and api.routes == []
+    assert worker.task.container_port is None and worker.alias is None
+    assert job.task.command == tuple(JOB_COMMAND) and not job.long_running
+    assert [r.service for r in deployed.routes] == ["web"]
+
+
+def test_a_service_connect_service_without_an_alias_is_one_line(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    source = kinds_assembly(KINDS, tmp_path_factory)
+    stack = "local-test-service-api"
+    assembly, template = edited_assembly(source, tmp_path / "cdk.out", stack)
+    service = resource(template, "AWS::ECS::Service")
+    service["ServiceConnectConfiguration"]["Services"][0]["ClientAliases"] = []
+    save_template(assembly, stack, template)
+    with pytest.raises(TemplateError, match=f"^{stack}: a Service Connect service without"):
+        read_deployed(assembly)

@@ -1,11 +1,15 @@
-"""The ASGI application: liveness, readiness, identity and a CPU burner for scaling tests."""
+"""The ASGI application: liveness, readiness, identity, a call to a configured upstream and a
+CPU burner for scaling tests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hmac
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +26,10 @@ from sample_server.metadata import TaskInfo, fetch_task_info
 from sample_server.settings import Settings
 
 CPU_MS_MAX = 1000
+# What /upstream keeps of the upstream's answer: enough for an identity page, bounded.
+UPSTREAM_BODY_MAX = 4096
+# No proxy from the environment: the call goes to the configured name itself.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _HEALTH_BODY = b'{"status":"ok"}'
 
 
@@ -185,6 +193,35 @@ async def cpu(request: Request) -> Response:
     )
 
 
+def call_upstream(url: str, timeout: float) -> tuple[int, object]:
+    """GET `url`: (its status, its JSON body or the start of its text); OSError when nothing
+    answers."""
+    try:
+        with _DIRECT.open(url, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read(UPSTREAM_BODY_MAX)
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read(UPSTREAM_BODY_MAX)
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode("utf-8", "replace")
+
+
+async def upstream(request: Request) -> Response:
+    """Call the one configured UPSTREAM_URL and report its answer (502 when none came)."""
+    settings: Settings = request.app.state.settings
+    url = settings.upstream_url
+    assert url is not None  # the route exists only when it is set
+    try:
+        status, body = await asyncio.to_thread(
+            call_upstream, url, settings.upstream_timeout_seconds
+        )
+    except (OSError, ValueError) as exc:  # URLError and timeouts are OSErrors
+        reason = getattr(exc, "reason", exc)
+        return JSONResponse({"upstream": url, "error": str(reason)}, status_code=502)
+    return JSONResponse({"upstream": url, "status": status, "body": body})
+
+
 class AnyMethod:
     """A request/response endpoint as a bare ASGI app: Starlette then routes every method to
     it instead of answering 405 itself, which would tell a caller without the token that
@@ -239,6 +276,8 @@ def create_app(settings: Settings, state: ServiceState | None = None) -> Starlet
     }
     routes = [Route(path, handler, methods=["GET"]) for path, handler in probes.items()]
     routes.append(Route(prefix + "/", index, methods=["GET"]))
+    if settings.upstream_url is not None:
+        routes.append(Route(prefix + "/upstream", upstream, methods=["GET"]))
     if settings.cpu_endpoint_token is not None:
         routes.append(Route(prefix + "/cpu", AnyMethod(cpu), name="cpu"))
     app = Starlette(

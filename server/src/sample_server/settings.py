@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from sample_server import __version__
 
@@ -62,6 +63,24 @@ def _path_prefix(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _upstream(env: Mapping[str, str]) -> str | None:
+    raw = env.get("UPSTREAM_URL", "")
+    if raw == "":
+        return None
+    # Plain http to a name inside the environment (Service Connect speaks http); no userinfo,
+    # query or fragment: the endpoint calls exactly this URL and nothing a client could steer.
+    parts = urlsplit(raw)
+    if parts.scheme != "http" or not parts.hostname or "@" in parts.netloc:
+        raise SettingsError(f"UPSTREAM_URL must be http://NAME[:PORT][/path], got {raw!r}")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"UPSTREAM_URL must have no query or fragment, got {raw!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise SettingsError(f"UPSTREAM_URL has a bad port, got {raw!r}") from None
+    return raw
+
+
 def _cpu_token(env: Mapping[str, str]) -> str | None:
     raw = env.get("CPU_ENDPOINT_TOKEN", "")
     if raw == "":
@@ -105,6 +124,11 @@ class Settings:
     # status while /health and /ready keep passing, so a "bad new version" stays registered
     # and only a deployment's 5xx-rate alarm can catch it. Never set it in a real deploy.
     fault_status: int | None = None
+    # UPSTREAM_URL (default off): GET /upstream calls this one URL and reports its answer, so a
+    # rehearsal or a deploy shows this service reaching another by name (http://api:8080/ via
+    # Service Connect). Only this configured URL, never one from the request.
+    upstream_url: str | None = None
+    upstream_timeout_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -127,4 +151,6 @@ class Settings:
             header_read_timeout_seconds=_float(env, "HEADER_READ_TIMEOUT_SECONDS", 5.0, 0.1, 4100),
             max_connections=_int(env, "MAX_CONNECTIONS", 1024, 16, 65536),
             fault_status=_int(env, "FAULT_STATUS", 0, 400, 599) or None,
+            upstream_url=_upstream(env),
+            upstream_timeout_seconds=_float(env, "UPSTREAM_TIMEOUT_SECONDS", 2.0, 0.1, 60),
         )

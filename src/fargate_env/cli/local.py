@@ -5,9 +5,12 @@ rehearses what the templates hold."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,14 +21,15 @@ from fargate_env.config import EnvironmentConfig, select_service
 from fargate_env.local.canary import CanaryReport
 from fargate_env.local.haproxy import CheckTiming, haproxy_binary
 from fargate_env.local.instances import LocalError
+from fargate_env.local.jobs import JobRun, run_job
 from fargate_env.local.rehearsal import (
     FailoverReport,
     LoadSet,
     Rehearsal,
     RestartReport,
-    Stopped,
-    stop_on_signals,
+    choose_runtime,
 )
+from fargate_env.local.signals import Stopped, stop_on_signals
 from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
 from fargate_env.render import say
 
@@ -90,17 +94,9 @@ def _rehearsal(
 ) -> Rehearsal:
     """Read what would deploy, print it, pick the runtime (and say which); nothing runs
     until the rehearsal is entered."""
-    if runtime not in RUNTIMES:
-        raise LocalError(f"--runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    _check_runtime(runtime)
     haproxy_binary()  # a missing tool ends in one line before seconds of synth
-    if assembly is not None:
-        if not (assembly / "manifest.json").is_file():
-            raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
-        deployed = read_deployed(assembly)
-        say(f"read the templates of {assembly}")
-    else:
-        say("synthesizing the environment; rehearsing what its templates hold")
-        deployed = synthesized(config)
+    deployed = _deployed(config, assembly)
     _header(deployed, tasks, scale)
     r = Rehearsal(
         config,
@@ -114,10 +110,27 @@ def _rehearsal(
     return r
 
 
+def _check_runtime(runtime: str) -> None:
+    if runtime not in RUNTIMES:
+        raise LocalError(f"--runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+
+
+def _deployed(config: EnvironmentConfig, assembly: Path | None) -> Deployed:
+    """What would deploy: `--assembly`'s templates, or the environment synthesized now."""
+    if assembly is not None:
+        if not (assembly / "manifest.json").is_file():
+            raise LocalError(f"--assembly {assembly}: not a cloud assembly (no manifest.json)")
+        say(f"read the templates of {assembly}")
+        return read_deployed(assembly)
+    say("synthesizing the environment; rehearsing what its templates hold")
+    return synthesized(config)
+
+
 def describe_task(task: TaskTemplate, scale: float) -> str:
     """One line of what the task definition asks of the container."""
     parts = [
         f"{task.image} (image: {task.image_source})",
+        *([f"command {' '.join(task.command)}"] if task.command else []),
         f"{task.cpu_units / 1024:g} vCPU / {task.memory_mib} MiB",
     ]
     if task.user:
@@ -142,14 +155,27 @@ def describe_task(task: TaskTemplate, scale: float) -> str:
 
 def _header(deployed: Deployed, tasks: int, scale: float) -> None:
     """What is about to run, printed before anything starts."""
-    say(f"{len(deployed.services)} service(s), {tasks} task(s) each, behind one HAProxy")
-    for name, svc in deployed.services.items():
-        t = CheckTiming.from_config(svc.health_check, scale)
-        say(
-            f"{name}: health check GET {t.path} every {t.interval_s:g} s,"
-            f" timeout {t.timeout_s:g} s, rise {t.rise}, fall {t.fall},"
-            f" deregistration delay {t.deregistration_delay_s:g} s"
-        )
+    running = [s for s in deployed.services.values() if s.long_running]
+    say(f"{len(running)} service(s), {tasks} task(s) each, behind one HAProxy")
+    for svc in deployed.services.values():
+        name = svc.name
+        if svc.kind == "job":
+            say(f"{name}: a job; not started here (fargate-env local run-job {name})")
+            continue
+        if svc.health_check is not None:
+            t = CheckTiming.from_config(svc.health_check, scale)
+            say(
+                f"{name}: health check GET {t.path} every {t.interval_s:g} s,"
+                f" timeout {t.timeout_s:g} s, rise {t.rise}, fall {t.fall},"
+                f" deregistration delay {t.deregistration_delay_s:g} s"
+            )
+        elif svc.alias is not None:
+            say(
+                f"{name}: a backend, reached as http://{svc.alias[0]}:{svc.alias[1]}"
+                " (Service Connect); healthy by its container check"
+            )
+        else:
+            say(f"{name}: a worker, no port; healthy by its container check")
         say(f"{name}: task {describe_task(svc.task, scale)}")
     for route in deployed.routes:
         if route.catch_all:
@@ -165,6 +191,19 @@ def _header(deployed: Deployed, tasks: int, scale: float) -> None:
         say(f"route {route.priority}: {what} -> {route.service}")
     status = deployed.no_match[0]
     say(f"anything else -> {deployed.default_service or f'{status} (no default service)'}")
+
+
+@contextlib.contextmanager
+def _stoppable(what: str = "every task and HAProxy") -> Iterator[None]:
+    """SIGTERM or SIGHUP ends a one-shot rehearsal (failover, restart, deploy, run-job) as
+    Ctrl-C does: the context managers inside stop `what` and remove the work directory;
+    exit 128 + the signal's number, as a shell reports a death by it."""
+    try:
+        with stop_on_signals():
+            yield
+    except Stopped as stopped:
+        say(f"{stopped}: stopped {what} before the report")
+        raise typer.Exit(128 + stopped.signum) from None
 
 
 def _ready(r: Rehearsal) -> None:
@@ -263,10 +302,11 @@ def failover(
 ) -> None:
     """Kill one task under load; time detection and its replacement.
 
-    A process gets SIGKILL, a container `docker kill`."""
+    A process gets SIGKILL, a container `docker kill`. SIGTERM or SIGHUP
+    stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)  # before anything starts
-    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+    with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         print_failover(r.failover(name, load_rate=rate))
 
@@ -285,10 +325,11 @@ def restart(
 ) -> None:
     """Rolling restart of one service under load, the way ECS deploys.
 
-    Every service is under load; exit 1 if any request failed."""
+    Every service is under load; exit 1 if any request failed. SIGTERM or
+    SIGHUP stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
     name, _ = select_service(config, service)
-    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+    with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.restart(name, load_rate=rate)
         print_restart(report)
@@ -361,10 +402,74 @@ def deploy(
     extra = parse_new_env(new_env or [])
     config = load_env(env, env_file)
     name, _ = select_service(config, service)
-    with _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
+    with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.canary(name, new_env=extra, load_rate=rate)
         print_canary(report)
         others = sum(len(load.failed()) for n, load in report.loads.items() if n != report.service)
         if report.rolled_back or report.failed_outside_canary() or others:
             raise typer.Exit(1)
+
+
+def _job_name(config: EnvironmentConfig, name: str) -> str:
+    """NAME must be a kind = "job" service of the environment (one line, exit 2)."""
+    jobs = [n for n, s in config.services.items() if s.kind == "job"]
+    listed = ", ".join(jobs) or "none"
+    if name not in config.services:
+        raise LocalError(f"no service {name!r} in {config.name}; its jobs: {listed}")
+    kind = config.services[name].kind
+    if kind != "job":
+        raise LocalError(f'{name} is a {kind}; run-job runs a kind = "job" (jobs: {listed})')
+    return name
+
+
+def print_job_run(run: JobRun) -> None:
+    for line in run.output:
+        say(line, indent="  | ")
+    head = f"{run.name} ({run.what})"
+    if run.exit_code is None:
+        say(f"{head}: failed: still running after the {run.timeout_s:g}-s timeout; stopped")
+    elif run.succeeded:
+        say(f"{head}: exit code 0 after {run.duration_s:.2f} s")
+    else:
+        say(f"{head}: failed: exit code {run.exit_code} after {run.duration_s:.2f} s")
+
+
+@local_app.command("run-job")
+@user_errors
+def run_job_command(
+    name: Annotated[str, typer.Argument(help='The job (a kind = "job" service).')],
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
+    time_scale: ScaleOpt = 1.0,
+    runtime: RuntimeOpt = "auto",
+    assembly: AssemblyOpt = None,
+) -> None:
+    """Run a scheduled job once now, from its task definition; wait.
+
+    Prints its output and exit code; exit 0 when the run exits 0, 1 when
+    it fails or outlives its timeout (the template's, x --time-scale).
+    SIGTERM or SIGHUP stops the run and exits 128 + the signal."""
+    config = load_env(env, env_file)
+    _job_name(config, name)
+    _check_runtime(runtime)
+    deployed = _deployed(config, assembly)
+    template = deployed.services.get(name)
+    if template is None or template.kind != "job":
+        what = "no such stack" if template is None else f"a {template.kind}"
+        raise LocalError(f"{deployed.source}: {name} is {what} there; synthesize again")
+    chosen, note = choose_runtime(deployed, runtime)  # type: ignore[arg-type]
+    say(note)
+    # The run's timeout as the templates give it (the state machine's), scaled.
+    timeout = float("inf") if template.timeout_s is None else template.timeout_s * time_scale
+    command = " ".join(template.task.command or ("(the image's CMD)",))
+    limit = "no timeout" if template.timeout_s is None else f"timeout {timeout:g} s"
+    say(f"{name}: one run of {command}, {limit}")
+    with (
+        _stoppable("the run"),
+        tempfile.TemporaryDirectory(prefix="fargate-env-local-") as tmp,
+    ):
+        run = run_job(template, runtime=chosen, workdir=Path(tmp), timeout_s=timeout, progress=say)
+    print_job_run(run)
+    if not run.succeeded:
+        raise typer.Exit(1)

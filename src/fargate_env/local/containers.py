@@ -117,16 +117,24 @@ def docker_run_args(
     task: TaskTemplate,
     *,
     name: str,
-    port: int,
+    port: int | None,
     scale: float = 1.0,
     labels: dict[str, str] | None = None,
     extra_env: dict[str, str] | None = None,
+    network: str | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> list[str]:
     """`docker run -d ...` for one task, its container port on
-    127.0.0.1:`port`."""
-    args = [
-        "run", "-d", "--name", name,
-        "-p", f"127.0.0.1:{port}:{task.container_port}",
+    127.0.0.1:`port` (None: published nowhere), on `network` under
+    `aliases` (the names other tasks reach it by)."""
+    args = ["run", "-d", "--name", name]
+    if port is not None and task.container_port is not None:
+        args += ["-p", f"127.0.0.1:{port}:{task.container_port}"]
+    if network is not None:
+        args += ["--network", network]
+        for alias in aliases:
+            args += ["--network-alias", alias]
+    args += [
         "--cpus", f"{task.cpu_units / 1024:g}",
         "--memory", f"{task.memory_mib}m",
         "--stop-timeout", str(task.stop_timeout_s),
@@ -149,6 +157,7 @@ def docker_run_args(
     for key, value in task_environment(task, extra_env or {}).items():
         args += ["-e", f"{key}={value}"]
     args.append(task.image)
+    args.extend(task.command or ())  # the task definition's command replaces the CMD
     return args
 
 
@@ -159,7 +168,7 @@ class ContainerTask:
 
     name: str
     container: str
-    port: int
+    port: int | None
     log_path: Path
     waiter: subprocess.Popen[str]
     pid: int
@@ -252,11 +261,13 @@ def start_container(
     name: str,
     task: TaskTemplate,
     *,
-    port: int,
+    port: int | None,
     log_dir: Path,
     scale: float = 1.0,
     labels: dict[str, str] | None = None,
     extra_env: dict[str, str] | None = None,
+    network: str | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> ContainerTask:
     """`docker run -d` one task; removed again if anything after fails."""
     container = f"fargate-env-{name}-{uuid.uuid4().hex[:8]}"
@@ -267,6 +278,8 @@ def start_container(
         scale=scale,
         labels={LABEL: "task", **(labels or {})},
         extra_env=extra_env,
+        network=network,
+        aliases=aliases,
     )
     started = time.monotonic()
     try:

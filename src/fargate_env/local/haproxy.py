@@ -131,11 +131,17 @@ def path_conditions(paths: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """One service's target group: its name, health check and how many task slots it has."""
+    """One service's target group: its name, health check and how many task slots it has.
+
+    `connect_port`: a backend's Service Connect stand-in for tasks run as processes, a
+    frontend on 127.0.0.1:connect_port balancing over its tasks (what the Service Connect
+    proxy does for http://NAME:PORT); `timing.path` "" checks TCP connects only (there is
+    no target group to copy an HTTP check from)."""
 
     name: str
     timing: CheckTiming
     slots: int
+    connect_port: int | None = None
 
 
 def _frontend_rules(routes: list[Route], default: str | None) -> list[str]:
@@ -157,16 +163,32 @@ def _frontend_rules(routes: list[Route], default: str | None) -> list[str]:
     return lines
 
 
+def _connect(spec: BackendSpec) -> str:
+    if spec.connect_port is None:
+        return ""
+    return f"""
+# {spec.name}: Service Connect stand-in (the tasks' http://NAME:PORT leads here)
+frontend connect_{spec.name}
+    bind 127.0.0.1:{spec.connect_port}
+    default_backend {spec.name}
+"""
+
+
 def _backend(spec: BackendSpec) -> str:
     t = spec.timing
-    return f"""
+    http_check = (
+        f"""
+    option httpchk GET {_word(t.path)}
+    http-check expect rstatus {matcher_regex(t.matcher)}"""
+        if t.path
+        else ""
+    )
+    return f"""{_connect(spec)}
 # {spec.name}: health check at scale {t.scale:g}; deregistration delay \
 {t.deregistration_delay_s:g} s (the rehearsal drains the slot that long)
 backend {spec.name}
     balance roundrobin
-    timeout check {_ms(t.timeout_s)}
-    option httpchk GET {_word(t.path)}
-    http-check expect rstatus {matcher_regex(t.matcher)}
+    timeout check {_ms(t.timeout_s)}{http_check}
     http-response set-header X-Served-By %[be_name]/%[srv_name]
     default-server inter {_ms(t.interval_s)} fall {t.fall} rise {t.rise}
     # Empty target slots, in maintenance until a task is registered into one.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -87,7 +88,7 @@ class Instance:
     """One running service process (a "task")."""
 
     name: str
-    port: int
+    port: int | None
     proc: subprocess.Popen[bytes]
     log_path: Path
     cgroup: Cgroup | None = None
@@ -136,10 +137,23 @@ class Instance:
             self.cgroup = None
 
 
+def process_command(command: tuple[str, ...] | None, service: str) -> list[str]:
+    """A task definition's command as a local process: the image's CMD (None) is
+    `python -m sample_server`; a python command runs on this interpreter, where the sample
+    server is installed. Anything else needs its image (one line)."""
+    if command is None:
+        return [sys.executable, "-m", "sample_server"]
+    if re.fullmatch(r"python(3(\.\d+)?)?", command[0]):
+        return [sys.executable, *command[1:]]
+    raise LocalError(
+        f"{service}: its command {' '.join(command)!r} runs only in its image; use --runtime docker"
+    )
+
+
 def start_instance(
     name: str,
     *,
-    port: int,
+    port: int | None,
     log_dir: Path,
     capper: Capper | None = None,
     cpu_units: int = 256,
@@ -147,13 +161,15 @@ def start_instance(
     env: dict[str, str] | None = None,
     command: list[str] | None = None,
 ) -> Instance:
-    """Spawn `python -m sample_server` (or `command`) on 127.0.0.1:port, capped when possible."""
-    ensure_port_free(port)
+    """Spawn `python -m sample_server` (or `command`) on 127.0.0.1:port (None: a task that
+    listens nowhere, e.g. a job's run), capped when possible."""
+    if port is not None:
+        ensure_port_free(port)
     group = capper.create(name, cpu_units, memory_mib) if capper and capper.available else None
     child_env = {
         **os.environ,
         "HOST": "127.0.0.1",
-        "PORT": str(port),
+        **({"PORT": str(port)} if port is not None else {}),
         "SERVICE_NAME": "sample-server",
         **(env or {}),
     }

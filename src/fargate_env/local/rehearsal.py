@@ -13,15 +13,13 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import math
-import signal
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from fargate_env.config import EnvironmentConfig, Route, select_service
 from fargate_env.local import containers
@@ -35,7 +33,21 @@ from fargate_env.local.canary import (
 from fargate_env.local.cgroup import Capper, describe
 from fargate_env.local.containers import ContainerTask, HealthEvents, start_container
 from fargate_env.local.haproxy import BackendSpec, CheckTiming, HAProxy
-from fargate_env.local.instances import Instance, LocalError, free_port, start_instance
+from fargate_env.local.instances import (
+    Instance,
+    LocalError,
+    free_port,
+    process_command,
+    start_instance,
+)
+from fargate_env.local.kinds import (
+    connect_rewrite,
+    container_timing,
+    create_network,
+    process_check_passes,
+    remove_network,
+)
+from fargate_env.local.signals import deferred_signals, no_interrupt
 from fargate_env.local.templates import Deployed, ServiceTemplate, read_deployed, synthesize
 from fargate_env.ops.load import BackgroundLoad, LoadReport
 
@@ -44,6 +56,8 @@ LOAD_CONNECTIONS = 8
 LOAD_TIMEOUT_S = 5.0
 # How often the runtime API is asked for every slot's status while waiting on several.
 POLL_S = 0.01
+# How often a task's container check is looked at while waiting for it to pass.
+CHECK_POLL_S = 0.2
 
 Progress = Callable[[str], None]
 Task = Instance | ContainerTask
@@ -70,14 +84,19 @@ class ServiceTasks:
 
     name: str
     template: ServiceTemplate
-    timing: CheckTiming
-    running: dict[str, Task] = field(default_factory=dict)  # HAProxy slot -> task
+    timing: CheckTiming  # the target group's check; a backend's or worker's container check
+    running: dict[str, Task] = field(default_factory=dict)  # slot ("web/task1") -> task
     serial: int = 0
 
     @property
+    def kind(self) -> str:
+        return self.template.kind
+
+    @property
     def registration_timeout_s(self) -> float:
-        # Start-up plus `rise` checks, with room for a loaded 2-core machine.
-        return self.timing.registration_bound_s + 10.0
+        # Start-up plus `rise` checks, with room for a loaded 2-core machine; more for a
+        # container check, a new Python process per check at the task's CPU share.
+        return self.timing.registration_bound_s + (10.0 if self.kind == "web" else 30.0)
 
 
 @dataclass
@@ -134,47 +153,11 @@ class RestartReport:
         return self.loads.reports.get(self.service)
 
 
-# What stops a rehearsal like Ctrl-C: `kill`, a closed terminal, a supervisor's stop.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-
-class Stopped(Exception):
-    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every clean-up runs."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _signals(handler: Any, signums: tuple[int, ...]) -> Iterator[None]:
-    """`handler` for `signums` inside the block (only the main thread may change signal
-    handlers; elsewhere this is a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, handler) for signum in signums}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-def stop_on_signals() -> contextlib.AbstractContextManager[None]:
-    """SIGTERM and SIGHUP raise Stopped inside the block, so the `with Rehearsal` around the
-    work stops every task and HAProxy and removes its work directory, as on Ctrl-C."""
-
-    def stop(signum: int, _frame: object) -> None:
-        raise Stopped(signum)
-
-    return _signals(stop, STOP_SIGNALS)
-
-
-def _no_interrupt() -> contextlib.AbstractContextManager[None]:
-    """Let a clean-up finish: a second Ctrl-C, SIGTERM or SIGHUP while processes are being
-    stopped is ignored."""
-    return _signals(signal.SIG_IGN, (signal.SIGINT, *STOP_SIGNALS))
+def _timing(template: ServiceTemplate, scale: float) -> CheckTiming:
+    """A web service's target-group check; any other kind's container check."""
+    if template.health_check is not None:
+        return CheckTiming.from_config(template.health_check, scale)
+    return container_timing(template.task.check, scale)
 
 
 def choose_runtime(deployed: Deployed, wanted: Runtime = "auto") -> tuple[str, str]:
@@ -235,17 +218,38 @@ class Rehearsal:
                 f"{self.deployed.source}: holds services {', '.join(self.deployed.services)};"
                 f" the environment has {', '.join(config.services)}"
             )
+        for name, t in self.deployed.services.items():
+            if config.services[name].kind != t.kind:
+                raise LocalError(
+                    f"{self.deployed.source}: {name} is a {t.kind} there, a"
+                    f" {config.services[name].kind} in the environment; synthesize again"
+                )
+        # Jobs run only when asked (run-job): nothing of theirs runs in between.
         self.services = {
-            name: ServiceTasks(name, t, CheckTiming.from_config(t.health_check, scale))
+            name: ServiceTasks(name, t, _timing(t, scale))
             for name, t in self.deployed.services.items()
+            if t.long_running
         }
         self.runtime, self.runtime_note = choose_runtime(self.deployed, runtime)
         self.capper = capper or Capper.detect()
         self.id = uuid.uuid4().hex[:8]
         self.health_events: HealthEvents | None = None
+        self.network: str | None = None  # the Docker network of Service Connect
+        # A backend's (name, port) -> the loopback port of its stand-in (processes).
+        self.connect_ports = {
+            s.template.alias: free_port()
+            for s in self.services.values()
+            if s.template.alias and self.runtime == "process"
+        }
         # Twice the tasks per service: a rolling deploy runs old and new side by side.
         self.haproxy = HAProxy(
-            [BackendSpec(s.name, s.timing, 2 * tasks + 1) for s in self.services.values()],
+            [
+                BackendSpec(
+                    s.name, s.timing, 2 * tasks + 1, self.connect_ports.get(s.template.alias)
+                )
+                for s in self.services.values()
+                if self._behind_haproxy(s)
+            ],
             self.deployed.routes,
             self.deployed.default_service,
             port=port or free_port(),
@@ -263,9 +267,38 @@ class Rehearsal:
     def url(self) -> str:
         return self.haproxy.url
 
+    def _behind_haproxy(self, svc: ServiceTasks) -> bool:
+        """A web service's tasks (the ALB), and a backend's run as processes (its Service
+        Connect stand-in)."""
+        return svc.kind == "web" or (svc.kind == "backend" and self.runtime == "process")
+
+    def connect_notes(self) -> list[str]:
+        """How each backend is reached by name in this rehearsal, one line each."""
+        notes = []
+        for (name, port), local in self.connect_ports.items():
+            notes.append(
+                f"http://{name}:{port} -> 127.0.0.1:{local} (HAProxy over {name}'s tasks;"
+                f" the tasks' variables naming {name}:{port} are rewritten to it)"
+            )
+        if self.network is not None:
+            for svc in self.services.values():
+                if svc.template.alias:
+                    name, port = svc.template.alias
+                    notes.append(
+                        f"http://{name}:{port} from every task (Docker network"
+                        f" {self.network}, alias {name})"
+                    )
+        return notes
+
     def service(self, name: str | None = None) -> ServiceTasks:
-        """`--service NAME`: required with several services (ConfigError: one line, exit 2)."""
+        """`--service NAME`: required with several services (ConfigError: one line, exit 2);
+        a web service (the one kind behind the load balancer)."""
         name, _ = select_service(self.config, name)
+        kind = self.config.services[name].kind
+        if kind != "web":
+            raise LocalError(
+                f"{name} is a {kind}: this rehearses a web service behind the load balancer"
+            )
         return self.services[name]
 
     def cap_description(self, service: str) -> str:
@@ -295,16 +328,26 @@ class Rehearsal:
 
     def start(self) -> None:
         if self.runtime == "docker":
-            self.health_events = HealthEvents({containers.REHEARSAL_LABEL: self.id})
+            labels = {containers.REHEARSAL_LABEL: self.id}
+            self.health_events = HealthEvents(labels)
+            if any(s.template.alias for s in self.services.values()):
+                self.network = create_network(self.id, labels)
         self.haproxy.start()
         self.progress(f"HAProxy (pid {self.haproxy.pid}) listening at {self.url}")
+        for line in self.connect_notes():
+            self.progress(line)
         waiting: dict[str, float] = {}
+        checked: dict[str, float] = {}  # judged by their container check
         for svc in self.services.values():
             for _ in range(self.tasks):
-                waiting[self.launch(svc)] = time.monotonic()
-        timeout = max(s.registration_timeout_s for s in self.services.values())
+                slot = self.launch(svc)
+                (waiting if self._behind_haproxy(svc) else checked)[slot] = time.monotonic()
+        timeout = max((s.registration_timeout_s for s in self.services.values()), default=0)
         for slot, seconds in self._await({s: "UP" for s in waiting}, timeout, since=waiting):
             self.progress(f"{slot}: healthy after {seconds:.2f} s")
+        for slot, seconds in self._await_checks(checked, timeout):
+            if self.health_events is None:  # a container's shows among the changes below
+                self.progress(f"{slot}: container check healthy after {seconds:.2f} s")
         for line in self.changes():  # the first call reports container checks only
             self.progress(line)
 
@@ -314,7 +357,7 @@ class Rehearsal:
         servers = self.haproxy.servers()
         for slot, instance in self.running.items():
             seen = self._seen.get(slot)
-            status = servers[slot].status
+            status = servers[slot].status if slot in servers else "running"
             if not instance.alive():
                 status = f"{status}, {instance.name} exited with code {instance.exit_code}"
             if seen is not None and seen != status:
@@ -336,7 +379,7 @@ class Rehearsal:
         return lines
 
     def close(self) -> None:
-        with _no_interrupt():
+        with no_interrupt():
             for svc in self.services.values():
                 for instance in svc.running.values():
                     instance.cleanup()
@@ -345,6 +388,9 @@ class Rehearsal:
             if self.health_events is not None:
                 self.health_events.stop()
                 self.health_events = None
+            if self.network is not None:
+                remove_network(self.network)
+                self.network = None
             if self._tmp is not None:
                 self._tmp.cleanup()
                 self._tmp = None
@@ -359,7 +405,8 @@ class Rehearsal:
         extra = {"APP_VERSION": f"local-{svc.serial}", **(extra_env or {})}
         if port is not None:
             extra["PORT"] = str(port)
-        return containers.task_environment(svc.template.task, extra)
+        env = containers.task_environment(svc.template.task, extra)
+        return connect_rewrite(env, self.connect_ports)
 
     def launch(
         self,
@@ -371,11 +418,15 @@ class Rehearsal:
         """Start a task and register it at once, as ECS registers a RUNNING task: HAProxy
         routes to it only after `rise` passing checks (and never with `weight` 0)."""
         svc.serial += 1
-        port = free_port()
         task = svc.template.task
         name = f"{svc.name}-task-{svc.serial}"
+        # A container publishes a web task's port only (HAProxy's target); a process always
+        # needs a port of its own to listen on, if only for its container check.
+        port: int | None = free_port()
         instance: Task
         if self.runtime == "docker":
+            port = port if svc.kind == "web" else None
+            alias = svc.template.alias
             instance = start_container(
                 name,
                 task,
@@ -384,6 +435,8 @@ class Rehearsal:
                 scale=self.scale,
                 labels={containers.REHEARSAL_LABEL: self.id},
                 extra_env={"APP_VERSION": f"local-{svc.serial}", **(extra_env or {})},
+                network=self.network,
+                aliases=(alias[0],) if alias else (),
             )
             what = f"container {instance.container}, "
         else:
@@ -395,18 +448,53 @@ class Rehearsal:
                 cpu_units=task.cpu_units,
                 memory_mib=task.memory_mib,
                 env=self.task_environment(svc, port, extra_env),
+                command=process_command(task.command, svc.name),
             )
             what = ""
         try:
-            slot = self.haproxy.register(svc.name, instance.port)
+            if self._behind_haproxy(svc):
+                assert port is not None
+                slot = self.haproxy.register(svc.name, port)
+            else:
+                slot = f"{svc.name}/task{svc.serial}"
             if weight is not None:
                 self.haproxy.set_weights({slot: weight})
         except BaseException:
             instance.cleanup()
             raise
         svc.running[slot] = instance
-        self.progress(f"{slot}: started {instance.name} (pid {instance.pid}, {what}port {port})")
+        where = f"port {port}" if port is not None else "no port"
+        self.progress(f"{slot}: started {instance.name} (pid {instance.pid}, {what}{where})")
         return slot
+
+    def _check_passes(self, slot: str) -> bool:
+        """One look at a task's container check: Docker's verdict, or the check run now."""
+        svc = self.services[slot.split("/", 1)[0]]
+        task = self.running[slot]
+        if isinstance(task, ContainerTask):
+            return task.health() in ("healthy", "")
+        env = self.task_environment(svc, task.port)
+        return process_check_passes(svc.template.task, env, svc.name)
+
+    def _await_checks(self, since: dict[str, float], timeout: float) -> Iterator[tuple[str, float]]:
+        """Yield (slot, seconds) as each task's container check passes; LocalError when a
+        task exits starting or time is up."""
+        pending = dict(since)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for slot in list(pending):
+                task = self.running[slot]
+                if not task.alive():
+                    raise LocalError(
+                        f"{slot}: {task.name} exited with code {task.exit_code} while"
+                        f" starting; see {task.log_path}"
+                    )
+                if self._check_passes(slot):
+                    yield slot, time.monotonic() - pending.pop(slot)
+            if pending and time.monotonic() > deadline:
+                slot = next(iter(pending))
+                raise LocalError(f"{slot}: its container check did not pass within {timeout:g} s")
+            time.sleep(CHECK_POLL_S)
 
     def _await(
         self, wanted: dict[str, str], timeout: float, *, since: dict[str, float] | float
@@ -442,7 +530,9 @@ class Rehearsal:
         reports land in the LoadSet when the block ends."""
         result = LoadSet()
         loads: dict[str, BackgroundLoad] = {}
-        for name in self.services:
+        for name, svc in self.services.items():
+            if svc.kind != "web":
+                continue  # reached by name or not at all: no route to load
             url = self.load_url(name)
             if url is None:
                 result.skipped[name] = "its route needs a Host header the load cannot send"
@@ -457,14 +547,16 @@ class Rehearsal:
                 timeout_s=LOAD_TIMEOUT_S,
             )
         try:
-            for load in loads.values():
-                load.start()
+            with deferred_signals():
+                for load in loads.values():
+                    load.start()
             yield result
         finally:
-            for name, load in loads.items():
-                report = load.finish()
-                if report is not None:
-                    result.reports[name] = report
+            with deferred_signals():
+                for name, load in loads.items():
+                    report = load.finish()
+                    if report is not None:
+                        result.reports[name] = report
 
     def load_url(self, service: str) -> str | None:
         """Where a service answers through the HAProxy (None: only with a Host header)."""

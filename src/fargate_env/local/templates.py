@@ -1,6 +1,10 @@
 """What would deploy, read back from a synthesized cloud assembly: each
-service's container (its task definition), its target group and its listener
-rules, and the listener's own answer when no rule matches.
+service's container (its task definition), its kind, its target group and its
+listener rules, and the listener's own answer when no rule matches.
+
+A service's kind is what its stack holds (the assembly model says which): a
+web service's target groups and rules, a backend's Service Connect name and
+port, a worker's bare ECS service, a job's schedule and the timeout of a run.
 
 The rehearsal runs these, not the config: a change that reaches the templates
 (a construct, a CDK default, a hand edit of cdk.out) reaches the rehearsal.
@@ -31,6 +35,7 @@ from fargate_env.assembly import (
 from fargate_env.config import EnvironmentConfig, HealthCheckConfig, Route
 from fargate_env.errors import UserError
 
+KINDS = ("web", "backend", "worker", "job")
 # Every service's ECR image runs locally as the sample image (`make image`).
 LOCAL_IMAGE = "sample-server:local"
 # The listener's answer when the templates hold none (ELB default; the
@@ -60,7 +65,7 @@ class TaskTemplate:
 
     image: str  # what runs locally
     image_source: str  # what the template names
-    container_port: int
+    container_port: int | None  # None: the container maps no port (worker, job)
     environment: dict[str, str]
     secrets: tuple[str, ...]  # variable names; the values live in AWS
     user: str | None
@@ -73,6 +78,7 @@ class TaskTemplate:
     init: bool
     cap_drop: tuple[str, ...]
     cap_add: tuple[str, ...]
+    command: tuple[str, ...] | None = None  # None: the image's CMD
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,19 @@ class ServiceTemplate:
     name: str
     task: TaskTemplate
     # The target group's check, in the config's own type (unvalidated: the
-    # template's numbers, whatever they are).
-    health_check: HealthCheckConfig
+    # template's numbers, whatever they are); None without a target group.
+    health_check: HealthCheckConfig | None
     routes: list[Route] = field(default_factory=list)
+    kind: str = "web"
+    # A backend's Service Connect name and port: other tasks reach http://NAME:PORT.
+    alias: tuple[str, int] | None = None
+    # A job's run is stopped and failed after this (None: never).
+    timeout_s: float | None = None
+
+    @property
+    def long_running(self) -> bool:
+        """An ECS service keeps its tasks running (a job's run ends)."""
+        return self.kind != "job"
 
 
 @dataclass(frozen=True)
@@ -162,8 +178,26 @@ def _service(env: Environment, stack: Stack) -> ServiceTemplate:
     _one(stack, TASK_DEFINITION)
     service = env.service(stack)
     (task_definition,) = stack.of_type(TASK_DEFINITION).values()
-    task = _task(stack, TaskDefinition(task_definition))
     groups = stack.of_type(TARGET_GROUP)
+    job = env.job(stack)
+    kind = "job" if job is not None else service.kind if service is not None else None
+    if kind is None:
+        raise TemplateError(f"{stack.name}: neither an ECS service nor a scheduled job")
+    task = _task(stack, TaskDefinition(task_definition), listens=kind in ("web", "backend"))
+    if kind != "web":
+        alias = service.connect_alias if service is not None else None
+        if kind == "backend" and (alias is None or not alias[0] or not alias[1]):
+            raise TemplateError(f"{stack.name}: a Service Connect service without a client alias")
+        minutes = job.timeout_minutes if job is not None else None
+        return ServiceTemplate(
+            name,
+            task,
+            None,
+            [],
+            kind=kind,
+            alias=alias,  # type: ignore[arg-type]
+            timeout_s=None if minutes is None else minutes * 60.0,
+        )
     primary, test_rule = next(iter(groups), None), None
     if len(groups) > 1:
         _one(stack, ECS_SERVICE)
@@ -193,7 +227,7 @@ def _image(image: object) -> tuple[str, str]:
     return LOCAL_IMAGE, "the service's ECR repository"
 
 
-def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
+def _task(stack: Stack, td: TaskDefinition, *, listens: bool) -> TaskTemplate:
     essential = td.essential
     if len(essential) != 1:
         raise TemplateError(
@@ -201,7 +235,7 @@ def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
             f" task, the task definition has {len(essential)}"
         )
     (c,) = essential
-    if not c.ports:
+    if listens and not c.ports:
         raise TemplateError(f"{stack.name}: the container maps no port")
     volumes = td.volumes
     tmpfs = []
@@ -219,7 +253,7 @@ def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
     return TaskTemplate(
         image=image,
         image_source=source,
-        container_port=c.ports[0],
+        container_port=c.ports[0] if c.ports else None,
         environment=c.environment,
         secrets=c.secrets,
         user=c.get("User"),
@@ -241,6 +275,7 @@ def _task(stack: Stack, td: TaskDefinition) -> TaskTemplate:
         init=bool(c.linux.get("InitProcessEnabled", False)),
         cap_drop=tuple(caps.get("Drop", ())),
         cap_add=tuple(caps.get("Add", ())),
+        command=c.command,
     )
 
 
