@@ -38,7 +38,7 @@ demo: $(STAMP)
 test: $(DEV_STAMP) node_modules/.bin/cdk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 2 -q --ignore=tests/lifecycle
+	$(BIN)/pytest -n 2 --dist loadgroup -q --ignore=tests/lifecycle
 	$(BIN)/pytest -q tests/lifecycle
 
 # The sample server image as sample-server:local (needs a running Docker engine; on a machine
