@@ -73,3 +73,17 @@ def test_a_synthesis_that_fails_early_lints_nothing_and_leaves_nothing(tmp_path,
     with pytest.raises(RuntimeError, match="deliberately broken"):
         compliance.run_checks(make_config(), out)
     assert linted == [] and not out.exists()
+
+
+def test_one_cfn_lint_run_names_each_finding_by_its_own_template(tmp_path):
+    good = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    bad = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Nope": 1}}}}
+    (tmp_path / "a-good.template.json").write_text(json.dumps(good))
+    (tmp_path / "b-bad.template.json").write_text(json.dumps(bad))
+    (tmp_path / "c-bad.template.json").write_text(json.dumps(bad))
+    findings = compliance.lint_templates(tmp_path)
+    assert [f.split(":")[0] for f in findings] == [
+        "E3002 b-bad.template.json",
+        "E3002 c-bad.template.json",
+    ]
+    assert compliance.lint_templates(tmp_path / "empty") == []

@@ -231,15 +231,20 @@ def nag_findings(report: dict) -> list[str]:
 
 
 def lint_templates(outdir: Path) -> list[str]:
-    """cfn-lint over every template of a cloud assembly; returns one line per match."""
-    from cfnlint.api import ManualArgs, lint_file  # imported in the linting thread: see below
+    """cfn-lint over every template of a cloud assembly; returns one line per match.
 
-    args = ManualArgs(ignore_checks=list(CFN_LINT_IGNORED))
-    findings = []
-    for template in sorted(Path(outdir).glob("*.template.json")):
-        for match in lint_file(template, config=args):
-            findings.append(f"{match.rule.id} {template.name}:{match.linenumber}: {match.message}")
-    return findings
+    One run over all templates, like `cfn-lint a.json b.json`: cfn-lint loads its rules once
+    per run, and that load was half of its time when each template had a run of its own."""
+    from cfnlint.api import ManualArgs, lint_by_config  # imported in the linting thread
+
+    templates = sorted(Path(outdir).glob("*.template.json"))
+    if not templates:
+        return []
+    args = ManualArgs(ignore_checks=list(CFN_LINT_IGNORED), templates=[str(t) for t in templates])
+    return [
+        f"{match.rule.id} {Path(match.filename).name}:{match.linenumber}: {match.message}"
+        for match in lint_by_config(args)
+    ]
 
 
 @contextlib.contextmanager
