@@ -3,8 +3,17 @@ one process pricing them one after another."""
 
 from __future__ import annotations
 
+import pytest
+
 from fargate_env.cost import compare as compare_module
-from fargate_env.cost.compare import COMPUTE, SCHEDULES, Variant, price_all, price_variant
+from fargate_env.cost.compare import (
+    COMPUTE,
+    SCHEDULES,
+    Variant,
+    price_all,
+    price_config,
+    price_variant,
+)
 from tests.conftest import make_config
 
 VARIANTS = [Variant("public", compute, schedule) for compute in COMPUTE for schedule in SCHEDULES]
@@ -16,16 +25,16 @@ def test_two_processes_price_like_one(tmp_path, monkeypatch):
 
     def counted(*args):
         here.append(args[1])
-        return price_variant(*args)
+        return price_config(*args)
 
     monkeypatch.setattr(compare_module, "processes", lambda: 2)
-    monkeypatch.setattr(compare_module, "price_variant", counted)
+    monkeypatch.setattr(compare_module, "price_config", counted)
     heard = []
     rows, skipped = price_all(config, VARIANTS[:5], tmp_path / "two", heard.append)
     assert skipped == {}
     assert [row.variant for row in rows] == VARIANTS[:5]
     assert sorted(heard) == sorted(v.label for v in VARIANTS[:5])
-    # The spawned helper priced some of them (this process's price_variant did not see those).
+    # The spawned helper priced some of them (this process's price_config did not see those).
     assert 0 < len(here) < 5
     for row in rows:
         alone = price_variant(config, row.variant, tmp_path / "one")
@@ -40,3 +49,12 @@ def test_one_core_prices_in_this_process(tmp_path, monkeypatch):
     )
     rows, _ = price_all(make_config(), VARIANTS[:4], tmp_path, lambda label: None)
     assert [row.variant for row in rows] == VARIANTS[:4]
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "expected"), [(2, 0.4, 2), (2, 1.0, 2), (2, 1.5, 1), (1, 0.0, 1), (8, 3, 2)]
+)
+def test_a_helper_only_while_a_core_is_idle(monkeypatch, cores, load, expected):
+    monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(compare_module.os, "getloadavg", lambda: (load, load, load))
+    assert compare_module.processes() == expected

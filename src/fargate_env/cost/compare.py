@@ -173,7 +173,11 @@ def has_essentials(stacks: Environment) -> bool:
 
 
 def price_variant(config: EnvironmentConfig, variant: Variant, workdir: Path) -> Priced:
-    cfg = variant_config(config, variant)
+    return price_config(variant_config(config, variant), variant, workdir)
+
+
+def price_config(cfg: EnvironmentConfig, variant: Variant, workdir: Path) -> Priced:
+    """Synthesize and price `cfg`, a variant's config already validated by variant_config."""
     outdir = workdir / variant.label.replace(", ", "_").replace(" ", "-")
     stacks = synthesize(cfg, outdir, validation=False)
     bill = estimate(stacks, stacks.region or cfg.region, cfg.cost.usage)
@@ -181,13 +185,16 @@ def price_variant(config: EnvironmentConfig, variant: Variant, workdir: Path) ->
 
 
 def processes() -> int:
-    """How many processes price variants: two where two cores are ours to use."""
-    return min(2, len(os.sched_getaffinity(0)))
+    """How many processes price variants: two while a second core is idle. On a busy machine
+    (a parallel test run, other jobs) the helper's own start, ~3 s of CPU for its imports and
+    its jsii process, only adds to the work: measured slower at a load of 10 on 2 cores."""
+    cores = len(os.sched_getaffinity(0))
+    return 2 if cores >= 2 and os.getloadavg()[0] <= cores - 1 else 1
 
 
-def _price_in_helper(config: EnvironmentConfig, variant: Variant, workdir: Path) -> Priced:
-    """price_variant in the spawned helper (a name of its own: what it runs is its module's)."""
-    return price_variant(config, variant, workdir)
+def _price_in_helper(cfg: EnvironmentConfig, variant: Variant, workdir: Path) -> Priced:
+    """price_config in the spawned helper (a name of its own: what it runs is its module's)."""
+    return price_config(cfg, variant, workdir)
 
 
 def price_all(
@@ -201,19 +208,17 @@ def price_all(
     Returns the priced rows in the order of `variants` (so ties sort as they always did) and
     the variants the config model refused (label -> reason)."""
     skipped: dict[str, str] = {}
-    pending: deque[Variant] = deque()
+    pending: deque[tuple[EnvironmentConfig, Variant]] = deque()
     for variant in variants:
         try:
-            variant_config(config, variant)
+            pending.append((variant_config(config, variant), variant))
         except ConfigError as exc:
             skipped[variant.label] = str(exc).split(": ", 1)[-1]
-        else:
-            pending.append(variant)
     rows: list[Priced] = []
-    if processes() < 2 or len(pending) < 4:
-        for variant in pending:
+    if len(pending) < 4 or processes() < 2:
+        for cfg, variant in pending:
             progress(variant.label)
-            rows.append(price_variant(config, variant, workdir))
+            rows.append(price_config(cfg, variant, workdir))
         return rows, skipped
     spawn = multiprocessing.get_context("spawn")
     helper: list[Future[Priced]] = []
@@ -221,15 +226,15 @@ def price_all(
 
         def feed() -> None:  # two queued in the helper: it never waits for this process
             while pending and sum(not f.done() for f in helper) < 2:
-                variant = pending.pop()
+                cfg, variant = pending.pop()
                 progress(variant.label)
-                helper.append(pool.submit(_price_in_helper, config, variant, workdir))
+                helper.append(pool.submit(_price_in_helper, cfg, variant, workdir))
 
         feed()
         while pending:
-            variant = pending.popleft()
+            cfg, variant = pending.popleft()
             progress(variant.label)
-            rows.append(price_variant(config, variant, workdir))
+            rows.append(price_config(cfg, variant, workdir))
             feed()
         rows.extend(future.result() for future in helper)
     rows.sort(key=lambda row: variants.index(row.variant))
