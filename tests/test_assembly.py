@@ -16,6 +16,8 @@ from fargate_env.assembly import (
     read_environment,
 )
 from fargate_env.config import service_of_stack
+from tests.conftest import merge
+from tests.kinds import BACKEND, JOB, KINDS, WORKER
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "fargate_env"
 
@@ -116,3 +118,66 @@ def test_no_module_but_the_model_indexes_template_json():
         if p.name != "assembly.py" and TEMPLATE_KEYS.search(p.read_text())
     )
     assert readers == []
+
+
+# --- kinds: web, backend, worker, job -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kinds(synth):
+    built = synth(KINDS)
+    return built, read_environment(built.outdir)
+
+
+def test_each_service_knows_its_kind_from_the_template_structure(kinds):
+    _, env = kinds
+    assert env.service_of("web").kind == "web"
+    assert env.service_of(BACKEND).kind == "backend"
+    assert env.service_of(WORKER).kind == "worker"
+    assert env.service_of(JOB) is None and env.job_of(JOB) is not None
+    assert {n: env.kind_of(n) for n in ("web", "api", BACKEND, WORKER, JOB, "nope")} == {
+        "web": "web", "api": "web", BACKEND: "backend", WORKER: "worker", JOB: "job",
+        "nope": None,
+    }  # fmt: skip
+
+
+def test_a_backend_is_reached_by_its_name_and_port_and_everyone_runs_the_proxy(kinds):
+    built, env = kinds
+    backend = env.service_of(BACKEND)
+    port = built.config.services[BACKEND].container_port
+    assert backend.connect_alias == (BACKEND, port)
+    assert backend.container.ports == [port]
+    # Every long-running service is a client, so web and workers reach http://orders:8080.
+    for name in ("web", "api", WORKER):
+        service = env.service_of(name)
+        assert service.uses_service_connect and service.connect_alias is None
+        assert (service.proxy_cpu_units, service.proxy_memory_mib) == (256, 64)
+    assert env.service_of(WORKER).container.ports == []
+
+
+def test_without_a_backend_nobody_runs_the_proxy(env):
+    for stack in env.service_stacks():
+        service = env.service(stack)
+        assert not service.uses_service_connect
+        assert (service.proxy_cpu_units, service.proxy_memory_mib) == (0, 0)
+
+
+def test_a_job_with_its_schedule_timeout_capacity_and_command(kinds):
+    built, env = kinds
+    svc = built.config.services[JOB]
+    (job,) = env.jobs()
+    assert job.name == JOB and job.stack.name == built.config.service_stack_name(JOB)
+    assert (job.expression, job.timezone) == (svc.job.schedule, svc.job.timezone)
+    assert job.enabled
+    assert job.timeout_minutes == svc.job.timeout_minutes
+    assert job.start_retries == svc.job.start_retries
+    assert job.capacity_provider == "FARGATE_SPOT"
+    assert (job.cpu_units, job.memory_mib) == (svc.cpu, svc.memory)
+    assert job.container.command == tuple(svc.command)
+    assert job.container.health_check is None  # a run is judged by its exit code
+    assert len(job.alarms) == 2
+
+
+def test_a_job_on_demand_when_spot_is_off(synth):
+    built = synth(merge(KINDS, {"services": {JOB: {"capacity": {"spot": False}}}}))
+    assert read_environment(built.outdir).job_of(JOB).capacity_provider == "FARGATE"

@@ -14,6 +14,7 @@ from fargate_env import compliance
 from fargate_env.cli import app
 from fargate_env.freshness import staleness
 from tests.conftest import CLOUDFRONT_EDGE, make_config
+from tests.kinds import KINDS
 
 runner = CliRunner()
 
@@ -111,6 +112,20 @@ def test_every_deployment_strategy_passes_every_gate(tmp_path, web, api):
     }
     report = compliance.run_checks(make_config({"services": strategies}), tmp_path / "o")
     assert report.findings == []
+
+
+def test_one_of_each_kind_passes_every_gate(tmp_path):
+    """A backend (Service Connect), a queue worker and a scheduled job (Scheduler + Step
+    Functions) beside the demo's web services: 0 unacknowledged findings."""
+    report = compliance.run_checks(make_config(KINDS), tmp_path / "o")
+    assert report.findings == []
+
+
+def test_job_waivers_only_with_a_job():
+    job_waivers = [w for w in compliance.WAIVERS if "/Job/" in w.paths[0]]
+    assert {w.rule for w in job_waivers} == {"AwsSolutions-IAM5[Resource::*]", "AwsSolutions-SF2"}
+    assert not any(w.when(make_config()) for w in job_waivers)
+    assert all(w.when(make_config(KINDS)) for w in job_waivers)
 
 
 def test_deploy_role_waiver_only_with_a_traffic_shifting_strategy():

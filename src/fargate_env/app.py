@@ -119,6 +119,7 @@ def build_app(
         origin_prefix_list_id=config.origin_prefix_list_id,
         vpc=network.vpc,
         alb_subnets=network.alb_subnets,
+        service_connect=any(s.kind == "backend" for s in config.services.values()),
     )
     alerts = AlertsStack(
         app,
@@ -150,6 +151,10 @@ def build_app(
             repository=registry.repositories.get(name),
             listener=platform.listener,
             topic_arn=alerts.alarm_topic.topic_arn,
+            # Jobs run outside Service Connect (RunTask tasks are not clients).
+            environment_tasks=(
+                None if config.services[name].kind == "job" else platform.task_security_group
+            ),
         )
         # The topic is named by ARN, not referenced: order the deploy explicitly.
         stack.add_stack_dependency(alerts)
@@ -236,6 +241,7 @@ def _add_previews(
             assign_public_ip=network.tasks_need_public_ip,
             repository=registry.repositories.get(preview.service),
             listener=platform.listener,
+            environment_tasks=platform.task_security_group,
         )
         # Its host name and certificate come from the shared previews stack.
         stack.add_stack_dependency(shared)

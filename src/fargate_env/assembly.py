@@ -4,7 +4,9 @@ CloudFormation templates. Nothing else in the project indexes template JSON.
 An `Environment` is its stacks in deployment order. A `Stack` holds its tags, its resources
 (`Resource`: logical id, type, properties, DeletionPolicy, UpdateReplacePolicy, DependsOn),
 its exports and its imports. Typed views sit on top: `Service` (ECS service, task definition,
-container, target groups, health check, listener rules, scaling, schedule, alarms),
+container, target groups, health check, listener rules, scaling, schedule, alarms; its kind:
+web, backend or worker, and a backend's Service Connect name and port), `Job` (a scheduled
+job: task definition, schedule, the state machine's timeout, retries and capacity),
 `LoadBalancer`, `Listener`, `Edge` (CloudFront and its VPC origin) and the NAT.
 
 `Ref`, `Fn::GetAtt` and `Fn::ImportValue` are resolved in one place, `Environment.resolve`.
@@ -51,6 +53,8 @@ REPOSITORY = "AWS::ECR::Repository"
 ROUTE = "AWS::EC2::Route"
 ROUTE_ASSOCIATION = "AWS::EC2::SubnetRouteTableAssociation"
 SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
+SCHEDULE = "AWS::Scheduler::Schedule"
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 SCALING_POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
 SUBNET = "AWS::EC2::Subnet"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
@@ -60,6 +64,14 @@ VPC_ORIGIN = "AWS::CloudFront::VpcOrigin"
 
 _STRATEGY_NAMES = {ecs: ours for ours, ecs in ECS_STRATEGY.items()}
 DEFAULT_IDLE_TIMEOUT_S = 60
+# What AWS recommends adding to a task for its Service Connect proxy container ("We recommend
+# adding 256 CPU units and at least 64 MiB of memory to your task CPU and memory for the
+# Service Connect proxy container": ECS developer guide, service-connect-concepts-deploy).
+# The proxy runs inside the task's own size: this is its share, not an extra charge.
+SERVICE_CONNECT_PROXY_CPU_UNITS = 256
+SERVICE_CONNECT_PROXY_MEMORY_MIB = 64
+# Scheduler's default when a schedule names no time zone.
+DEFAULT_SCHEDULE_TIMEZONE = "UTC"
 
 
 def _frozen(value: Any) -> Any:
@@ -249,6 +261,12 @@ class Container:
     @property
     def image(self) -> Any:
         return self.definition.get("Image")
+
+    @property
+    def command(self) -> tuple[str, ...] | None:
+        """The command that replaces the image's CMD (None: the image's own)."""
+        command = self.definition.get("Command")
+        return None if command is None else tuple(command)
 
     @property
     def ports(self) -> list[int]:
@@ -538,6 +556,45 @@ class Service:
         )
 
     @property
+    def kind(self) -> str:
+        """ "web" (behind load balancer target groups), "backend" (publishes a port through
+        Service Connect) or "worker" (neither); a job has no ECS service (`Job`)."""
+        if self.load_balancers:
+            return "web"
+        return "backend" if self.service_connect_services else "worker"
+
+    @property
+    def service_connect(self) -> Mapping[str, Any]:
+        return self.resource.get("ServiceConnectConfiguration", {})
+
+    @property
+    def service_connect_services(self) -> tuple[Mapping[str, Any], ...]:
+        return self.service_connect.get("Services", ())
+
+    @property
+    def uses_service_connect(self) -> bool:
+        """A Service Connect client (every long-running service of an environment with a
+        backend) or server (a backend): its tasks run the proxy."""
+        return self.service_connect.get("Enabled", False) is True
+
+    @property
+    def connect_alias(self) -> tuple[str, int] | None:
+        """A backend's (name, port): other services reach it at http://NAME:PORT."""
+        if not self.service_connect_services:
+            return None
+        alias = (self.service_connect_services[0].get("ClientAliases") or ({},))[0]
+        return alias.get("DnsName"), int(alias.get("Port", 0))
+
+    @property
+    def proxy_cpu_units(self) -> int:
+        """The Service Connect proxy's recommended share of the task's CPU (0 without it)."""
+        return SERVICE_CONNECT_PROXY_CPU_UNITS if self.uses_service_connect else 0
+
+    @property
+    def proxy_memory_mib(self) -> int:
+        return SERVICE_CONNECT_PROXY_MEMORY_MIB if self.uses_service_connect else 0
+
+    @property
     def assigns_public_ip(self) -> bool:
         network = self.resource.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
         return network.get("AssignPublicIp") == "ENABLED"
@@ -546,6 +603,121 @@ class Service:
     def subnets(self) -> Any:
         network = self.resource.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
         return network.get("Subnets")
+
+
+def _joined(value: Any) -> str:
+    """A template string built with Fn::Join, its references as the text REF."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(p if isinstance(p, str) else "REF" for p in parts)
+    return ""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job: its task definition, the schedule that starts a run, the state
+    machine that runs one task per run (timeout, start retries, capacity) and its alarms."""
+
+    name: str
+    stack: Stack
+    task_definition: TaskDefinition | None
+    schedule: Resource
+    state_machine: Resource | None
+    alarms: dict[str, Resource]
+
+    @property
+    def container(self) -> Container | None:
+        essential = self.task_definition.essential if self.task_definition else []
+        return essential[0] if len(essential) == 1 else None
+
+    @property
+    def schedule_name(self) -> str | None:
+        return self.schedule.get("Name")
+
+    @property
+    def expression(self) -> str:
+        """cron(...) or rate(...), as Scheduler reads it."""
+        return self.schedule.get("ScheduleExpression", "")
+
+    @property
+    def timezone(self) -> str:
+        return self.schedule.get("ScheduleExpressionTimezone", DEFAULT_SCHEDULE_TIMEZONE)
+
+    @property
+    def enabled(self) -> bool:
+        return self.schedule.get("State", "ENABLED") == "ENABLED"
+
+    @cached_property
+    def definition(self) -> Mapping[str, Any]:
+        """The state machine's definition (Amazon States Language), references as "REF"."""
+        if self.state_machine is None:
+            return {}
+        try:
+            return json.loads(_joined(self.state_machine.get("DefinitionString")))
+        except ValueError:
+            return {}
+
+    @property
+    def _run_state(self) -> Mapping[str, Any]:
+        """The state machine's ECS RunTask state (Parameters, TimeoutSeconds, Retry)."""
+        states = self.definition.get("States", {})
+        return next(
+            (st for st in states.values() if "ecs:runTask" in str(st.get("Resource", ""))), {}
+        )
+
+    @property
+    def transitions_per_run(self) -> int:
+        """States a successful run passes through (Step Functions bills each transition;
+        retries add one each): StartAt, then Next, a Choice's first branch, to the end."""
+        states, name, seen = self.definition.get("States", {}), self.definition.get("StartAt"), 0
+        while name in states and seen < len(states):
+            state, seen = states[name], seen + 1
+            if state.get("Type") == "Choice":
+                name = (state.get("Choices") or ({},))[0].get("Next")
+            else:
+                name = None if state.get("End") else state.get("Next")
+        return seen
+
+    @property
+    def waits_for_the_task(self) -> bool:
+        """runTask.sync: the run lasts as long as the task (what the timeout needs)."""
+        return str(self._run_state.get("Resource", "")).endswith("ecs:runTask.sync")
+
+    @property
+    def capacity_strategy(self) -> tuple[Mapping[str, Any], ...]:
+        return tuple(self._run_state.get("Parameters", {}).get("CapacityProviderStrategy", ()))
+
+    @property
+    def capacity_provider(self) -> str:
+        """Where a run's one task lands: FARGATE_SPOT when Spot takes weight and no on-demand
+        base comes first, else FARGATE."""
+        strategy = {s.get("CapacityProvider"): s for s in self.capacity_strategy}
+        spot = strategy.get("FARGATE_SPOT", {})
+        base = int(strategy.get("FARGATE", {}).get("Base", 0))
+        if int(spot.get("Weight", 0)) > 0 and base == 0:
+            return "FARGATE_SPOT"
+        return self._run_state.get("Parameters", {}).get("LaunchType", "FARGATE")
+
+    @property
+    def timeout_minutes(self) -> int | None:
+        """A run is stopped and failed after this (None: no timeout)."""
+        seconds = self._run_state.get("TimeoutSeconds")
+        return None if seconds is None else int(seconds) // 60
+
+    @property
+    def start_retries(self) -> int:
+        """How often the state machine retries a run that did not start."""
+        return sum(int(r.get("MaxAttempts", 3)) for r in self._run_state.get("Retry", ()))
+
+    @property
+    def cpu_units(self) -> int:
+        return self.task_definition.cpu_units if self.task_definition else 0
+
+    @property
+    def memory_mib(self) -> int:
+        return self.task_definition.memory_mib if self.task_definition else 0
 
 
 @dataclass(frozen=True)
@@ -734,6 +906,38 @@ class Environment(Sequence[Stack]):
 
     def service_stacks(self) -> list[Stack]:
         return [s for s in self.stacks if s.service is not None]
+
+    def job(self, stack: Stack) -> Job | None:
+        """The scheduled job of a service's stack (a stack with a schedule and no ECS
+        service)."""
+        schedules = stack.of_type(SCHEDULE)
+        if not schedules or stack.of_type(ECS_SERVICE):
+            return None
+        tasks = list(stack.of_type(TASK_DEFINITION).values())
+        machines = list(stack.of_type(STATE_MACHINE).values())
+        return Job(
+            name=stack.service or stack.name,
+            stack=stack,
+            task_definition=TaskDefinition(tasks[0]) if tasks else None,
+            schedule=next(iter(schedules.values())),
+            state_machine=machines[0] if machines else None,
+            alarms=stack.of_type(ALARM),
+        )
+
+    def job_of(self, name: str) -> Job | None:
+        """The job `name` of the environment (from its own stack)."""
+        stack = next((s for s in self.stacks if s.service == name), None)
+        return None if stack is None else self.job(stack)
+
+    def jobs(self) -> list[Job]:
+        return [j for s in self.service_stacks() if (j := self.job(s)) is not None]
+
+    def kind_of(self, name: str) -> str | None:
+        """web, backend, worker or job: what the service's stack holds (None: no such)."""
+        if self.job_of(name) is not None:
+            return "job"
+        service = self.service_of(name)
+        return None if service is None else service.kind
 
 
 def read_environment(outdir: Path) -> Environment:

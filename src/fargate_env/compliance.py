@@ -138,7 +138,10 @@ WAIVERS: tuple[Waiver, ...] = (
         "AwsSolutions-ECS2",
         "The container's plain environment variables are non-secret settings (PORT, HEALTH_PATH,"
         " LOG_LEVEL, ...); every secret is injected by ECS from Secrets Manager or SSM.",
-        ("*-service-*/Web/TaskDefinition", "*-preview-*/Web/TaskDefinition"),
+        (
+            "*-service-*/*/Default/TaskDefinition",
+            "*-preview-*/Web/Default/TaskDefinition",
+        ),
     ),
     Waiver(
         "AwsSolutions-IAM5[Resource::*]",
@@ -146,8 +149,8 @@ WAIVERS: tuple[Waiver, ...] = (
         " resource-level permissions; every other statement names its repository, log group or"
         " secret (tests/stacks/test_service.py asserts the exact statements).",
         (
-            "*-service-*/Web/TaskDefinition/ExecutionRole/DefaultPolicy",
-            "*-preview-*/Web/TaskDefinition/ExecutionRole/DefaultPolicy",
+            "*-service-*/*/Default/TaskDefinition/ExecutionRole/DefaultPolicy",
+            "*-preview-*/Web/Default/TaskDefinition/ExecutionRole/DefaultPolicy",
         ),
     ),
     Waiver(
@@ -165,10 +168,29 @@ WAIVERS: tuple[Waiver, ...] = (
         "With ECS Exec on, the task role needs the four ssmmessages:*Channel actions, which have"
         " no resource-level permissions (ECS Exec documentation).",
         (
-            "*-service-*/Web/TaskDefinition/TaskRole/DefaultPolicy",
-            "*-preview-*/Web/TaskDefinition/TaskRole/DefaultPolicy",
+            "*-service-*/*/Default/TaskDefinition/TaskRole/DefaultPolicy",
+            "*-preview-*/Web/Default/TaskDefinition/TaskRole/DefaultPolicy",
         ),
         when=lambda c: any(s.enable_exec for s in c.services.values()),
+    ),
+    Waiver(
+        "AwsSolutions-IAM5[Resource::*]",
+        "A scheduled job's state machine waits for its task (runTask.sync): ecs:DescribeTasks"
+        " and ecs:StopTask (to stop a run at its timeout) name tasks that do not exist yet, and"
+        " CloudWatch Logs' vended log delivery (logs:*LogDelivery, DescribeLogGroups,"
+        " DescribeResourcePolicies, PutResourcePolicy) takes no resource-level permissions."
+        " ecs:RunTask names the job's task definition, iam:PassRole its two roles, and the"
+        " events actions Step Functions' own ECS rule (tests/stacks/test_kinds.py).",
+        ("*-service-*/Job/StateMachine/Role/DefaultPolicy",),
+        when=lambda c: any(s.kind == "job" for s in c.services.values()),
+    ),
+    Waiver(
+        "AwsSolutions-SF2",
+        "No X-Ray tracing: a job's state machine has one Task state that waits for one ECS"
+        " task, so a trace would show a single span; the execution history, the state log"
+        " (level ALL) and the task's own log group already say what each run did.",
+        ("*-service-*/Job/StateMachine",),
+        when=lambda c: any(s.kind == "job" for s in c.services.values()),
     ),
 )
 
@@ -176,6 +198,8 @@ WAIVERS: tuple[Waiver, ...] = (
 CFN_LINT_IGNORED = {
     "W3010": "AZ names are written literally on purpose: synthesis must need no AZ lookup",
     "W3005": "CDK's generated custom-resource providers add a redundant DependsOn; harmless",
+    "W6001": "a job's stack re-exposes the network's task subnets as its TaskSubnets output on"
+    " purpose: run-job reads everything RunTask needs from the job's own stack",
 }
 
 

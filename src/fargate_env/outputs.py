@@ -38,6 +38,9 @@ TASK_SECURITY_GROUP = "TaskSecurityGroup"
 ASSIGN_PUBLIC_IP = "AssignPublicIp"
 CAPACITY_PROVIDER = "CapacityProvider"
 SCHEDULE_NAME = "ScheduleName"
+# The state machine a scheduled run goes through (timeout, start retries, exit-code check):
+# `run-job` may start an execution of it to get exactly a scheduled run's behaviour.
+STATE_MACHINE_ARN = "StateMachineArn"
 # AlertsStack
 TOPIC_ARN = "TopicArn"
 # MonitoringStack

@@ -273,7 +273,7 @@ NOT_EMULATED = {
     "AWS::ApplicationAutoScaling::ScalingPolicy": "service auto scaling",
     "AWS::ECS::ClusterCapacityProviderAssociations": "Fargate / Fargate Spot providers",
     "AWS::Budgets::Budget": "the monthly budget",
-    "AWS::Scheduler::Schedule": "a preview's self-deletion schedule",
+    "AWS::Scheduler::Schedule": "a preview's self-deletion schedule, a job's schedule",
     "AWS::CloudFront::Distribution": "the quickstart's CloudFront edge",
     "AWS::CloudFront::VpcOrigin": "the quickstart's VPC origin",
     "AWS::S3::BucketPolicy": "the access-log bucket's policy",
@@ -327,6 +327,94 @@ def scheduler_schedules() -> None:
             scheduler_backends[account_id][region_name].delete_schedule(self.group, self.name)
 
     Schedule.__module__ = __name__
+
+
+@correction
+def scheduler_schedule_groups() -> None:
+    """Gap: moto's CloudFormation has no AWS::Scheduler::ScheduleGroup (a job's schedules and
+    its not-started alarm live in one), so its GetAtt Arn fails the stack. Correction: a model
+    that creates (and deletes) the group in moto's Scheduler."""
+    from moto.core.common_models import CloudFormationModel
+    from moto.scheduler.models import scheduler_backends
+
+    class ScheduleGroup(CloudFormationModel):
+        def __init__(self, name: str, arn: str) -> None:
+            self.name, self.arn = name, arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Scheduler::ScheduleGroup"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("Arn", "CreationDate", "LastModificationDate", "State")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn if attribute_name == "Arn" else ""
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, json_: dict[str, Any], account: str, region: str,
+            **kwargs: Any,
+        ) -> ScheduleGroup:  # fmt: skip
+            name = json_.get("Properties", {}).get("Name", resource_name)
+            group = scheduler_backends[account][region].create_schedule_group(name, [])
+            return cls(name, group.arn)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            scheduler_backends[account_id][region_name].delete_schedule_group(self.name)
+
+    ScheduleGroup.__module__ = __name__
+
+
+@correction
+def service_discovery_http_namespaces() -> None:
+    """Gap: moto's CloudFormation has no AWS::ServiceDiscovery::HttpNamespace (the Service
+    Connect namespace of an environment with a backend), so the cluster's GetAtt Arn fails
+    the platform stack. Correction: a model that creates (and deletes) the namespace in moto's
+    Cloud Map; Ref is its id, as in AWS."""
+    from moto.core.common_models import CloudFormationModel
+    from moto.servicediscovery.models import servicediscovery_backends
+
+    class HttpNamespace(CloudFormationModel):
+        def __init__(self, namespace: Any) -> None:
+            self.namespace = namespace
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.namespace.id
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ServiceDiscovery::HttpNamespace"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("Arn", "Id")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.namespace.arn if attribute_name == "Arn" else self.namespace.id
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, json_: dict[str, Any], account: str, region: str,
+            **kwargs: Any,
+        ) -> HttpNamespace:  # fmt: skip
+            props = json_.get("Properties", {})
+            backend = servicediscovery_backends[account][region]
+            name = props.get("Name", resource_name)
+            backend.create_http_namespace(name, resource_name, props.get("Description"), [])
+            (namespace,) = [n for n in backend.namespaces.values() if n.name == name]
+            return cls(namespace)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            servicediscovery_backends[account_id][region_name].delete_namespace(self.namespace.id)
+
+    HttpNamespace.__module__ = __name__
 
 
 @correction

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from fargate_env import outputs
-from fargate_env.constructs.web_service import EXEC_AGENT_PATHS, HEALTH_CHECK_COMMAND
+from fargate_env.constructs.service_task import EXEC_AGENT_PATHS, HEALTH_CHECK_COMMAND
 
 SVC = "service:web"
 SM_COMPLETE = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-AbCdEf"

@@ -20,6 +20,8 @@ class ThresholdsConfig(Section):
     cpu_percent: Annotated[int, between(1, 100)] = 85
     memory_percent: Annotated[int, between(1, 100)] = 85
     evaluation_periods: Annotated[int, between(1, 60)] = 3
+    # A queue worker: its queue's oldest message may wait this long before it alarms.
+    queue_age_seconds: Annotated[int, between(60, 14 * 24 * 3600)] = 900
 
 
 class MonitoringConfig(Section):

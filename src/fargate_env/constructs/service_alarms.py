@@ -80,12 +80,6 @@ class ServiceAlarms(Construct):
             alarm.add_alarm_action(cw_actions.SnsAction(topic))
             alarm.add_ok_action(cw_actions.SnsAction(topic))
         self.deployment_rule, self.task_stopped_rule = self._event_rules(service, topic)
-        for rule in (self.deployment_rule, self.task_stopped_rule):
-            # The topic is imported by an ARN made of pseudo-parameters: same account and region.
-            Annotations.of(rule).acknowledge_warning(
-                "@aws-cdk/aws-events:ruleUnresolvedEnvironment",
-                "the topic is this environment's own, in the rule's account and region",
-            )
 
     # -- signals and alarms -----------------------------------------------------------------
 
@@ -217,54 +211,7 @@ class ServiceAlarms(Construct):
     def _event_rules(
         self, service: ecs.FargateService, topic: sns.ITopic
     ) -> tuple[events.Rule, events.Rule]:
-        name = self.label
-        field = events.EventField.from_path
-        deployment = events.Rule(
-            self,
-            "DeploymentFailed",
-            description=f"{name}: ECS deployment failed (circuit breaker rolled back)",
-            event_pattern=events.EventPattern(
-                source=["aws.ecs"],
-                detail_type=["ECS Deployment State Change"],
-                resources=[service.service_arn],
-                detail={"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
-            ),
-            targets=[
-                targets.SnsTopic(
-                    topic,
-                    message=events.RuleTargetInput.from_text(
-                        f"{name}: deployment {field('$.detail.deploymentId')} failed:"
-                        f" {field('$.detail.reason')}"
-                    ),
-                )
-            ],
-        )
-        stopped = events.Rule(
-            self,
-            "TaskStoppedUnexpectedly",
-            description=f"{name}: a task stopped on its own (crash, Spot interruption, no start)",
-            event_pattern=events.EventPattern(
-                source=["aws.ecs"],
-                detail_type=["ECS Task State Change"],
-                detail={
-                    "clusterArn": [service.cluster.cluster_arn],
-                    # The cluster is shared: a service's tasks carry group "service:<name>".
-                    "group": [f"service:{service.service_name}"],
-                    "lastStatus": ["STOPPED"],
-                    "stopCode": list(UNEXPECTED_STOP_CODES),
-                },
-            ),
-            targets=[
-                targets.SnsTopic(
-                    topic,
-                    message=events.RuleTargetInput.from_text(
-                        f"{name}: task {field('$.detail.taskArn')} stopped"
-                        f" ({field('$.detail.stopCode')}): {field('$.detail.stoppedReason')}"
-                    ),
-                )
-            ],
-        )
-        return deployment, stopped
+        return ecs_event_rules(self, self.label, service, topic)
 
     # -- dashboard --------------------------------------------------------------------------
 
@@ -353,3 +300,63 @@ class ServiceAlarms(Construct):
                 ),
             ],
         ]
+
+
+def ecs_event_rules(
+    scope: Construct, name: str, service: ecs.FargateService, topic: sns.ITopic
+) -> tuple[events.Rule, events.Rule]:
+    """A failed deployment and a task that stopped on its own, to the topic (every kind with
+    an ECS service)."""
+    field = events.EventField.from_path
+    deployment = events.Rule(
+        scope,
+        "DeploymentFailed",
+        description=f"{name}: ECS deployment failed (circuit breaker rolled back)",
+        event_pattern=events.EventPattern(
+            source=["aws.ecs"],
+            detail_type=["ECS Deployment State Change"],
+            resources=[service.service_arn],
+            detail={"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+        ),
+        targets=[
+            targets.SnsTopic(
+                topic,
+                message=events.RuleTargetInput.from_text(
+                    f"{name}: deployment {field('$.detail.deploymentId')} failed:"
+                    f" {field('$.detail.reason')}"
+                ),
+            )
+        ],
+    )
+    stopped = events.Rule(
+        scope,
+        "TaskStoppedUnexpectedly",
+        description=f"{name}: a task stopped on its own (crash, Spot interruption, no start)",
+        event_pattern=events.EventPattern(
+            source=["aws.ecs"],
+            detail_type=["ECS Task State Change"],
+            detail={
+                "clusterArn": [service.cluster.cluster_arn],
+                # The cluster is shared: a service's tasks carry group "service:<name>".
+                "group": [f"service:{service.service_name}"],
+                "lastStatus": ["STOPPED"],
+                "stopCode": list(UNEXPECTED_STOP_CODES),
+            },
+        ),
+        targets=[
+            targets.SnsTopic(
+                topic,
+                message=events.RuleTargetInput.from_text(
+                    f"{name}: task {field('$.detail.taskArn')} stopped"
+                    f" ({field('$.detail.stopCode')}): {field('$.detail.stoppedReason')}"
+                ),
+            )
+        ],
+    )
+    for rule in (deployment, stopped):
+        # The topic is imported by an ARN made of pseudo-parameters: same account and region.
+        Annotations.of(rule).acknowledge_warning(
+            "@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+            "the topic is this environment's own, in the rule's account and region",
+        )
+    return deployment, stopped

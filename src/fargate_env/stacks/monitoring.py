@@ -12,7 +12,9 @@ from constructs import Construct
 
 from fargate_env import outputs
 from fargate_env.config import MonitoringConfig
+from fargate_env.constructs.scheduled_job import ScheduledJob
 from fargate_env.constructs.service_alarms import ServiceAlarms
+from fargate_env.constructs.task_alarms import TaskAlarms
 
 
 class MonitoringStack(Stack):
@@ -26,7 +28,7 @@ class MonitoringStack(Stack):
         monitoring: MonitoringConfig,
         alb: elbv2.IApplicationLoadBalancer,
         topic_arn: str,
-        services: list[ServiceAlarms],
+        services: list[ServiceAlarms | TaskAlarms | ScheduledJob],
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -68,7 +70,7 @@ class MonitoringStack(Stack):
         self,
         requests: cloudwatch.Metric,
         alb_4xx: cloudwatch.Metric,
-        services: list[ServiceAlarms],
+        services: list[ServiceAlarms | TaskAlarms | ScheduledJob],
     ) -> cloudwatch.Dashboard:
         """The ALB's row first, then each service's rows."""
         graph = cloudwatch.GraphWidget

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from fargate_env import outputs
@@ -32,6 +33,7 @@ class PlatformStack(Stack):
         origin_prefix_list_id: str | None,
         vpc: ec2.IVpc,
         alb_subnets: ec2.SubnetSelection,
+        service_connect: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -47,7 +49,10 @@ class PlatformStack(Stack):
                 else ecs.ContainerInsights.DISABLED
             ),
         )
-        if cluster.cloud_map_namespace:
+        self.task_security_group = (
+            self._service_connect(environment, cluster, vpc) if service_connect else None
+        )
+        if not service_connect and cluster.cloud_map_namespace:
             self.cluster.add_default_cloud_map_namespace(name=cluster.cloud_map_namespace)
         balancer = LoadBalancer(self, load_balancer=lb, vpc=vpc, subnets=alb_subnets,
                                 origin_prefix_list_id=origin_prefix_list_id)  # fmt: skip
@@ -70,3 +75,22 @@ class PlatformStack(Stack):
         CfnOutput(self, outputs.BASE_URL, value=self.base_url)
         CfnOutput(self, outputs.LISTENER_ARN, value=self.listener.listener_arn)
         CfnOutput(self, outputs.CLUSTER_NAME, value=self.cluster.cluster_name)
+
+    def _service_connect(
+        self, environment: str, cluster: ClusterConfig, vpc: ec2.IVpc
+    ) -> ec2.SecurityGroup:
+        """A backend is reached by name through Service Connect: an HTTP namespace as the
+        cluster's default, and one group every long-running task joins (and backends admit).
+        Created only with a backend, so other environments stay as they were."""
+        self.cluster.add_default_cloud_map_namespace(
+            name=cluster.cloud_map_namespace or f"{environment}.internal",
+            type=servicediscovery.NamespaceType.HTTP,
+            use_for_service_connect=True,
+        )
+        return ec2.SecurityGroup(
+            self,
+            "TaskSecurityGroup",
+            vpc=vpc,
+            description=f"{environment}: every service task; backends admit this group",
+            allow_all_outbound=False,
+        )

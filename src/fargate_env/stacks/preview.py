@@ -102,6 +102,7 @@ class PreviewStack(Stack):
         assign_public_ip: bool,
         repository: ecr.IRepository | None,
         listener: elbv2.IApplicationListener,
+        environment_tasks: ec2.ISecurityGroup | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -119,6 +120,8 @@ class PreviewStack(Stack):
             listener=listener,
             routes=[route],
             keep_alive_seconds=idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS,
+            # With a backend in the environment the copy reaches it by name, as the original.
+            environment_tasks=environment_tasks,
         )
         # Exactly one task: no scalable target, so no target-tracking policy and none of the
         # two CloudWatch alarms it keeps ($0.20/month each preview would pay for nothing).
