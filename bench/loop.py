@@ -17,10 +17,13 @@ Steps:
   cost --compare  `cost --env demo --compare`
 
 Run: .venv/bin/python bench/loop.py [--root DIR] [--runs 5] [--skip compare] [--save F.json]
+     .venv/bin/python bench/loop.py --baseline DIR [--runs 5]   (before/after in one run)
      .venv/bin/python bench/loop.py --table before.json after.json   (the before/after table)
 
 --root runs another checkout's code with this venv (PYTHONPATH=ROOT/src): how the "before"
-column was measured on a copy of main.
+column was measured on a copy of main. --baseline DIR measures DIR's code the same way,
+alternating its runs with this checkout's within each step, so both columns see the same
+load; it prints the medians side by side and their ratio (after / before).
 """
 
 from __future__ import annotations
@@ -90,11 +93,65 @@ def steps(root: Path, scratch: Path) -> dict[str, tuple[list[str], int, list[str
     }
 
 
-def measure(root: Path, runs: int, skip: set[str], save: Path | None) -> dict[str, dict]:
+def environment(root: Path) -> dict:
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", COLUMNS="80")
     env.pop("CDK_VALIDATION", None)
     if root != ROOT:
         env["PYTHONPATH"] = f"{root / 'src'}{os.pathsep}{root / 'server' / 'src'}"
+    return env
+
+
+def summary(measured: list[tuple[float, float]], load_before: float) -> dict:
+    times, cpus = [m[0] for m in measured], [m[1] for m in measured]
+    return {
+        "min": min(times),
+        "median": statistics.median(times),
+        "max": max(times),
+        "cpu_median": statistics.median(cpus),
+        "runs": len(measured),
+        "load": [round(load_before, 1), round(load(), 1)],
+    }
+
+
+def measure_pair(
+    baseline: Path, root: Path, runs: int, skip: set[str], save: Path | None
+) -> dict[str, dict]:
+    """Each step's runs alternate: baseline, this checkout, baseline, ... (same load)."""
+    sides = {"before": baseline, "after": root}
+    results: dict[str, dict] = {"before": {}, "after": {}}
+    print(f"{'step':<15} {'goal':>8} {'before':>7} {'after':>6} {'ratio':>6}"
+          f" {'cpu before':>10} {'after':>5}  load")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
+        for side in sides:
+            (Path(tmp) / side).mkdir()
+        plans = {side: steps(path, Path(tmp) / side) for side, path in sides.items()}
+        for name in plans["after"]:
+            if any(word in name for word in skip):
+                continue
+            load_before = load()
+            measured: dict[str, list] = {"before": [], "after": []}
+            for _ in range(runs):
+                for side, path in sides.items():
+                    argv, expect, before = plans[side][name]
+                    if before and not measured[side]:  # its cdk.out: the other side's is apart
+                        run_once(before, path, environment(path), 0)
+                    measured[side].append(run_once(argv, path, environment(path), expect))
+            for side in sides:
+                results[side][name] = summary(measured[side], load_before)
+            b, a = results["before"][name], results["after"][name]
+            print(
+                f"{name:<15} {goal(name):>8} {b['median']:7.1f} {a['median']:6.1f}"
+                f" {a['median'] / b['median']:6.2f} {b['cpu_median']:10.1f}"
+                f" {a['cpu_median']:5.1f}  {a['load'][0]:.1f}-{a['load'][1]:.1f}",
+                flush=True,
+            )
+            if save:
+                save.write_text(json.dumps({"runs": runs, "pair": results}, indent=1))
+    return results
+
+
+def measure(root: Path, runs: int, skip: set[str], save: Path | None) -> dict[str, dict]:
+    env = environment(root)
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
         for name, (argv, expect, before) in steps(root, Path(tmp)).items():
@@ -104,15 +161,7 @@ def measure(root: Path, runs: int, skip: set[str], save: Path | None) -> dict[st
                 run_once(before, root, env, 0)
             load_before = load()
             measured = [run_once(argv, root, env, expect) for _ in range(runs)]
-            times, cpus = [m[0] for m in measured], [m[1] for m in measured]
-            results[name] = {
-                "min": min(times),
-                "median": statistics.median(times),
-                "max": max(times),
-                "cpu_median": statistics.median(cpus),
-                "runs": runs,
-                "load": [round(load_before, 1), round(load(), 1)],
-            }
+            results[name] = summary(measured, load_before)
             print_row(name, results[name], flush=True)
             if save:  # after every step: a long run cut short keeps what it measured
                 save.write_text(json.dumps({"runs": runs, "steps": results}, indent=1))
@@ -158,12 +207,17 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="steps whose name holds a word")
     parser.add_argument("--save", type=Path, help="write the figures as JSON")
     parser.add_argument("--table", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    parser.add_argument("--baseline", type=Path, help="another checkout, measured alongside")
     args = parser.parse_args()
     if args.table:
         table(*(json.loads(p.read_text()) for p in args.table))
         return
     root = args.root.resolve()
     print(f"{root}: {os.cpu_count()} CPUs, {args.runs} runs each, seconds")
+    if args.baseline:
+        print(f"before: {args.baseline.resolve()} (runs alternate with after's)")
+        measure_pair(args.baseline.resolve(), root, args.runs, set(args.skip), args.save)
+        return
     header()
     measure(root, args.runs, set(args.skip), args.save)
 

@@ -126,3 +126,32 @@ def synth(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo(synth) -> Synthesized:
     return synth()
+
+
+# `cost --compare` synthesizes ~50 variants: tests comparing the same config share one run
+# (mark them @pytest.mark.xdist_group(COMPARE_GROUP) so `-n 2 --dist loadgroup` keeps them
+# on one worker, where the session cache lives).
+COMPARE_GROUP = "compare"
+
+
+@pytest.fixture(scope="session")
+def compared(synth):
+    """compared(overrides) -> the Comparison of that config against its own bill, computed
+    once per session; treat it as read-only."""
+    from fargate_env.assembly import assembly_region, read_environment
+    from fargate_env.cost.compare import compare
+    from fargate_env.cost.estimate import estimate
+
+    cache: dict[str, object] = {}
+
+    def _compared(overrides: dict | None = None):
+        key = json.dumps(overrides or {}, sort_keys=True)
+        if key not in cache:
+            synthesized = synth(overrides)
+            stacks = read_environment(synthesized.outdir)
+            region = assembly_region(synthesized.outdir)
+            bill = estimate(stacks, region, synthesized.config.cost.usage)
+            cache[key] = compare(synthesized.config, bill)
+        return cache[key]
+
+    return _compared

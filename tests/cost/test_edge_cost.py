@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from fargate_env.assembly import Environment, Stack, read_environment
 from fargate_env.cli import app
 from fargate_env.config import UsageAssumptions
-from fargate_env.cost.compare import Variant, compare, has_essentials, variant_config
+from fargate_env.cost.compare import Variant, has_essentials, variant_config
 from fargate_env.cost.prices import CLOUDFRONT_FREE_REQUESTS, CLOUDFRONT_FREE_TRANSFER_GB
-from tests.conftest import CLOUDFRONT_EDGE
+from tests.conftest import CLOUDFRONT_EDGE, COMPARE_GROUP
 from tests.cost.test_estimate import (
     LEAN,
     OFFICE,
@@ -74,10 +74,11 @@ def test_usage_past_the_allowance_is_billed(synth, allowance):
         assert by_item(bill, "cloudfront") == pytest.approx(500 * 0.085 + 15.0)
 
 
-def test_cheapest_cloudfront_profile_by_hand_within_the_goal(synth):
+@pytest.mark.xdist_group(COMPARE_GROUP)
+def test_cheapest_cloudfront_profile_by_hand_within_the_goal(synth, compared):
     """One service, like issue 8's goal; CloudFront's distribution within the allowance."""
-    config = synth(one_service(PLAN)).config
-    result = compare(config, bill_of(synth(one_service(PLAN))))
+    result = compared(one_service(PLAN))
+    assert result.current_total == bill_of(synth(one_service(PLAN))).total
     best = result.cheapest_with_essentials
     assert best is not None
     assert best.variant == Variant(

@@ -10,10 +10,11 @@ from aws_cdk import aws_sqs as sqs
 
 from fargate_env.assembly import assembly_region, read_environment
 from fargate_env.config import ScheduleConfig, UsageAssumptions
-from fargate_env.cost.compare import Variant, compare, has_essentials, variant_config
+from fargate_env.cost.compare import Variant, has_essentials, variant_config
 from fargate_env.cost.estimate import estimate
 from fargate_env.cost.prices import PRICES
 from fargate_env.errors import UserError
+from tests.conftest import COMPARE_GROUP
 
 P = {k: v.usd for k, v in PRICES["us-east-1"].items()}
 H = 730
@@ -173,13 +174,14 @@ def test_unknown_region_is_a_user_error(synth):
         estimate(read_environment(synth(PLAN).outdir), "ap-south-2", UsageAssumptions())
 
 
-def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth):
+@pytest.mark.xdist_group(COMPARE_GROUP)
+def test_cheapest_full_profile_of_one_service_within_goal_of_floor(synth, compared):
     # The floor goal was set for an environment of one service.
     plan, lean_one = one_service(PLAN), one_service(LEAN)
     config = synth(plan).config
     assert list(config.services) == ["web"]
-    current = bill_of(synth(plan))
-    result = compare(config, current)
+    result = compared(plan)
+    assert result.current_total == bill_of(synth(plan)).total
     # Issue 8's goal is the internet-facing ALB's (tests/cost/test_edge_cost.py: CloudFront's).
     best = result.cheapest_of_edge("alb")
     assert best is not None

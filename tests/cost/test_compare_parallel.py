@@ -1,0 +1,60 @@
+"""cost --compare prices its variants in two processes: the same bills, in the same order, as
+one process pricing them one after another."""
+
+from __future__ import annotations
+
+import pytest
+
+from fargate_env.cost import compare as compare_module
+from fargate_env.cost.compare import (
+    COMPUTE,
+    SCHEDULES,
+    Variant,
+    price_all,
+    price_config,
+    price_variant,
+)
+from tests.conftest import make_config
+
+VARIANTS = [Variant("public", compute, schedule) for compute in COMPUTE for schedule in SCHEDULES]
+
+
+def test_two_processes_price_like_one(tmp_path, monkeypatch):
+    config = make_config()
+    here = []
+
+    def counted(*args):
+        here.append(args[1])
+        return price_config(*args)
+
+    monkeypatch.setattr(compare_module, "processes", lambda: 2)
+    monkeypatch.setattr(compare_module, "price_config", counted)
+    heard = []
+    rows, skipped = price_all(config, VARIANTS[:4], tmp_path / "two", heard.append)
+    assert skipped == {}
+    assert [row.variant for row in rows] == VARIANTS[:4]
+    assert sorted(heard) == sorted(v.label for v in VARIANTS[:4])
+    # The spawned helper priced some of them (this process's price_config did not see those).
+    assert 0 < len(here) < 4
+    for row in rows:
+        alone = price_variant(config, row.variant, tmp_path / "one")
+        assert row.bill.to_json() == alone.bill.to_json()
+        assert row.essentials == alone.essentials
+
+
+def test_one_core_prices_in_this_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(compare_module, "processes", lambda: 1)
+    monkeypatch.setattr(
+        compare_module, "ProcessPoolExecutor", lambda *a, **k: (_ for _ in ()).throw(AssertionError)
+    )
+    rows, _ = price_all(make_config(), VARIANTS[:4], tmp_path, lambda label: None)
+    assert [row.variant for row in rows] == VARIANTS[:4]
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "expected"), [(2, 0.4, 2), (2, 1.0, 2), (2, 1.5, 1), (1, 0.0, 1), (8, 3, 2)]
+)
+def test_a_helper_only_while_a_core_is_idle(monkeypatch, cores, load, expected):
+    monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(compare_module.os, "getloadavg", lambda: (load, load, load))
+    assert compare_module.processes() == expected
