@@ -54,6 +54,21 @@ def demo_data() -> dict:
     return data
 
 
+# The demo's services of the other kinds: a backend that web calls (UPSTREAM_URL) and a job.
+DEMO_KINDS = ("orders", "nightly")
+
+
+def web_demo_data() -> dict:
+    """The demo's two web services alone (web and api): the environment most tests build on,
+    whose figures they check. The demo itself (demo_data) adds a backend and a job; the kinds'
+    tests add theirs (tests/kinds.py)."""
+    data = demo_data()
+    for name in DEMO_KINDS:
+        del data["services"][name]
+    del data["services"][WEB]["environment"]["UPSTREAM_URL"]
+    return data
+
+
 def merge(base: dict, overrides: dict) -> dict:
     """Deep-merge `overrides` into a copy of `base`; a None value deletes the key."""
     out = copy.deepcopy(base)
@@ -68,8 +83,8 @@ def merge(base: dict, overrides: dict) -> dict:
 
 
 def make_config(overrides: dict | None = None) -> EnvironmentConfig:
-    """The demo environment with `overrides` deep-merged in."""
-    return parse_config(merge(demo_data(), overrides or {}), "test-config")
+    """The demo's web services (web_demo_data) with `overrides` deep-merged in."""
+    return parse_config(merge(web_demo_data(), overrides or {}), "test-config")
 
 
 @dataclass

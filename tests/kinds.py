@@ -7,12 +7,12 @@ compliance tests synthesize (and what `environments/*.toml` would say, in TOML b
     [services.mailer]
     kind = "worker"
     queue = "mail-out"
-    command = ["python", "-m", "sample_server.worker"]
+    command = ["python", "-m", "sample_server"]
 
     [services.nightly]
     kind = "job"
     schedule = "cron(0 3 * * ? *)"
-    command = ["python", "-m", "sample_server.report"]
+    command = ["python", "-m", "sample_server.job"]
     job.timezone = "Europe/Berlin"
     job.timeout_minutes = 20
 """
@@ -27,12 +27,12 @@ KINDS = {
         WORKER: {
             "kind": "worker",
             "queue": QUEUE,
-            "command": ["python", "-m", "sample_server.worker"],
+            "command": ["python", "-m", "sample_server"],
         },
         JOB: {
             "kind": "job",
             "schedule": "cron(0 3 * * ? *)",
-            "command": ["python", "-m", "sample_server.report"],
+            "command": ["python", "-m", "sample_server.job"],
             "job": {"timezone": "Europe/Berlin", "timeout_minutes": 20},
         },
     }

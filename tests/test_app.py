@@ -13,7 +13,8 @@ import pytest
 
 from fargate_env.app import build_app, cdk_json_context
 from fargate_env.assembly import read_environment
-from tests.conftest import ROOT, make_config
+from tests.conftest import ROOT, make_config, web_demo_data
+from tests.ops.conftest import toml_text
 
 CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -47,12 +48,14 @@ def test_stacks_carry_the_environment_tags(demo):
 def test_app_py_and_the_cdk_cli_synthesize_the_same_resources(tmp_path, demo):
     if not CDK_CLI.exists():
         pytest.skip("the pinned CDK CLI is not installed: run `npm ci` (make test does)")
+    env_file = tmp_path / "web-demo.toml"  # the config `demo` was synthesized from
+    env_file.write_text(toml_text(web_demo_data()))
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "CDK_VALIDATION": "false",
         "CDK_DISABLE_VERSION_CHECK": "1",
-        "FARGATE_ENV": "demo",
+        "FARGATE_ENV_FILE": str(env_file),
     }
     out = tmp_path / "cli.out"
     subprocess.run(

@@ -133,10 +133,10 @@ def test_the_readme_shows_a_teams_own_service_in_five_lines(tmp_path):
     block = section.split("```toml\n", 1)[1].split("```", 1)[0]
     assert len(block.strip().splitlines()) == 5
     (tmp_path / "envs").mkdir()
-    (tmp_path / "orders").mkdir()
-    (tmp_path / "orders" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "Dockerfile").write_text("FROM scratch\n")
     path = tmp_path / "envs" / "env.toml"
     path.write_text(to_toml(merge(demo_data(), tomllib.loads(block))))
-    svc = load_config(path).services["orders"]
-    assert svc.builds_image and svc.image.build.context_dir(path.parent) == tmp_path / "orders"
+    svc = load_config(path).services["shop"]
+    assert svc.builds_image and svc.image.build.context_dir(path.parent) == tmp_path / "shop"
     assert svc.container_port == 3000 and svc.health_check.container_command is None

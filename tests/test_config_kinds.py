@@ -3,13 +3,14 @@ one line naming the field and the fix; a job's `schedule = "..."` is its run sch
 
 from __future__ import annotations
 
+import tomllib
 from typing import Any
 
 import pytest
 
 from fargate_env.config import parse_config
 from fargate_env.config.cron import rate_minutes
-from tests.conftest import demo_data
+from tests.conftest import ROOT, demo_data
 from tests.test_config_load_balancer import run_bad
 
 
@@ -21,8 +22,11 @@ def with_service(**table: Any) -> dict[str, Any]:
 
 def test_web_is_the_default_kind() -> None:
     config = parse_config(demo_data())
-    assert {svc.kind for svc in config.services.values()} == {"web"}
-    assert all(svc.routed and svc.listens for svc in config.services.values())
+    kinds = {name: svc.kind for name, svc in config.services.items()}
+    # The demo says kind only for its backend and its job.
+    assert kinds == {"web": "web", "api": "web", "orders": "backend", "nightly": "job"}
+    web = [svc for svc in config.services.values() if svc.kind == "web"]
+    assert all(svc.routed and svc.listens for svc in web)
 
 
 def test_each_kind_parses() -> None:
@@ -107,3 +111,16 @@ def test_command_overrides_the_image_cmd_and_is_never_empty(tmp_path) -> None:
     assert parse_config(data).services["extra"].command == ["python", "-m", "x"]
     line = run_bad(tmp_path, with_service(kind="worker", command=[]), replace=True)
     assert "command: empty" in line
+
+
+def test_the_readme_shows_a_job_of_ones_own_in_five_lines() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Four kinds of service", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert len(block.strip().splitlines()) == 5
+    data = demo_data()
+    data["services"].update(tomllib.loads(block)["services"])
+    job = parse_config(data).services["report"]
+    assert (job.kind, job.job.schedule, job.job.timezone) == ("job", "cron(0 3 * * ? *)", "UTC")
+    assert job.image.uri == "ghcr.io/acme/report:2.3.1" and not job.builds_image
+    assert job.command == ["report", "--since", "yesterday"]

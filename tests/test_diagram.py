@@ -153,7 +153,7 @@ def test_request_path_is_one_directed_chain(drawn):
     for listener in listeners:
         assert (alb, listener) in found and (listener, alb) not in found
         assert "arrowhead=none" not in found[(alb, listener)]
-    for stack in (s for s in stacks if s.service):
+    for stack in (s for s in stacks if s.service and stacks.kind_of(s.service) == "web"):
         name = stack.service
         rule = next(iter(stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule")))
         group = next(iter(stack.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")))

@@ -376,7 +376,7 @@ def _job(
     """A job: its schedule starts the state machine, which runs one task per run."""
     schedule = node(job.schedule.logical_id)
     c.node(schedule, f"schedule (EventBridge Scheduler)\n{job.expression}\n{job.timezone}",
-           shape="component", fillcolor="#e8f0fe")  # fmt: skip
+           shape="box", style="rounded,filled", fillcolor="#e8f0fe")  # fmt: skip
     td = job.task_definition
     task = node(td.resource.logical_id if td else "task")
     size = f"{job.cpu_units / 1024:g} vCPU / {job.memory_mib / 1024:g} GB"
@@ -389,6 +389,9 @@ def _job(
         c.edge(schedule, machine, label="starts")
         start = machine
     c.edge(start, task, label="runs, waits for exit code")
+    # Drawn under the VPC, not beside the services: a row of clusters grows too wide to read.
+    for sid in stacks.of_type(SUBNET, shared=True):
+        g.edge(sid, schedule, style="invis")
     if td is None:
         return
     for repo in stacks.of_type(REPOSITORY, shared=True):

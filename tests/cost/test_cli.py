@@ -22,7 +22,7 @@ def env_file(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_json_bill_shape_and_under_budget_exit_0(tmp_path):
-    path = env_file(tmp_path, "monthly_budget_usd = 80", "monthly_budget_usd = 1000")
+    path = env_file(tmp_path, "monthly_budget_usd = 90", "monthly_budget_usd = 1000")
     result = runner.invoke(app, ["cost", "--env-file", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -41,7 +41,7 @@ def test_json_bill_shape_and_under_budget_exit_0(tmp_path):
 
 
 def test_over_budget_exits_1_with_one_line(tmp_path):
-    path = env_file(tmp_path, "monthly_budget_usd = 80", "monthly_budget_usd = 10")
+    path = env_file(tmp_path, "monthly_budget_usd = 90", "monthly_budget_usd = 10")
     result = runner.invoke(app, ["cost", "--env-file", str(path)])
     assert result.exit_code == 1
     assert "over budget" in result.stderr
@@ -75,7 +75,7 @@ def test_region_without_prices_is_exit_2(tmp_path):
 
 
 def test_bad_budget_is_exit_2(tmp_path):
-    path = env_file(tmp_path, "monthly_budget_usd = 80", "monthly_budget_usd = -5")
+    path = env_file(tmp_path, "monthly_budget_usd = 90", "monthly_budget_usd = -5")
     result = runner.invoke(app, ["cost", "--env-file", str(path)])
     assert result.exit_code == 2
     assert "cost.monthly_budget_usd" in result.stderr

@@ -13,6 +13,7 @@ from fargate_env.cost.compare import Comparison, Priced, Variant, config_keys, v
 from fargate_env.cost.estimate import Bill, BillLine
 from fargate_env.cost.report import comparison_json, render_comparison
 from tests.conftest import make_config
+from tests.kinds import JOB, KINDS
 
 LB = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 
@@ -89,3 +90,13 @@ def test_config_keys_are_what_variant_config_sets(variant: Variant) -> None:
         assert (service.schedule is None) == (keys["services.*.schedule"] is None)
     assert config.monitoring.dashboard == keys.get("monitoring.dashboard", True)
     assert config.network.flow_logs.enabled == keys.get("network.flow_logs.enabled", True)
+
+
+def test_office_hours_leave_a_job_on_its_own_schedule() -> None:
+    """A job has no off-hours scale-to-zero (the config refuses one): the office-hours
+    profiles of an environment with a job are priced, not skipped."""
+    variant = Variant("nat-gateway", "x86 Spot", "office hours", False, "alb")
+    config = variant_config(make_config(KINDS), variant)
+    assert config.services[JOB].schedule is None
+    assert config.services[JOB].job.schedule == KINDS["services"][JOB]["schedule"]
+    assert all(svc.schedule is not None for svc in config.services.values() if svc.kind != "job")

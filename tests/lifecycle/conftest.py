@@ -228,11 +228,12 @@ def stacks(emulator: Emulator) -> dict[str, str]:
 
 
 # --- the demo environment, deployed once for the whole suite -------------------------------
+# Its services: web and api (web), orders (backend), nightly (job); a worker joins in test_2.
+DEMO_SERVICES = tuple(demo_data()["services"])
 DEMO_STACKS = {
     f"demo-{part}"
-    for part in ("network", "registry", "platform", "alerts", "service-web", "service-api",
-                 "previews", "monitoring")
-}  # fmt: skip
+    for part in ("network", "registry", "platform", "alerts", "previews", "monitoring")
+} | {f"demo-service-{name}" for name in DEMO_SERVICES}  # fmt: skip
 
 
 @dataclass
@@ -251,7 +252,7 @@ def deployed(bootstrapped: Emulator, account: Account, tmp_path_factory) -> Depl
     first = bootstrapped.fargate_env("deploy", "--env-file", env_file, "--only", "registry",
                                      "--out", out)  # fmt: skip
     assert first.code == 0, first.output
-    put_images(bootstrapped, ["demo/web", "demo/api"], "initial")
+    put_images(bootstrapped, [f"demo/{name}" for name in DEMO_SERVICES], "initial")
     full = bootstrapped.fargate_env("deploy", "--env-file", env_file, "--out", out)
     assert full.code == 0, full.output
     TIMES["first full deploy"] = full.seconds

@@ -11,6 +11,7 @@ moto cannot show is listed in moto_gaps.NOT_EMULATED; the assertions stay on wha
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 
 from fargate_env import outputs
 from tests.lifecycle.conftest import (
+    DEMO_SERVICES,
     DEMO_STACKS,
     FARGATE_ENV,
     ROOT,
@@ -62,10 +64,32 @@ def test_1_first_deploy_creates_every_stack_with_the_outputs_ops_commands_read(d
         assert keys <= set(found), (stack, sorted(keys - set(found)))
     cluster = stack_outputs(emulator, "demo-platform")[outputs.CLUSTER_NAME]
     services = emulator.client("ecs").list_services(cluster=cluster)["serviceArns"]
-    assert len(services) == 2
+    assert len(services) == 3  # web, api, orders; a job has no ECS service
     repositories = {r["repositoryName"] for r in
                     emulator.client("ecr").describe_repositories()["repositories"]}  # fmt: skip
-    assert {"demo/web", "demo/api"} <= repositories
+    assert {f"demo/{name}" for name in DEMO_SERVICES} <= repositories
+
+
+def test_1_each_kind_is_deployed_as_its_kind(deployed):
+    """Issue 20: the demo's backend answers by name inside the environment and its job is on
+    its schedule (EventBridge Scheduler), both as `status` reads them from the emulator."""
+    emulator = deployed.emulator
+    status = emulator.fargate_env("status", "--env-file", deployed.env_file, "--format", "json")
+    assert status.code == 0, status.output
+    rows = {row["service"]: row for row in json.loads(status.stdout)}
+    assert {n: r["kind"] for n, r in rows.items()} == {
+        "web": "web", "api": "web", "orders": "backend", "nightly": "job",
+    }  # fmt: skip
+    assert rows["orders"]["reach"] == "http://orders:8080"
+    assert rows["orders"]["running_tag"] == "initial" and rows["orders"]["desired"] >= 1
+    assert rows["nightly"]["running_tag"] == "initial"
+    assert rows["nightly"]["schedule"] == "cron(0 3 * * ? *) UTC, enabled"
+    # The schedule starts the job's state machine (timeout, retries, exit-code check).
+    job = stack_outputs(emulator, "demo-service-nightly")
+    scheduler = emulator.client("scheduler")
+    (listed,) = scheduler.list_schedules(NamePrefix=job[outputs.SCHEDULE_NAME])["Schedules"]
+    schedule = scheduler.get_schedule(Name=listed["Name"], GroupName=listed["GroupName"])
+    assert schedule["Target"]["Arn"] == job[outputs.STATE_MACHINE_ARN]
 
 
 def test_2_a_second_deploy_into_the_same_out_succeeds(deployed):

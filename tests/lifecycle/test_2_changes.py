@@ -22,7 +22,14 @@ from tests.lifecycle.conftest import (
 # pytest run of its own).
 pytestmark = pytest.mark.lifecycle
 
-ADMIN = {"admin": {"image_tag": "initial", "routing": {"path_patterns": ["/admin", "/admin/*"]}}}
+# Added in test_4: a web service and a worker (issue 20) that scales on its SQS queue's depth.
+QUEUE = "mail-out"
+ADDED = {
+    "admin": {"image_tag": "initial", "routing": {"path_patterns": ["/admin", "/admin/*"]}},
+    "mailer": {"kind": "worker", "queue": QUEUE, "image_tag": "initial",
+               "command": ["python", "-m", "sample_server"]},
+}  # fmt: skip
+ADDED_STACKS = {f"demo-service-{name}" for name in ADDED}
 
 
 def templates(deployed: Deployed) -> dict[str, str]:
@@ -73,34 +80,39 @@ def test_3_a_tag_shipped_to_one_service_changes_only_its_stack_and_is_kept(deplo
     assert running_tag(deployed, "api") == "initial"
 
 
-def test_4_a_new_service_changes_only_its_stack_and_monitoring(deployed, account):
+def test_4_new_services_change_only_their_stacks_and_monitoring(deployed, account):
     emulator = deployed.emulator
-    with_admin = write_env(deployed.env_file.parent / "admin.toml", account, {"services": ADMIN})
-    registry = emulator.fargate_env("deploy", "--env-file", with_admin, "--only", "registry",
+    emulator.client("sqs").create_queue(QueueName=QUEUE)  # the team's own queue
+    with_added = write_env(deployed.env_file.parent / "added.toml", account, {"services": ADDED})
+    registry = emulator.fargate_env("deploy", "--env-file", with_added, "--only", "registry",
                                     "--out", deployed.out)  # fmt: skip
     assert registry.code == 0, registry.output
-    put_images(emulator, ["demo/admin"], "initial")
-    code, planned = plan(deployed, with_admin)
+    put_images(emulator, [f"demo/{name}" for name in ADDED], "initial")
+    code, planned = plan(deployed, with_added)
     assert code == 1
     actions = {s["stack"]: s["action"] for s in planned["stacks"]}
-    assert actions["demo-service-admin"] == "create"
+    assert {actions[stack] for stack in ADDED_STACKS} == {"create"}
     assert actions["demo-monitoring"] == "update"
-    assert {n for n, a in actions.items() if a != "unchanged"} == {
-        "demo-service-admin",
-        "demo-monitoring",
-    }
+    expected = ADDED_STACKS | {"demo-monitoring"}
+    assert {n for n, a in actions.items() if a != "unchanged"} == expected
     before = templates(deployed)
-    deploy = emulator.fargate_env("deploy", "--env-file", with_admin, "--out", deployed.out)
+    deploy = emulator.fargate_env("deploy", "--env-file", with_added, "--out", deployed.out)
     assert deploy.code == 0, deploy.output
-    TIMES["deploy adding a service"] = deploy.seconds
-    assert changed(before, templates(deployed)) == {"demo-service-admin", "demo-monitoring"}
-    assert_all_complete(emulator, {"demo-service-admin", "demo-monitoring"})
+    TIMES["deploy adding two services"] = deploy.seconds
+    assert changed(before, templates(deployed)) == expected
+    assert_all_complete(emulator, expected)
+    status = emulator.fargate_env("status", "--env-file", with_added, "--service", "mailer",
+                                  "--format", "json")  # fmt: skip
+    assert status.code == 0, status.output
+    (mailer,) = json.loads(status.stdout)
+    assert (mailer["kind"], mailer["running_tag"]) == ("worker", "initial")
+    assert mailer["desired"] >= 1
 
 
 def test_5_a_removed_service_is_named_refused_without_prune_and_pruned(deployed, account):
     emulator = deployed.emulator
     without_api = write_env(deployed.env_file.parent / "no-api.toml", account,
-                            {"services": {**ADMIN, "api": None}})  # fmt: skip
+                            {"services": {**ADDED, "api": None}})  # fmt: skip
     code, planned = plan(deployed, without_api)
     assert code == 1
     (orphan,) = [s for s in planned["stacks"] if s["action"] == "delete"]

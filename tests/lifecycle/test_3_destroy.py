@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.lifecycle.conftest import (
+    DEMO_SERVICES,
     TIMES,
     stacks,
     write_env,
@@ -28,7 +29,7 @@ def test_7_destroy_deletes_an_orphaned_stack_and_names_the_repositories_that_sta
                 if n.startswith("demo-service-")}  # fmt: skip
     orphans = services - {"web"}
     assert orphans, services
-    only_web = {name: None for name in ("web", "api", "admin") if name != "web"}
+    only_web = {name: None for name in (*DEMO_SERVICES, *orphans) if name != "web"}
     web_file = write_env(tmp_path / "demo.toml", account, {"services": only_web})
     destroyed = emulator.fargate_env("destroy", "--env-file", web_file, "--yes")
     assert destroyed.code == 0, destroyed.output

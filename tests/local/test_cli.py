@@ -83,20 +83,25 @@ def test_up_runs_every_service_for_a_bounded_time(runtime: str) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.startswith("synthesizing the environment; rehearsing what its templates hold\n")
-    assert "2 service(s), 1 task(s) each, behind one HAProxy" in out
+    assert "3 service(s), 1 task(s) each, behind one HAProxy" in out
     assert "web: health check GET /health every 1 s, timeout 0.5 s, rise 2, fall 2" in out
     assert (
         "web: task sample-server:local (image: the service's ECR repository), 0.25 vCPU /"
         " 512 MiB, user 10001, read-only root, tmpfs /tmp, init, cap-drop ALL, stop timeout"
-        " 30 s, container check every 1 s, retries 3, start period 1 s, 7 variables,"
+        " 30 s, container check every 1 s, retries 3, start period 1 s, 8 variables,"
         " 0 secrets (dummy values)\n"
     ) in out
     assert re.search(r"route \d+: path /api \| /api/\* -> api\n", out)
     assert "anything else -> web" in out
-    # Progress while the tasks start, per service.
-    for slot in ("web/task1", "api/task1"):
+    # Progress while the tasks start, per service (the job waits for run-job).
+    for slot in ("web/task1", "api/task1", "orders/task1"):
         assert re.search(rf"  {slot}: started {slot.split('/')[0]}-task-1 \(pid \d+", out)
+    for slot in ("web/task1", "api/task1"):  # through HAProxy's checks
         assert re.search(rf"  {slot}: healthy after \d+\.\d\d s", out)
+    # The backend: by its container's check, reached by name.
+    assert re.search(r"  orders/task1: (container check )?healthy", out)
+    assert "http://orders:8080" in out
+    assert "nightly: a job; not started here (fargate-env local run-job nightly)" in out
     if runtime == "docker":
         assert "\ntasks run as containers of sample-server:local (for the service's ECR" in out
         assert "tasks capped at 0.25 vCPU / 512 MiB (docker --cpus / --memory)" in out
@@ -108,7 +113,7 @@ def test_up_runs_every_service_for_a_bounded_time(runtime: str) -> None:
     assert not [p for p in pids(out) if alive(p)]
     if runtime == "docker":
         names = re.findall(r"container (fargate-env-[\w-]+)", out)
-        assert len(names) == 2
+        assert len(names) == 3
         left = subprocess.run(
             ["docker", "ps", "-aq", *(f"--filter=name={n}" for n in names)],
             capture_output=True,
@@ -154,7 +159,7 @@ def test_ctrl_c_stops_everything_and_exits_0(runtime: str) -> None:
     assert "interrupted: stopped every task and HAProxy" in out
     assert "error" not in err
     started = pids("".join(lines))
-    assert len(started) == 3  # HAProxy and one task per service
+    assert len(started) == 4  # HAProxy and one task per web service and backend
     assert not [p for p in started if alive(p)]
 
 
@@ -225,7 +230,7 @@ def test_sigterm_or_sighup_stops_everything_and_removes_the_work_directory(
     proc, started = signalled(
         short_tmp, ["up", "--env", "demo"], "Ctrl-C stops everything.", signum
     )
-    assert len(started) == 3  # HAProxy and one task per service
+    assert len(started) == 4  # HAProxy and one task per web service and backend
     assert proc.returncode == 0, proc.stderr
     assert f"{signum.name}: stopped every task and HAProxy" in proc.stdout
 
@@ -239,7 +244,7 @@ def test_sigterm_stops_a_failover_or_restart_midway_and_leaves_nothing(
     proc, started = signalled(
         short_tmp, [command, "--env", "demo", "--service", "web"], "ready at", signal.SIGTERM
     )
-    assert len(started) == 3
+    assert len(started) == 4  # HAProxy and one task per web service and backend
     assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
     assert "SIGTERM: stopped every task and HAProxy before the report\n" in proc.stdout
     assert "Traceback" not in proc.stderr
@@ -253,7 +258,7 @@ def test_service_is_required_with_several(command: str) -> None:
     proc = run(*command.split(), "--env", "demo")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: --service is required: environment 'demo' has web, api"
+        "error: --service is required: environment 'demo' has web, api, orders, nightly"
     ]
     assert proc.stdout == ""  # nothing started
 
@@ -263,7 +268,7 @@ def test_unknown_service_is_one_line_exit_2(command: str) -> None:
     proc = run(*command.split(), "--env", "demo", "--service", "nope")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: --service 'nope': environment 'demo' has web, api"
+        "error: --service 'nope': environment 'demo' has web, api, orders, nightly"
     ]
 
 

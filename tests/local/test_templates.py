@@ -54,7 +54,10 @@ def container(template: dict) -> dict:
 
 def test_the_demo_templates_read_back(demo_assembly: Path) -> None:
     deployed = read_deployed(demo_assembly)
-    assert sorted(deployed.services) == ["api", "web"]
+    assert sorted(deployed.services) == ["api", "nightly", "orders", "web"]
+    kinds = {name: svc.kind for name, svc in deployed.services.items()}
+    assert kinds == {"web": "web", "api": "web", "orders": "backend", "nightly": "job"}
+    assert deployed.services["web"].task.environment["UPSTREAM_URL"] == "http://orders:8080/"
     api = deployed.services["api"]
     task = api.task
     assert (task.image, task.image_source) == (LOCAL_IMAGE, "the service's ECR repository")

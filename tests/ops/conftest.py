@@ -17,7 +17,7 @@ from moto import mock_aws
 from fargate_env import outputs
 from fargate_env.config import EnvironmentConfig
 from fargate_env.ops.aws import Aws
-from tests.conftest import demo_data, demo_text, make_config, merge
+from tests.conftest import make_config, merge, web_demo_data
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
@@ -29,14 +29,15 @@ REAL = {
 }
 
 
-# The demo environment's two services: `web` takes every request no rule matches, `api` /api.
+# The demo's two web services (tests.conftest.web_demo_data): `web` takes every request no
+# rule matches, `api` /api. The kinds' worlds add a backend, a worker or a job of their own.
 WEB, API = "web", "api"
 # Overrides that leave the demo with `web` alone (--service is then implied).
 ONE_SERVICE = {"services": {API: None}}
 
 
 def real_config(overrides: dict | None = None) -> EnvironmentConfig:
-    """The demo environment with a (moto) account instead of its placeholders."""
+    """The demo's web services with a (moto) account instead of its placeholders."""
     return make_config(merge(REAL, overrides or {}))
 
 
@@ -73,20 +74,15 @@ def toml_text(data: dict) -> str:
 
 
 def write_env_file(path: Path, overrides: dict | None = None) -> Path:
-    """A filled-in environment file: the demo with REAL and `overrides` merged in."""
-    path.write_text(toml_text(merge(merge(demo_data(), REAL), overrides or {})))
+    """A filled-in environment file: the demo's web services with REAL and `overrides`."""
+    path.write_text(toml_text(merge(merge(web_demo_data(), REAL), overrides or {})))
     return path
 
 
 @pytest.fixture
 def env_file(tmp_path: Path) -> Path:
-    """demo.toml with the placeholders replaced: what a user's filled-in file looks like."""
-    text = demo_text().replace("000000000000", ACCOUNT)
-    text = text.replace('"Z00000000000000000000"', f'"{ZONE}"')
-    text = text.replace('region = "us-east-1"', f'region = "us-east-1"\naccount = "{ACCOUNT}"')
-    path = tmp_path / "real.toml"
-    path.write_text(text)
-    return path
+    """The demo's web services, its placeholders replaced: a user's filled-in file."""
+    return write_env_file(tmp_path / "real.toml")
 
 
 @pytest.fixture

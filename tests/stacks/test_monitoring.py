@@ -466,7 +466,7 @@ def test_one_email_subscription_per_address(synth):
 @pytest.mark.parametrize(
     ("overrides", "tag", "amount", "percents", "emails"),
     [
-        (None, "demo", 80, (80, 100), []),
+        (None, "demo", 90, (80, 100), []),
         (TUNED, "qa-shared", 123.5, (70, 110), EMAILS),
     ],
     ids=["demo", "tuned"],

@@ -118,8 +118,8 @@ def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentCo
     for service in data["services"].values():
         service["architecture"] = compute["architecture"]
         service["capacity"]["spot"] = compute["spot"]
-        if variant.schedule == "always on":
-            service["schedule"] = None
+        if variant.schedule == "always on" or service["kind"] == "job":
+            service["schedule"] = None  # a job runs on its own schedule only
         else:
             service["schedule"] = service["schedule"] or ScheduleConfig().model_dump(mode="json")
     data["network"]["egress"] = variant.egress
@@ -144,7 +144,8 @@ def variant_config(config: EnvironmentConfig, variant: Variant) -> EnvironmentCo
 
 def config_keys(variant: Variant) -> dict[str, Any]:
     """The config keys behind a variant, as variant_config sets them ("services.*": every
-    service); a schedule of "default" is the service's own, else [schedule]'s defaults."""
+    service); a schedule of "default" is the service's own, else [schedule]'s defaults (a
+    job has none: it runs on its own schedule)."""
     compute = COMPUTE[variant.compute]
     keys: dict[str, Any] = {
         "load_balancer.edge": variant.edge,
