@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fargate_env.cli import app
+from fargate_env.config import parse_config
 from tests.conftest import CLOUDFRONT_EDGE, demo_data, make_config, merge
 
 runner = CliRunner()
@@ -56,7 +57,7 @@ def test_toml_writer_round_trips_the_demo(tmp_path):
 
     path = tmp_path / "demo.toml"
     path.write_text(to_toml(demo_data()))
-    assert load_config(path) == make_config()
+    assert load_config(path) == parse_config(demo_data(), "demo")
 
 
 HC = "health_check"
