@@ -54,7 +54,34 @@ def test_one_core_prices_in_this_process(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("cores", "load", "expected"), [(2, 0.4, 2), (2, 1.0, 2), (2, 1.5, 1), (1, 0.0, 1), (8, 3, 2)]
 )
-def test_a_helper_only_while_a_core_is_idle(monkeypatch, cores, load, expected):
+def test_without_proc_stat_a_helper_only_while_the_load_leaves_a_core(
+    monkeypatch, cores, load, expected
+):
     monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(compare_module, "idle_cores", lambda: None)
     monkeypatch.setattr(compare_module.os, "getloadavg", lambda: (load, load, load))
     assert compare_module.processes() == expected
+
+
+@pytest.mark.parametrize(
+    ("cores", "idle", "expected"), [(2, 1.9, 2), (2, 1.5, 2), (2, 1.2, 1), (1, 1.0, 1), (8, 6, 2)]
+)
+def test_a_helper_only_while_it_and_this_process_each_find_an_idle_core(
+    monkeypatch, cores, idle, expected
+):
+    monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(compare_module, "idle_cores", lambda: idle)
+    monkeypatch.setattr(compare_module.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # lagging
+    assert compare_module.processes() == expected
+
+
+def stat(user: int, idle: int, iowait: int) -> str:
+    """/proc/stat's first lines on a 2-core machine: cpu user nice system idle iowait ..."""
+    return f"cpu {user} 0 0 {idle} {iowait} 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0\ncpu1 1 0 0 1 0 0 0 0\n"
+
+
+def test_idle_cores_are_the_idle_share_of_proc_stat_between_two_reads():
+    # 200 ticks pass: 50 busy, 120 idle, 30 waiting on I/O -> 2 x 150/200 = 1.5 idle cores.
+    texts = iter([stat(100, 1000, 10), stat(150, 1120, 40)])
+    assert compare_module.idle_cores(lambda: next(texts), interval=0) == pytest.approx(1.5)
+    assert compare_module.idle_cores(lambda: "not a stat file", interval=0) is None
