@@ -89,4 +89,7 @@ def test_compare_prints_plan_floor_and_goal():
     assert totals == sorted(totals)
     assert sum(p["plan_design"] for p in data["profiles"]) == 1
     assert any(p["essentials"] for p in data["profiles"])
-    # The 1.25 x floor goal is for one service (tests/cost/test_estimate.py); the demo has two.
+    # The demo's job keeps its own schedule: its office-hours profiles are priced, not skipped.
+    assert {"always on", "office hours"} <= {p["profile"].split(", ")[3] for p in data["profiles"]}
+    assert not [label for label in data["skipped"] if "office hours" in label]
+    # The 1.25 x floor goal is for one service (tests/cost/test_estimate.py); the demo has four.
