@@ -206,3 +206,18 @@ def test_service_endpoint_follows_the_route():
     assert config.service_endpoint("api") == (None, "/api")
     assert config.service_endpoint("web") == (None, "")
     assert config.service_endpoint("admin") == ("admin.example.com", "/ui")
+
+
+def test_a_command_for_web_services_counts_and_names_only_them():
+    """failover, scale-test and the local rehearsals take a web service: with one web
+    service beside a backend and a job it is implied; with several the list names them."""
+    demo = parse_config(demo_data())  # web, api, the backend orders and the job nightly
+    one_web = parse_config(merge(demo_data(), {"services": {"api": None}}))
+    assert select_service(one_web, None, ("web",))[0] == "web"
+    with pytest.raises(ConfigError, match=r"has web, orders, nightly$"):
+        select_service(one_web, None)  # a command for every kind
+    # A name of another kind is the command's to refuse, in its own words.
+    assert select_service(demo, "orders", ("web",))[0] == "orders"
+    with pytest.raises(ConfigError) as info:
+        select_service(demo, None, ("web",))
+    assert str(info.value) == "--service is required: environment 'demo' has web services web, api"

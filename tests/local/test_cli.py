@@ -258,7 +258,7 @@ def test_service_is_required_with_several(command: str) -> None:
     proc = run(*command.split(), "--env", "demo")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: --service is required: environment 'demo' has web, api, orders, nightly"
+        "error: --service is required: environment 'demo' has web services web, api"
     ]
     assert proc.stdout == ""  # nothing started
 
@@ -268,8 +268,21 @@ def test_unknown_service_is_one_line_exit_2(command: str) -> None:
     proc = run(*command.split(), "--env", "demo", "--service", "nope")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: --service 'nope': environment 'demo' has web, api, orders, nightly"
+        "error: --service 'nope': environment 'demo' has web services web, api"
     ]
+
+
+@pytest.mark.parametrize("command", ["failover", "restart", DEPLOY])
+@pytest.mark.parametrize(("service", "kind"), [("orders", "backend"), ("nightly", "job")])
+def test_a_service_of_another_kind_is_refused_before_anything_starts(
+    command: str, service: str, kind: str
+) -> None:
+    proc = run(*command.split(), "--env", "demo", "--service", service)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {service} is a {kind}: this rehearses a web service behind the load balancer"
+    ]
+    assert proc.stdout == ""  # nothing synthesized, no task started
 
 
 @pytest.mark.parametrize("engine", ["as found", "none"])

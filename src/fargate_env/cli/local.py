@@ -250,6 +250,17 @@ def print_restart(report: RestartReport) -> None:
     print_loads(report.loads)
 
 
+def _web_service(config: EnvironmentConfig, service: str | None) -> str:
+    """failover, restart and deploy rehearse a web service: --service names one (implied when
+    the environment has one), refused in one line before anything starts."""
+    name, svc = select_service(config, service, ("web",))
+    if svc.kind != "web":
+        raise LocalError(
+            f"{name} is a {svc.kind}: this rehearses a web service behind the load balancer"
+        )
+    return name
+
+
 @local_app.command()
 @user_errors
 def up(
@@ -305,7 +316,7 @@ def failover(
     A process gets SIGKILL, a container `docker kill`. SIGTERM or SIGHUP
     stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
-    name, _ = select_service(config, service)  # before anything starts
+    name = _web_service(config, service)  # before anything starts
     with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         print_failover(r.failover(name, load_rate=rate))
@@ -328,7 +339,7 @@ def restart(
     Every service is under load; exit 1 if any request failed. SIGTERM or
     SIGHUP stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
-    name, _ = select_service(config, service)
+    name = _web_service(config, service)  # before anything starts
     with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.restart(name, load_rate=rate)
@@ -401,7 +412,7 @@ def deploy(
         raise LocalError(f"--strategy {strategy!r}: the rehearsal deploys with canary only")
     extra = parse_new_env(new_env or [])
     config = load_env(env, env_file)
-    name, _ = select_service(config, service)
+    name = _web_service(config, service)  # before anything starts
     with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.canary(name, new_env=extra, load_rate=rate)

@@ -101,12 +101,18 @@ def check_paths(config: EnvironmentConfig, base: Path, source: str) -> None:
             raise ConfigError(f"{field}.dockerfile: no file {dockerfile}")
 
 
-def select_service(config: EnvironmentConfig, name: str | None) -> tuple[str, ServiceConfig]:
-    """`--service NAME`: required when the environment has several services, implied with one."""
-    names = ", ".join(config.services)
+def select_service(
+    config: EnvironmentConfig, name: str | None, kinds: tuple[str, ...] | None = None
+) -> tuple[str, ServiceConfig]:
+    """`--service NAME`: required when the environment has several services, implied with one.
+    `kinds`: a command for those kinds only (failover: web) counts and names only them; a
+    NAME of another kind is returned for the command to refuse in its own words."""
+    eligible = [n for n, svc in config.services.items() if kinds is None or svc.kind in kinds]
+    which = "" if len(eligible) == len(config.services) else f"{'/'.join(kinds or ())} services "
+    names = f"{which}{', '.join(eligible) or 'none'}"
     if name is None:
-        if len(config.services) == 1:
-            return next(iter(config.services.items()))
+        if len(eligible) == 1:
+            return eligible[0], config.services[eligible[0]]
         raise ConfigError(f"--service is required: environment {config.name!r} has {names}")
     if name not in config.services:
         raise ConfigError(f"--service {name!r}: environment {config.name!r} has {names}")

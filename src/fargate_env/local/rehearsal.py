@@ -293,7 +293,7 @@ class Rehearsal:
     def service(self, name: str | None = None) -> ServiceTasks:
         """`--service NAME`: required with several services (ConfigError: one line, exit 2);
         a web service (the one kind behind the load balancer)."""
-        name, _ = select_service(self.config, name)
+        name, _ = select_service(self.config, name, ("web",))
         kind = self.config.services[name].kind
         if kind != "web":
             raise LocalError(

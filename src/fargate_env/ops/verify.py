@@ -54,7 +54,7 @@ class Deployed:
     @classmethod
     def read(cls, aws: Aws, service: str | None, platform: Platform | None = None) -> Deployed:
         """`service`: the config's name; None is the only service (several: ConfigError)."""
-        name, config = select_service(aws.config, service)
+        name, config = select_service(aws.config, service, ("web",))
         if config.kind != "web":
             raise UserError(
                 f"{name} is a {config.kind}: it has no load-balancer target or URL"
