@@ -16,26 +16,9 @@ import time
 from collections.abc import Mapping
 
 from sample_server.logs import logger, logging_config
-from sample_server.settings import LOG_LEVELS
+from sample_server.settings import LOG_LEVELS, SettingsError, env_int
 
 ITEMS_MAX = 100_000
-
-
-class JobError(ValueError):
-    """A bad environment variable; the message names it."""
-
-
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise JobError(f"{name} must be an integer, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise JobError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
 
 
 def work(items: int) -> str:
@@ -47,8 +30,8 @@ def work(items: int) -> str:
 
 
 def run(env: Mapping[str, str]) -> int:
-    items = _int(env, "JOB_ITEMS", 100, 1, ITEMS_MAX)
-    code = _int(env, "JOB_EXIT_CODE", 0, 0, 255)
+    items = env_int(env, "JOB_ITEMS", 100, 1, ITEMS_MAX)
+    code = env_int(env, "JOB_EXIT_CODE", 0, 0, 255)
     started = time.perf_counter()
     logger.info("job started", extra={"items": items, "pid": os.getpid()})
     result = work(items)
@@ -66,7 +49,7 @@ def main() -> None:
     logging.config.dictConfig(logging_config(level if level in LOG_LEVELS else "INFO"))
     try:
         code = run(env)
-    except JobError as exc:
+    except SettingsError as exc:
         print(f"sample_server.job: {exc}", file=sys.stderr)
         code = 2
     logging.shutdown()

@@ -21,7 +21,8 @@ class SettingsError(ValueError):
     """A bad environment variable; the message names it."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    """An integer variable in [lo, hi], `default` when unset or empty (SettingsError names it)."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -138,7 +139,7 @@ class Settings:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
         return cls(
             host=env.get("HOST", "0.0.0.0") or "0.0.0.0",
-            port=_int(env, "PORT", 8080, 1, 65535),
+            port=env_int(env, "PORT", 8080, 1, 65535),
             service_name=env.get("SERVICE_NAME", "sample-server") or "sample-server",
             version=env.get("APP_VERSION", __version__) or __version__,
             log_level=level,
@@ -149,8 +150,8 @@ class Settings:
             cpu_endpoint_token=_cpu_token(env),
             # Up to above the ALB's largest idle timeout (4000 s), should keep-alive need it.
             header_read_timeout_seconds=_float(env, "HEADER_READ_TIMEOUT_SECONDS", 5.0, 0.1, 4100),
-            max_connections=_int(env, "MAX_CONNECTIONS", 1024, 16, 65536),
-            fault_status=_int(env, "FAULT_STATUS", 0, 400, 599) or None,
+            max_connections=env_int(env, "MAX_CONNECTIONS", 1024, 16, 65536),
+            fault_status=env_int(env, "FAULT_STATUS", 0, 400, 599) or None,
             upstream_url=_upstream(env),
             upstream_timeout_seconds=_float(env, "UPSTREAM_TIMEOUT_SECONDS", 2.0, 0.1, 60),
         )
