@@ -51,27 +51,22 @@ def test_one_core_prices_in_this_process(tmp_path, monkeypatch):
     assert [row.variant for row in rows] == VARIANTS[:4]
 
 
+# idle cores from /proc/stat (None: unreadable, then the load average decides); a lagging
+# load of 9 beside a reading shows that the reading wins.
 @pytest.mark.parametrize(
-    ("cores", "load", "expected"), [(2, 0.4, 2), (2, 1.0, 2), (2, 1.5, 1), (1, 0.0, 1), (8, 3, 2)]
-)
-def test_without_proc_stat_a_helper_only_while_the_load_leaves_a_core(
-    monkeypatch, cores, load, expected
-):
-    monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: set(range(cores)))
-    monkeypatch.setattr(compare_module, "idle_cores", lambda: None)
-    monkeypatch.setattr(compare_module.os, "getloadavg", lambda: (load, load, load))
-    assert compare_module.processes() == expected
-
-
-@pytest.mark.parametrize(
-    ("cores", "idle", "expected"), [(2, 1.9, 2), (2, 1.5, 2), (2, 1.2, 1), (1, 1.0, 1), (8, 6, 2)]
-)
+    ("cores", "idle", "load", "expected"),
+    [
+        (2, 1.9, 9.0, 2), (2, 1.5, 9.0, 2), (2, 1.2, 9.0, 1), (1, 1.0, 9.0, 1), (8, 6, 9.0, 2),
+        (2, None, 0.4, 2), (2, None, 1.0, 2), (2, None, 1.5, 1), (1, None, 0.0, 1),
+        (8, None, 3, 2),
+    ],
+)  # fmt: skip
 def test_a_helper_only_while_it_and_this_process_each_find_an_idle_core(
-    monkeypatch, cores, idle, expected
+    monkeypatch, cores, idle, load, expected
 ):
     monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: set(range(cores)))
     monkeypatch.setattr(compare_module, "idle_cores", lambda: idle)
-    monkeypatch.setattr(compare_module.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # lagging
+    monkeypatch.setattr(compare_module.os, "getloadavg", lambda: (load, load, load))
     assert compare_module.processes() == expected
 
 
