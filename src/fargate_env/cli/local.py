@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from fargate_env.cli.options import EnvFileOption, EnvOption, load_env, user_errors
-from fargate_env.config import EnvironmentConfig, select_service
+from fargate_env.config import EnvironmentConfig
 from fargate_env.local.canary import CanaryReport
 from fargate_env.local.haproxy import CheckTiming, haproxy_binary
 from fargate_env.local.instances import LocalError
@@ -28,6 +28,7 @@ from fargate_env.local.rehearsal import (
     Rehearsal,
     RestartReport,
     choose_runtime,
+    web_service,
 )
 from fargate_env.local.signals import Stopped, stop_on_signals
 from fargate_env.local.templates import Deployed, TaskTemplate, read_deployed, synthesized
@@ -250,17 +251,6 @@ def print_restart(report: RestartReport) -> None:
     print_loads(report.loads)
 
 
-def _web_service(config: EnvironmentConfig, service: str | None) -> str:
-    """failover, restart and deploy rehearse a web service: --service names one (implied when
-    the environment has one), refused in one line before anything starts."""
-    name, svc = select_service(config, service, ("web",))
-    if svc.kind != "web":
-        raise LocalError(
-            f"{name} is a {svc.kind}: this rehearses a web service behind the load balancer"
-        )
-    return name
-
-
 @local_app.command()
 @user_errors
 def up(
@@ -316,7 +306,7 @@ def failover(
     A process gets SIGKILL, a container `docker kill`. SIGTERM or SIGHUP
     stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
-    name = _web_service(config, service)  # before anything starts
+    name = web_service(config, service)  # before anything starts
     with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         print_failover(r.failover(name, load_rate=rate))
@@ -339,7 +329,7 @@ def restart(
     Every service is under load; exit 1 if any request failed. SIGTERM or
     SIGHUP stops everything, as Ctrl-C does, and exits 128 + the signal."""
     config = load_env(env, env_file)
-    name = _web_service(config, service)  # before anything starts
+    name = web_service(config, service)  # before anything starts
     with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.restart(name, load_rate=rate)
@@ -412,7 +402,7 @@ def deploy(
         raise LocalError(f"--strategy {strategy!r}: the rehearsal deploys with canary only")
     extra = parse_new_env(new_env or [])
     config = load_env(env, env_file)
-    name = _web_service(config, service)  # before anything starts
+    name = web_service(config, service)  # before anything starts
     with _stoppable(), _rehearsal(config, tasks, time_scale, runtime, assembly) as r:
         _ready(r)
         report = r.canary(name, new_env=extra, load_rate=rate)

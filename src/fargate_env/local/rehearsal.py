@@ -181,6 +181,18 @@ def choose_runtime(deployed: Deployed, wanted: Runtime = "auto") -> tuple[str, s
     )
 
 
+def web_service(config: EnvironmentConfig, name: str | None) -> str:
+    """`--service NAME` of failover, restart and deploy: a web service (the one kind behind
+    the load balancer); implied when the environment has one, else required (ConfigError).
+    Another kind is refused in one line (LocalError)."""
+    name, svc = select_service(config, name, ("web",))
+    if svc.kind != "web":
+        raise LocalError(
+            f"{name} is a {svc.kind}: this rehearses a web service behind the load balancer"
+        )
+    return name
+
+
 class Rehearsal:
     """Owns every process and container it starts; `close()` (or the context manager) stops
     them all.
@@ -291,15 +303,8 @@ class Rehearsal:
         return notes
 
     def service(self, name: str | None = None) -> ServiceTasks:
-        """`--service NAME`: required with several services (ConfigError: one line, exit 2);
-        a web service (the one kind behind the load balancer)."""
-        name, _ = select_service(self.config, name, ("web",))
-        kind = self.config.services[name].kind
-        if kind != "web":
-            raise LocalError(
-                f"{name} is a {kind}: this rehearses a web service behind the load balancer"
-            )
-        return self.services[name]
+        """`--service NAME`: a web service (see web_service)."""
+        return self.services[web_service(self.config, name)]
 
     def cap_description(self, service: str) -> str:
         task = self.services[service].template.task
