@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from fargate_env.assembly import (
     ALARM,
@@ -34,6 +34,7 @@ from fargate_env.assembly import (
     Stack,
 )
 from fargate_env.config import UsageAssumptions
+from fargate_env.config.service import ServiceKind
 from fargate_env.cost.prices import (
     AMI_DEFAULT_ROOT_VOLUME_GB,
     CLOUDFRONT_FREE_REQUESTS,
@@ -99,8 +100,8 @@ FREE: dict[str, str] = {
 SCHEDULE_FREE = "a preview's one invocation (14M a month are free)"
 # The bill line of a task's Service Connect proxy share (split off the task's own line).
 PROXY_ITEM = "service-connect-proxy"
-# Where the bill lists the kinds of service, and in which order.
-KINDS = ("web", "backend", "worker", "job")
+# Where the bill lists the kinds of service, and in which order: the config's.
+KINDS: tuple[str, ...] = get_args(ServiceKind)
 
 
 @dataclass

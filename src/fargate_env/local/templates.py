@@ -35,7 +35,6 @@ from fargate_env.assembly import (
 from fargate_env.config import EnvironmentConfig, HealthCheckConfig, Route
 from fargate_env.errors import UserError
 
-KINDS = ("web", "backend", "worker", "job")
 # Every service's ECR image runs locally as the sample image (`make image`).
 LOCAL_IMAGE = "sample-server:local"
 # The listener's answer when the templates hold none (ELB default; the
