@@ -496,7 +496,9 @@ class Rehearsal:
                     )
                 if self._check_passes(slot):
                     yield slot, time.monotonic() - pending.pop(slot)
-            if pending and time.monotonic() > deadline:
+            if not pending:
+                return
+            if time.monotonic() > deadline:
                 slot = next(iter(pending))
                 raise LocalError(f"{slot}: its container check did not pass within {timeout:g} s")
             time.sleep(CHECK_POLL_S)
